@@ -1,0 +1,28 @@
+"""Request-scoped dependencies shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db import session_scope
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in session_scope(request.app.state.session_factory):
+        yield session
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+# scope="function": the transaction commits before the response is sent, so a failed
+# commit becomes an error response instead of a lost write behind a 2xx.
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_app_settings)]

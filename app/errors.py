@@ -1,0 +1,235 @@
+"""Errors as RFC 9457 problem+json: a stable machine `code`, titles and details in
+English (`title`, `detail`) and Japanese (`title_ja`, `detail_ja`).
+
+Services raise `AppError` subclasses; `install_error_handlers` maps them, and every
+framework error, to problem+json in one place. Nothing here echoes request bodies,
+so personal data never leaves through an error.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.request_context import current_request_id
+
+PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one answer or one node of a definition, at a JSON Pointer."""
+
+    path: str
+    code: str
+    message_ja: str
+    message_en: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "path": self.path,
+            "code": self.code,
+            "message_ja": self.message_ja,
+            "message_en": self.message_en,
+        }
+
+
+class AppError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "BAD_REQUEST"
+    title_en: ClassVar[str] = "Bad request"
+    title_ja: ClassVar[str] = "リクエストが正しくありません"
+
+    def __init__(
+        self,
+        detail_en: str | None = None,
+        detail_ja: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.detail_en = detail_en or self.title_en
+        self.detail_ja = detail_ja or self.title_ja
+        self.errors = errors or []
+        self.extra = extra or {}
+        super().__init__(f"{self.code}: {self.detail_en}")
+
+
+class NotFound(AppError):
+    status = 404
+    code = "NOT_FOUND"
+    title_en = "Not found"
+    title_ja = "見つかりません"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "CONFLICT"
+    title_en = "Conflict"
+    title_ja = "処理が競合しました"
+
+
+class ValidationFailed(AppError):
+    status = 422
+    code = "VALIDATION_FAILED"
+    title_en = "The input is not valid"
+    title_ja = "入力内容に誤りがあります"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+    title_en = "The request body is too large"
+    title_ja = "送信されたデータが大きすぎます"
+
+
+def problem_body(
+    *,
+    status: int,
+    code: str,
+    title_en: str,
+    title_ja: str,
+    detail_en: str,
+    detail_ja: str,
+    instance: str | None = None,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"urn:madoguchi:problem:{code.lower().replace('_', '-')}",
+        "title": title_en,
+        "title_ja": title_ja,
+        "status": status,
+        "code": code,
+        "detail": detail_en,
+        "detail_ja": detail_ja,
+    }
+    if instance:
+        body["instance"] = instance
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    if errors:
+        body["errors"] = [error.as_dict() for error in errors]
+    if extra:
+        body.update(extra)
+    return body
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+def app_error_response(error: AppError, instance: str | None = None) -> JSONResponse:
+    return problem_response(
+        problem_body(
+            status=error.status,
+            code=error.code,
+            title_en=error.title_en,
+            title_ja=error.title_ja,
+            detail_en=error.detail_en,
+            detail_ja=error.detail_ja,
+            instance=instance,
+            errors=error.errors,
+            extra=error.extra,
+        )
+    )
+
+
+def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: documents the problem types it may answer with."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for error in errors:
+        entry = documented.setdefault(
+            error.status,
+            {
+                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                "description": "",
+            },
+        )
+        codes = [c for c in entry["description"].split(", ") if c]
+        entry["description"] = ", ".join([*codes, error.code])
+    return documented
+
+
+_HTTP_MESSAGES: dict[int, tuple[str, str, str]] = {
+    400: ("BAD_REQUEST", "Bad request", "リクエストが正しくありません"),
+    401: ("UNAUTHORIZED", "Authentication required", "認証が必要です"),
+    403: ("FORBIDDEN", "Forbidden", "この操作は許可されていません"),
+    404: ("NOT_FOUND", "Not found", "見つかりません"),
+    405: ("METHOD_NOT_ALLOWED", "Method not allowed", "このメソッドは使用できません"),
+    406: ("NOT_ACCEPTABLE", "Not acceptable", "要求された形式では応答できません"),
+    413: ("PAYLOAD_TOO_LARGE", "The request body is too large", "送信されたデータが大きすぎます"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type", "対応していないデータ形式です"),
+}
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    parts = [str(part).replace("~", "~0").replace("/", "~1") for part in loc]
+    return "/" + "/".join(parts) if parts else ""
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return app_error_response(exc, instance=request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            FieldError(
+                path=_pointer(tuple(error.get("loc", ()))),
+                code=str(error.get("type", "invalid")),
+                message_ja="値が正しくありません",
+                message_en=str(error.get("msg", "Invalid value")),
+            )
+            for error in exc.errors()
+        ]
+        return app_error_response(
+            ValidationFailed(
+                "The request does not match the expected shape.",
+                "リクエストの形式が正しくありません。",
+                errors=errors,
+            ),
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title_en, title_ja = _HTTP_MESSAGES.get(
+            exc.status_code, ("HTTP_ERROR", "HTTP error", "エラーが発生しました")
+        )
+        body = problem_body(
+            status=exc.status_code,
+            code=code,
+            title_en=title_en,
+            title_ja=title_ja,
+            detail_en=title_en,
+            detail_ja=title_ja,
+            instance=request.url.path,
+        )
+        return problem_response(body, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The exception type only: its message may carry personal data.
+        logger.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+        body = problem_body(
+            status=500,
+            code="INTERNAL_ERROR",
+            title_en="Internal server error",
+            title_ja="サーバー内部でエラーが発生しました",
+            detail_en="An unexpected error occurred. Please try again later.",
+            detail_ja="予期しないエラーが発生しました。時間をおいて再度お試しください。",
+            instance=request.url.path,
+        )
+        return problem_response(body)

@@ -1,0 +1,94 @@
+"""create_app(): routers, middleware, lifespan. Nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.config import Settings, get_settings
+from app.db import make_engine, make_session_factory
+from app.errors import install_error_handlers
+from app.forms.router import router as catalog_router
+from app.logging_config import configure_logging
+from app.middleware import RequestContextMiddleware
+from app.municipalities.router import router as municipalities_router
+
+API_PREFIX = "/api/v1"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details, with Japanese and English messages",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "title_ja": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string", "description": "Stable machine-readable code"},
+        "detail": {"type": "string"},
+        "detail_ja": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "JSON Pointer"},
+                    "code": {"type": "string"},
+                    "message_ja": {"type": "string"},
+                    "message_en": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    engine = make_engine(settings.database_url, echo=settings.database_echo)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="madoguchi",
+        summary="窓口: online administrative procedures for municipalities",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+
+    install_error_handlers(app)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_request_body_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
+    app.include_router(municipalities_router, prefix=API_PREFIX)
+    app.include_router(catalog_router, prefix=API_PREFIX)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                PROBLEM_SCHEMA
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,216 @@
+"""ASGI middleware: request ids, the request-body cap, and one access-log line per request.
+
+Pure ASGI (not BaseHTTPMiddleware): bodies are counted as they arrive, and a JSON body's
+nesting depth is checked before any parser recurses into it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import problem_body
+from app.request_context import reset_request_id, set_request_id
+
+access_logger = logging.getLogger("madoguchi.access")
+_REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (a well-formed incoming `X-Request-ID` is kept), returns
+    it in `X-Request-ID`, refuses bodies over the cap with 413, and logs method, path
+    template-free path, status and duration. Query strings are never logged: they may
+    carry personal data."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_json_depth: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_json_depth = max_json_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        incoming = _header(scope, b"x-request-id")
+        request_id = (
+            incoming if incoming and _REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+        )
+        token = set_request_id(request_id)
+        started = time.perf_counter()
+        status_holder: dict[str, int] = {"status": 0}
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            declared = _header(scope, b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                await self._too_large(scope, send_with_id)
+                return
+
+            if _is_json(scope):
+                # JSON bodies are read whole (they are capped anyway) so their nesting
+                # depth is checked before any parser recurses into them.
+                try:
+                    body = await _read_body(receive, self.max_body_bytes)
+                except _BodyTooLarge:
+                    await self._too_large(scope, send_with_id)
+                    return
+                if json_nesting_depth(body) > self.max_json_depth:
+                    await self._too_deep(scope, send_with_id)
+                    return
+                await self.app(scope, _replay(body, receive), send_with_id)
+                return
+
+            received = 0
+
+            async def capped_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        raise _BodyTooLarge
+                return message
+
+            try:
+                await self.app(scope, capped_receive, send_with_id)
+            except _BodyTooLarge:
+                if response_started:
+                    raise
+                await self._too_large(scope, send_with_id)
+        finally:
+            access_logger.info(
+                "%s %s %s %.1fms",
+                scope.get("method", "-"),
+                scope.get("path", "-"),
+                status_holder["status"],
+                (time.perf_counter() - started) * 1000,
+            )
+            reset_request_id(token)
+
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+
+        body = problem_body(
+            status=413,
+            code="PAYLOAD_TOO_LARGE",
+            title_en="The request body is too large",
+            title_ja="送信されたデータが大きすぎます",
+            detail_en=f"The request body must be at most {self.max_body_bytes} bytes.",
+            detail_ja=f"送信できるデータは{self.max_body_bytes}バイトまでです。",
+            instance=scope.get("path"),
+        )
+        await _send_problem(send, body)
+
+    async def _too_deep(self, scope: Scope, send: Send) -> None:
+        body = problem_body(
+            status=400,
+            code="JSON_TOO_DEEP",
+            title_en="The JSON document is nested too deeply",
+            title_ja="JSONの入れ子が深すぎます",
+            detail_en=f"JSON may be nested at most {self.max_json_depth} levels deep.",
+            detail_ja=f"JSONの入れ子は{self.max_json_depth}段までです。",
+            instance=scope.get("path"),
+        )
+        await _send_problem(send, body)
+
+
+async def _send_problem(send: Send, body: dict[str, object]) -> None:
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    status = int(str(body["status"]))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def json_nesting_depth(body: bytes) -> int:
+    """The deepest nesting of arrays/objects in a JSON text (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def _is_json(scope: Scope) -> bool:
+    content_type = (_header(scope, b"content-type") or "").lower()
+    return scope.get("method") in {"POST", "PUT", "PATCH"} and "json" in content_type
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive_after: Receive) -> Receive:
+    """Hands the app the body already read, then passes on what the client sends next
+    (a disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive_after()
+
+    return receive
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
