@@ -9,6 +9,7 @@ so personal data never leaves through an error.
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -219,17 +220,21 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return problem_response(body, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # The exception type only: its message may carry personal data.
-        logger.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
-        body = problem_body(
-            status=500,
-            code="INTERNAL_ERROR",
-            title_en="Internal server error",
-            title_ja="サーバー内部でエラーが発生しました",
-            detail_en="An unexpected error occurred. Please try again later.",
-            detail_ja="予期しないエラーが発生しました。時間をおいて再度お試しください。",
-            instance=request.url.path,
-        )
-        return problem_response(body)
+
+def log_unexpected(exc: BaseException) -> None:
+    """Logs an unhandled error by type and frames only: the message (e.g. a driver error
+    quoting a row) may carry personal data."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error("unhandled %s\n%s", type(exc).__name__, frames)
+
+
+def internal_error_body(instance: str | None) -> dict[str, Any]:
+    return problem_body(
+        status=500,
+        code="INTERNAL_ERROR",
+        title_en="Internal server error",
+        title_ja="サーバー内部でエラーが発生しました",
+        detail_en="An unexpected error occurred. Please try again later.",
+        detail_ja="予期しないエラーが発生しました。時間をおいて再度お試しください。",
+        instance=instance,
+    )

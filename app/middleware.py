@@ -14,7 +14,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_body
+from app.errors import internal_error_body, log_unexpected, problem_body
 from app.request_context import reset_request_id, set_request_id
 
 access_logger = logging.getLogger("madoguchi.access")
@@ -97,6 +97,12 @@ class RequestContextMiddleware:
                 if response_started:
                     raise
                 await self._too_large(scope, send_with_id)
+        except Exception as exc:
+            # Handled here rather than by Starlette's ServerErrorMiddleware, which would
+            # re-raise and let the server log the message (possibly personal data).
+            log_unexpected(exc)
+            if not response_started:
+                await _send_problem(send_with_id, internal_error_body(scope.get("path")))
         finally:
             access_logger.info(
                 "%s %s %s %.1fms",

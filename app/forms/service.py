@@ -245,7 +245,7 @@ async def list_published(session: AsyncSession, municipality_code: str) -> list[
         .where(Procedure.municipality_code == municipality_code, Procedure.status == "published")
         .order_by(Procedure.code)
     )
-    return [_published(procedure, version) for procedure, version in rows.tuples()]
+    return [_published(procedure, version) for procedure, version in rows.all()]
 
 
 async def get_published(

@@ -39,8 +39,9 @@ async def test_published_version_is_frozen(
     async with session_factory() as session, session.begin():
         _, version = await service.create_procedure(session, tomi, simple_definition())
         await service.publish_version(session, version)
+    version_id = version.id
     async with session_factory() as session:
-        version = await service.get_version(session, version.id)
+        version = await service.get_version(session, version_id)
         changed = simple_definition(title={"ja": "変更後", "en": "Changed"})
         with pytest.raises(service.VersionFrozen):
             await service.update_draft(session, version, changed)
@@ -48,7 +49,7 @@ async def test_published_version_is_frozen(
             await service.publish_version(session, version)
         await session.rollback()
     async with session_factory() as session:
-        stored = await service.get_version(session, version.id)
+        stored = await service.get_version(session, version_id)
         assert stored.definition["title"]["ja"] == "テスト証明書の交付請求"
 
 
