@@ -43,7 +43,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime given for a UTC column")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:

@@ -16,7 +16,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 PROCEDURE_CODE_PATTERN = r"^[a-z][a-z0-9_-]{1,63}$"
@@ -156,21 +165,26 @@ class TextField(_FieldBase):
     min_length: int | None = Field(default=None, ge=0)
     max_length: int = Field(default=DEFAULT_TEXT_MAX_LENGTH, ge=1, le=HARD_TEXT_MAX_LENGTH)
     pattern: str | None = None
+    prefill: Literal["name", "address"] | None = None
+    """ワンスオンリー: filled from the My Number card's 氏名 or 住所 (see docs/jpki.md)."""
 
-    @model_validator(mode="after")
-    def _pattern_compiles(self) -> TextField:
-        if self.pattern is not None:
+    # Field validators (not model validators) so an error points at the key itself.
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
             try:
-                re.compile(self.pattern)
+                re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
-        return self
+        return pattern
 
 
 class TextareaField(_FieldBase):
     type: Literal["textarea"]
     min_length: int | None = Field(default=None, ge=0)
     max_length: int = Field(default=DEFAULT_TEXTAREA_MAX_LENGTH, ge=1, le=HARD_TEXT_MAX_LENGTH)
+    prefill: Literal["address"] | None = None
 
 
 class IntegerField(_FieldBase):
@@ -189,16 +203,28 @@ class DateField(_FieldBase):
     type: Literal["date"]
     minimum: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     maximum: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    prefill: Literal["birth_date"] | None = None
+
+
+def _sex_options(cls: type, prefill: str | None, info: ValidationInfo) -> str | None:
+    values = {option.value for option in info.data.get("options", [])}
+    if prefill == "sex" and not {"male", "female"} <= values:
+        raise ValueError("prefill: sex needs options 'male' and 'female' (and 'unknown')")
+    return prefill
 
 
 class SelectField(_FieldBase):
     type: Literal["select"]
     options: list[Option] = Field(min_length=1)
+    prefill: Literal["sex"] | None = None
+    _prefill_sex = field_validator("prefill")(_sex_options)
 
 
 class RadioField(_FieldBase):
     type: Literal["radio"]
     options: list[Option] = Field(min_length=1)
+    prefill: Literal["sex"] | None = None
+    _prefill_sex = field_validator("prefill")(_sex_options)
 
 
 class CheckboxField(_FieldBase):
@@ -240,6 +266,8 @@ class NameWithKanaField(_FieldBase):
     """氏名 and フリガナ; the フリガナ is katakana only (hiragana is converted)."""
 
     type: Literal["name_with_kana"]
+    prefill: Literal["name"] | None = None
+    """Fills the 氏名 part; the card has no フリガナ, so the citizen adds it."""
 
 
 class ConsentField(_FieldBase):
@@ -383,14 +411,15 @@ class PerOptionFee(_FeeRuleBase):
     quantity_field: str | None = Field(default=None, pattern=KEY_PATTERN)
     unit: Localized | None = None
 
-    @model_validator(mode="after")
-    def _prices_not_negative(self) -> PerOptionFee:
-        negative = [value for value, price in self.prices.items() if price < 0]
+    @field_validator("prices")
+    @classmethod
+    def _prices_not_negative(cls, prices: dict[str, int]) -> dict[str, int]:
+        negative = [value for value, price in prices.items() if price < 0]
         if negative:
             raise ValueError(f"prices must not be negative: {negative}")
-        if not self.prices:
+        if not prices:
             raise ValueError("prices must name at least one option")
-        return self
+        return prices
 
 
 class Exemption(_FeeRuleBase):
@@ -398,7 +427,7 @@ class Exemption(_FeeRuleBase):
     e.g. 生活保護受給者 -> 0 yen. Shown as a negative line item in the breakdown."""
 
     kind: Literal["exemption"]
-    when: Condition  # type: ignore[assignment]  # required here, optional on other rules
+    when: Condition  # required here, optional on other rules
     applies_to: list[str] = Field(default_factory=list)
 
 
@@ -422,15 +451,16 @@ class ProcedureDefinition(_Strict):
     payment_timing: Literal["on_submit", "after_review"] = "on_submit"
     my_number_use: bool = False
     """番号利用事務: the procedure legally collects the 個人番号."""
-    my_number_legal_basis: str | None = None
+    my_number_legal_basis: str | None = Field(default=None, validate_default=True)
     fee_rules: list[FeeRule] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _my_number_use_has_basis(self) -> ProcedureDefinition:
-        if self.my_number_use and not self.my_number_legal_basis:
+    @field_validator("my_number_legal_basis")
+    @classmethod
+    def _my_number_use_has_basis(cls, basis: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("my_number_use") and not basis:
             raise ValueError("my_number_use requires my_number_legal_basis (番号法の根拠)")
-        return self
+        return basis
 
 
 for _model in (AllOf, AnyOf, Not, GroupField, Step, ProcedureDefinition):

@@ -1,0 +1,529 @@
+"""Checking an authored definition (定義チェック): its shape, then the rules that span nodes.
+
+Every problem is reported at once, at the JSON Pointer of the offending node in the
+document the author wrote. Shape errors come from pydantic; when the shape is wrong
+the cross-node rules cannot run yet, so those are reported on the next attempt.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from app.errors import AppError, FieldError
+from app.forms.conditions import comparisons
+from app.forms.definition import (
+    NUMERIC_OPERATORS,
+    AddressJpField,
+    CheckboxField,
+    Comparison,
+    Condition,
+    ConsentField,
+    DateField,
+    Exemption,
+    FeeRule,
+    FormField,
+    GroupField,
+    IntegerField,
+    ItemField,
+    MultiselectField,
+    MyNumberField,
+    NameWithKanaField,
+    NumberField,
+    PerOptionFee,
+    PerUnitFee,
+    ProcedureDefinition,
+    RadioField,
+    SelectField,
+    TextareaField,
+    TextField,
+)
+from app.forms.fees import field_at
+from app.forms.normalize import normalize_value
+from app.forms.validation import is_calendar_date, pointer
+
+AnyField = FormField | ItemField
+_Bound = TypeVar("_Bound", int, float, str)
+
+
+class DefinitionInvalid(AppError):
+    """A procedure definition breaks the definition language's rules."""
+
+    status = 422
+    code = "DEFINITION_INVALID"
+    title_en = "The procedure definition is not valid"
+    title_ja = "手続の定義に誤りがあります"
+
+
+def check_definition(data: Mapping[str, Any]) -> ProcedureDefinition:
+    """Parse an authored definition and check it, or raise `DefinitionInvalid`."""
+    try:
+        # pydantic reads a dict; a YAML loader or a caller may hand any Mapping.
+        definition = ProcedureDefinition.model_validate(
+            dict(data) if isinstance(data, Mapping) else data
+        )
+    except ValidationError as exc:
+        raise _invalid([_shape_problem(error, data) for error in exc.errors()]) from None
+    raise_for_problems(definition)
+    return definition
+
+
+def raise_for_problems(definition: ProcedureDefinition) -> None:
+    """Raise `DefinitionInvalid` if a parsed definition breaks a cross-node rule."""
+    problems = _DefinitionChecker(definition).problems()
+    if problems:
+        raise _invalid(problems)
+
+
+def _invalid(problems: list[FieldError]) -> DefinitionInvalid:
+    return DefinitionInvalid(
+        f"The definition has {len(problems)} problem(s).",
+        f"定義に{len(problems)}件の誤りがあります。",
+        errors=problems,
+    )
+
+
+# --- shape errors from pydantic -------------------------------------------------------------
+
+_SHAPE_MESSAGES_JA = {
+    "missing": "必須のキーがありません",
+    "extra_forbidden": "このキーは定義できません（綴りを確認してください）",
+    "string_type": "文字列で書いてください",
+    "int_type": "整数で書いてください",
+    "int_parsing": "整数で書いてください",
+    "float_type": "数値で書いてください",
+    "bool_type": "true か false で書いてください",
+    "list_type": "リストで書いてください",
+    "dict_type": "キーと値の組で書いてください",
+    "model_type": "キーと値の組で書いてください",
+    "model_attributes_type": "キーと値の組で書いてください",
+    "string_pattern_mismatch": "書式が正しくありません",
+    "string_too_short": "空にできません",
+    "too_short": "少なくとも1つ必要です",
+    "greater_than_equal": "値が小さすぎます",
+    "less_than_equal": "値が大きすぎます",
+    "literal_error": "使用できない値です",
+}
+
+
+def _shape_problem(error: ErrorDetails, data: Any) -> FieldError:
+    kind = error["type"]
+    path = _locate(data, error["loc"])
+    context = error.get("ctx", {})
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        # An unknown (or missing) field `type` / fee rule `kind`: point at that key.
+        discriminator = str(context.get("discriminator", "")).strip("'")
+        path = pointer(path, discriminator)
+        if kind == "union_tag_not_found":
+            return FieldError(
+                path, "missing", "必須のキーがありません", f"'{discriminator}' is required"
+            )
+        tag, expected = context.get("tag"), context.get("expected_tags")
+        code = "unknown_field_type" if discriminator == "type" else "unknown_fee_kind"
+        return FieldError(
+            path,
+            code,
+            f"「{tag}」は使用できない種類です（使用できるもの: {expected}）",
+            f"Unknown {discriminator} '{tag}' (expected one of {expected})",
+        )
+    message_en = error["msg"].removeprefix("Value error, ")
+    if kind == "value_error":
+        message_ja = f"定義の内容に誤りがあります: {message_en}"
+    else:
+        message_ja = _SHAPE_MESSAGES_JA.get(kind, "値が正しくありません")
+    return FieldError(path, kind, message_ja, message_en)
+
+
+def _locate(data: Any, loc: tuple[int | str, ...]) -> str:
+    """The JSON Pointer of a pydantic `loc` in the authored data.
+
+    pydantic puts the tag of a discriminated union ("text", "per_unit", "comparison",
+    "all") into `loc` just before the member's own keys; those segments are skipped.
+    A key that is not in the data (a missing one) is kept.
+    """
+    path, node, tag_skipped = "", data, False
+    for segment in loc:
+        # The tag comes once, before the key of the same name for all/any/not.
+        if not tag_skipped and isinstance(node, Mapping) and segment in _union_tags(node):
+            tag_skipped = True
+            continue
+        node = _child(node, segment)
+        tag_skipped = False
+        path = pointer(path, segment)
+    return path
+
+
+def _child(node: Any, segment: int | str) -> Any:
+    if isinstance(node, Mapping):
+        return node.get(segment)
+    if isinstance(node, list) and isinstance(segment, int) and 0 <= segment < len(node):
+        return node[segment]
+    return None
+
+
+def _union_tags(node: Mapping[str, Any]) -> set[Any]:
+    """The tags pydantic may have chosen for this node: field `type`, fee rule `kind`,
+    or the kind of condition (see `definition._condition_kind`)."""
+    condition = next((kind for kind in ("all", "any", "not") if kind in node), "comparison")
+    return {node.get("type"), node.get("kind"), condition}
+
+
+# --- rules that span nodes ------------------------------------------------------------------
+
+_NOT_COMPARABLE = (AddressJpField, NameWithKanaField, GroupField, MyNumberField)
+_TOP_LEVEL_HINT = (
+    "条件で参照できるのは、この定義の項目だけです",
+    "conditions refer to fields of this definition",
+)
+_GROUP_HINT = (
+    "グループ内の条件は、同じグループの前の項目だけを参照できます",
+    "a condition inside a group refers to earlier fields of the same group",
+)
+
+
+def _operator_name(comparison: Comparison) -> str:
+    return "in" if comparison.operator == "in_" else comparison.operator
+
+
+def _is_normalized(text: str) -> bool:
+    return unicodedata.normalize("NFKC", text).strip() == text
+
+
+class _DefinitionChecker:
+    def __init__(self, definition: ProcedureDefinition) -> None:
+        self.definition = definition
+        self.errors: list[FieldError] = []
+        self.top_level: dict[str, AnyField] = {}
+        for step in definition.steps:
+            for field in step.fields:
+                self.top_level.setdefault(field.key, field)
+
+    def report(self, path: str, code: str, message_ja: str, message_en: str) -> None:
+        self.errors.append(FieldError(path, code, message_ja, message_en))
+
+    def problems(self) -> list[FieldError]:
+        self._steps()
+        self._fee_rules()
+        return self.errors
+
+    # --- steps and fields --------------------------------------------------------------
+
+    def _steps(self) -> None:
+        step_keys: set[str] = set()
+        earlier: dict[str, AnyField] = {}
+        for step_index, step in enumerate(self.definition.steps):
+            step_path = f"/steps/{step_index}"
+            if step.key in step_keys:
+                self._duplicate(f"{step_path}/key", step.key)
+            step_keys.add(step.key)
+            if step.when is not None:
+                self._condition(step.when, f"{step_path}/when", earlier, self.top_level)
+            for field_index, field in enumerate(step.fields):
+                field_path = f"{step_path}/fields/{field_index}"
+                if field.when is not None:
+                    self._condition(field.when, f"{field_path}/when", earlier, self.top_level)
+                if field.key in earlier:
+                    self._duplicate(f"{field_path}/key", field.key)
+                self._field(field, field_path)
+                earlier.setdefault(field.key, field)
+
+    def _duplicate(self, path: str, key: str) -> None:
+        self.report(
+            path,
+            "duplicate_key",
+            f"キー「{key}」が重複しています",
+            f"The key '{key}' is used more than once",
+        )
+
+    def _field(self, field: AnyField, path: str) -> None:
+        if isinstance(field, MyNumberField) and not self.definition.my_number_use:
+            self.report(
+                f"{path}/type",
+                "my_number_not_allowed",
+                "個人番号の項目は番号利用事務の手続（my_number_use: true）でのみ使えます",
+                "A my_number field is only allowed when my_number_use is true",
+            )
+        if isinstance(field, TextField | TextareaField):
+            self._range(path, "min_length", field.min_length, "max_length", field.max_length)
+        elif isinstance(field, IntegerField | NumberField):
+            self._range(path, "minimum", field.minimum, "maximum", field.maximum)
+        elif isinstance(field, DateField):
+            self._date_range(field, path)
+        elif isinstance(field, SelectField | RadioField | MultiselectField):
+            self._options(field, path)
+        elif isinstance(field, GroupField):
+            self._range(path, "min_items", field.min_items, "max_items", field.max_items)
+            self._group(field, path)
+
+    def _range(
+        self, path: str, low_name: str, low: _Bound | None, high_name: str, high: _Bound | None
+    ) -> None:
+        if low is not None and high is not None and low > high:
+            self.report(
+                f"{path}/{low_name}",
+                "min_greater_than_max",
+                f"{low_name} が {high_name} より大きくなっています",
+                f"{low_name} is greater than {high_name}",
+            )
+
+    def _date_range(self, field: DateField, path: str) -> None:
+        bounds_valid = True
+        for name, bound in (("minimum", field.minimum), ("maximum", field.maximum)):
+            if bound is not None and not is_calendar_date(bound):
+                bounds_valid = False
+                self.report(
+                    f"{path}/{name}",
+                    "date",
+                    f"{name} が実在する日付ではありません",
+                    f"{name} is not a real date",
+                )
+        if bounds_valid:
+            self._range(path, "minimum", field.minimum, "maximum", field.maximum)
+
+    def _options(self, field: SelectField | RadioField | MultiselectField, path: str) -> None:
+        seen: set[str] = set()
+        for index, option in enumerate(field.options):
+            value_path = f"{path}/options/{index}/value"
+            if option.value in seen:
+                self._duplicate(value_path, option.value)
+            seen.add(option.value)
+            if not _is_normalized(option.value):
+                # Answers are NFKC-normalised before they are matched against options.
+                self.report(
+                    value_path,
+                    "not_normalized",
+                    "選択肢の値は半角英数字など正規化された形（NFKC、前後の空白なし）で書いてください",
+                    "Write option values in NFKC-normalised form without surrounding spaces",
+                )
+        if isinstance(field, MultiselectField):
+            self._range(path, "min_items", field.min_items, "max_items", field.max_items)
+            if field.min_items is not None and field.min_items > len(field.options):
+                self.report(
+                    f"{path}/min_items",
+                    "min_greater_than_max",
+                    "min_items が選択肢の数より大きくなっています",
+                    "min_items is greater than the number of options",
+                )
+
+    def _group(self, group: GroupField, path: str) -> None:
+        siblings = {field.key: field for field in reversed(group.fields)}
+        earlier: dict[str, AnyField] = {}
+        for index, field in enumerate(group.fields):
+            field_path = f"{path}/fields/{index}"
+            if field.when is not None:
+                self._condition(field.when, f"{field_path}/when", earlier, siblings, _GROUP_HINT)
+            if field.key in earlier:
+                self._duplicate(f"{field_path}/key", field.key)
+            self._field(field, field_path)
+            earlier.setdefault(field.key, field)
+
+    # --- conditions --------------------------------------------------------------------
+
+    def _condition(
+        self,
+        condition: Condition,
+        path: str,
+        earlier: Mapping[str, AnyField],
+        scope: Mapping[str, AnyField],
+        hint: tuple[str, str] = _TOP_LEVEL_HINT,
+    ) -> None:
+        """`earlier`: the fields the condition may refer to; `scope`: all fields it could
+        name at this level (a name in `scope` but not in `earlier` comes too late)."""
+        for comparison, comparison_path in comparisons(condition, path):
+            key = comparison.field
+            field_path = f"{comparison_path}/field"
+            if key in earlier:
+                self._operator(comparison, earlier[key], comparison_path)
+            elif key in scope:
+                self.report(
+                    field_path,
+                    "forward_reference",
+                    f"条件で参照できるのは、これより前にある項目だけです（「{key}」は後にあります）",
+                    f"A condition may only refer to fields defined before it ('{key}' is not)",
+                )
+            else:
+                self.report(
+                    field_path,
+                    "unknown_reference",
+                    f"「{key}」という項目はありません（{hint[0]}）",
+                    f"There is no field '{key}' ({hint[1]})",
+                )
+
+    def _operator(self, comparison: Comparison, field: AnyField, path: str) -> None:
+        """The operator and its value must fit the type of the field compared."""
+        operator_path = f"{path}/{_operator_name(comparison)}"
+        operator = comparison.operator
+        if isinstance(field, _NOT_COMPARABLE):
+            self._mismatch(operator_path, f"{field.type} の項目は条件に使えません", field.type)
+        elif operator in NUMERIC_OPERATORS:
+            if not isinstance(field, IntegerField | NumberField):
+                self._mismatch(
+                    operator_path, "大小の比較は integer / number の項目にだけ使えます", field.type
+                )
+        elif operator == "contains":
+            if isinstance(field, MultiselectField):
+                self._operand(field, comparison.operand, operator_path)
+            else:
+                self._mismatch(
+                    operator_path, "contains は multiselect の項目にだけ使えます", field.type
+                )
+        elif isinstance(field, MultiselectField):
+            self._mismatch(
+                operator_path, "multiselect の項目には contains を使ってください", field.type
+            )
+        elif operator == "in_":
+            for index, operand in enumerate(comparison.operand):
+                self._operand(field, operand, f"{operator_path}/{index}")
+        else:
+            self._operand(field, comparison.operand, operator_path)
+
+    def _mismatch(self, path: str, message_ja: str, field_type: str) -> None:
+        self.report(
+            path,
+            "operator_mismatch",
+            message_ja,
+            f"This operator cannot be used on a {field_type} field",
+        )
+
+    def _operand(self, field: ItemField, operand: Any, path: str) -> None:
+        """A compared value must be a possible canonical answer of the field."""
+        if isinstance(field, SelectField | RadioField | MultiselectField):
+            fits = operand in {option.value for option in field.options}
+            expected_ja, expected_en = "選択肢の値", "one of the option values"
+        elif isinstance(field, CheckboxField | ConsentField):
+            fits = isinstance(operand, bool)
+            expected_ja, expected_en = "true か false", "true or false"
+        elif isinstance(field, IntegerField):
+            fits = isinstance(operand, int | float) and not isinstance(operand, bool)
+            fits = fits and float(operand).is_integer()
+            expected_ja, expected_en = "整数", "a whole number"
+        elif isinstance(field, NumberField):
+            fits = isinstance(operand, int | float) and not isinstance(operand, bool)
+            expected_ja, expected_en = "数値", "a number"
+        else:
+            # Answers are compared in canonical form (e.g. 郵便番号 "3890402").
+            fits = isinstance(operand, str) and normalize_value(field, operand) == operand
+            expected_ja, expected_en = "正規化された形の文字列", "a string in canonical form"
+        if not fits:
+            self.report(
+                path,
+                "value_mismatch",
+                f"比較する値「{operand}」は{field.key}の値になりえません（{expected_ja}で書いてください）",
+                f"'{operand}' can never be an answer of '{field.key}' (expected {expected_en})",
+            )
+
+    # --- fee rules ---------------------------------------------------------------------
+
+    def _fee_rules(self) -> None:
+        rules: dict[str, FeeRule] = {}
+        for index, rule in enumerate(self.definition.fee_rules):
+            path = f"/fee_rules/{index}"
+            if rule.key in rules:
+                self._duplicate(f"{path}/key", rule.key)
+            rules.setdefault(rule.key, rule)
+            if rule.when is not None:
+                self._condition(rule.when, f"{path}/when", self.top_level, self.top_level)
+            if isinstance(rule, PerUnitFee):
+                self._unit_quantity(rule, path)
+            elif isinstance(rule, PerOptionFee):
+                self._option_prices(rule, path)
+        for index, rule in enumerate(self.definition.fee_rules):
+            if isinstance(rule, Exemption):
+                self._exemption_targets(rule, rules, f"/fee_rules/{index}")
+
+    def _unknown_field(self, path: str, name: str) -> None:
+        self.report(
+            path,
+            "unknown_reference",
+            f"「{name}」という項目はありません",
+            f"There is no field '{name}'",
+        )
+
+    def _wrong_field_type(self, path: str, message_ja: str, message_en: str) -> None:
+        self.report(path, "field_type", message_ja, message_en)
+
+    def _unit_quantity(self, rule: PerUnitFee, path: str) -> None:
+        field = field_at(self.definition, rule.quantity_field)
+        quantity_path = f"{path}/quantity_field"
+        if field is None:
+            self._unknown_field(quantity_path, rule.quantity_field)
+        elif isinstance(field, IntegerField):
+            self._quantity_minimum(field, rule.quantity_field, quantity_path)
+        elif not isinstance(field, GroupField):
+            self._wrong_field_type(
+                quantity_path,
+                "数量には integer の項目、グループ（件数）、"
+                "グループ内の integer の項目のいずれかを指定してください",
+                "The quantity must be an integer field, a group (its item count) "
+                "or an integer field inside a group",
+            )
+
+    def _quantity_minimum(self, field: IntegerField, name: str, path: str) -> None:
+        """A negative quantity would make a negative charge."""
+        if field.minimum is None or field.minimum < 0:
+            self.report(
+                path,
+                "quantity_minimum",
+                f"数量に使う項目「{name}」には 0 以上の minimum を指定してください",
+                f"The quantity field '{name}' needs a minimum of 0 or more",
+            )
+
+    def _option_prices(self, rule: PerOptionFee, path: str) -> None:
+        field = field_at(self.definition, rule.option_field)
+        if field is None:
+            self._unknown_field(f"{path}/option_field", rule.option_field)
+        elif not isinstance(field, SelectField | RadioField):
+            self._wrong_field_type(
+                f"{path}/option_field",
+                "選択肢ごとの料金には select / radio の項目を指定してください",
+                "A price per option needs a select or radio field",
+            )
+        else:
+            values = {option.value for option in field.options}
+            for option_value in rule.prices:
+                if option_value not in values:
+                    self.report(
+                        pointer(f"{path}/prices", option_value),
+                        "unknown_option",
+                        f"「{option_value}」は{rule.option_field}の選択肢にありません",
+                        f"'{option_value}' is not an option of '{rule.option_field}'",
+                    )
+        if rule.quantity_field is None:
+            return
+        group_key, _, inner_key = rule.option_field.partition(".")
+        # Inside a group the quantity is a field of the same item.
+        name = f"{group_key}.{rule.quantity_field}" if inner_key else rule.quantity_field
+        quantity = field_at(self.definition, name)
+        quantity_path = f"{path}/quantity_field"
+        if quantity is None:
+            self._unknown_field(quantity_path, name)
+        elif isinstance(quantity, IntegerField):
+            self._quantity_minimum(quantity, name, quantity_path)
+        else:
+            self._wrong_field_type(
+                quantity_path,
+                "数量には integer の項目を指定してください",
+                "The quantity must be an integer field",
+            )
+
+    def _exemption_targets(self, rule: Exemption, rules: Mapping[str, FeeRule], path: str) -> None:
+        for index, key in enumerate(rule.applies_to):
+            target = rules.get(key)
+            if target is None:
+                self.report(
+                    f"{path}/applies_to/{index}",
+                    "unknown_reference",
+                    f"「{key}」という料金ルールはありません",
+                    f"There is no fee rule '{key}'",
+                )
+            elif isinstance(target, Exemption):
+                self.report(
+                    f"{path}/applies_to/{index}",
+                    "field_type",
+                    "減免の対象に別の減免は指定できません",
+                    "An exemption cannot apply to another exemption",
+                )

@@ -1,0 +1,71 @@
+"""Japanese reference data and checks used by the form compiler.
+
+The regular expressions here are written in the subset shared by Python `re` and
+ECMA-262, because the same strings go into the published JSON Schema (a renderer
+checks them in the browser, the server checks them here).
+"""
+
+from __future__ import annotations
+
+import re
+
+PREFECTURES: tuple[str, ...] = (
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県",
+    "茨城県", "栃木県", "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県",
+    "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県", "岐阜県",
+    "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県",
+    "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県",
+    "徳島県", "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県",
+    "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県",
+)  # fmt: skip
+"""The 47 都道府県 (prefectures) in JIS X 0401 order."""
+
+FULLWIDTH_SPACE = "\u3000"
+
+KATAKANA_PATTERN = r"^[ァ-ヶー・]+(?:　[ァ-ヶー・]+)*$"
+"""フリガナ: katakana, ー and ・, words separated by one full-width space."""
+
+POSTAL_CODE_PATTERN = r"^[0-9]{7}$"
+"""郵便番号 in canonical form: 7 digits, no hyphen."""
+
+PHONE_PATTERN = r"^0(?:-?[0-9]){9,10}$"
+"""電話番号: 10 or 11 digits starting with 0, single hyphens allowed between digits."""
+
+MY_NUMBER_PATTERN = r"^[0-9]{12}$"
+"""個人番号: 12 digits (the check digit is verified separately)."""
+
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
+
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+# Dash-like characters people type in numbers (NFKC leaves these alone): hyphen,
+# non-breaking hyphen, figure dash, en/em dash, horizontal bar, minus sign, and the
+# katakana prolonged sound mark an IME often produces for "-".
+DASHES = re.compile("[\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc]")
+
+
+def my_number_check_digit(first_eleven: str) -> int:
+    """The check digit (検査用数字) of a 個人番号, from its first 11 digits.
+
+    P_n is the n-th digit counting from the right (n = 1..11), Q_n = n + 1 for
+    n <= 6 and n - 5 for n >= 7; r = sum(P_n * Q_n) mod 11; the digit is 0 when
+    r <= 1, else 11 - r (個人番号の検査用数字を定める省令).
+    """
+    total = 0
+    for n, digit in enumerate(reversed(first_eleven), start=1):
+        weight = n + 1 if n <= 6 else n - 5
+        total += int(digit) * weight
+    remainder = total % 11
+    return 0 if remainder <= 1 else 11 - remainder
+
+
+def is_valid_my_number(value: str) -> bool:
+    """12 digits whose last digit is the check digit of the first 11."""
+    if re.fullmatch(MY_NUMBER_PATTERN, value) is None:
+        return False
+    return my_number_check_digit(value[:11]) == int(value[11])
