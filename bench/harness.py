@@ -1,0 +1,154 @@
+"""Shared benchmark plumbing: servers in subprocesses on loopback ports, a bounded
+closed-loop HTTP load, and figures printed as medians and percentiles.
+
+Benchmarks print; they never assert. Every figure is printed next to a bare baseline
+measured in the same run, because the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_server(
+    app: str, *, env: dict[str, str] | None = None, factory: bool = False, workers: int = 1
+) -> Iterator[str]:
+    """Runs `uvicorn app` on a free loopback port until the block ends; yields its URL."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--workers",
+        str(workers),
+    ]
+    if factory:
+        command.append("--factory")
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{app} did not start on port {port}")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    label: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: Sequence[float]
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return 0.0
+        index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
+        return ordered[index]
+
+    def line(self) -> str:
+        return (
+            f"{self.label:<44} {self.throughput:9.1f} req/s   p50 {self.percentile(0.5):7.2f} ms"
+            f"   p99 {self.percentile(0.99):7.2f} ms   errors {self.errors}"
+        )
+
+
+async def closed_loop(
+    label: str,
+    send: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+    *,
+    base_url: str,
+    total: int,
+    concurrency: int,
+    ok: Callable[[httpx.Response], bool] = lambda r: r.status_code < 400,
+) -> LoadResult:
+    """`concurrency` clients each send requests back to back until `total` are sent."""
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            for index in counter:
+                started = time.perf_counter()
+                try:
+                    response = await send(client, index)
+                    good = ok(response)
+                except httpx.HTTPError:
+                    good = False
+                latencies.append((time.perf_counter() - started) * 1000)
+                if not good:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    return LoadResult(label, total, errors, seconds, latencies)
+
+
+def median_us(samples: Sequence[float]) -> float:
+    return statistics.median(samples) * 1_000_000
+
+
+def time_calls(function: Callable[[], object], *, repeat: int) -> list[float]:
+    """Seconds per call, one sample per call."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - started)
+    return samples
