@@ -13,6 +13,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Development-only defaults; production refuses to start with any of them.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
+DEVELOPMENT_MY_NUMBER_KEY = "bWFkb2d1Y2hpLWRldmVsb3BtZW50LW9ubHkta2V5ISE="
+# TEST ONLY certificate authority shipped for development and tests (see docs/jpki.md).
+JPKI_TEST_TRUST_DIR = PROJECT_ROOT / "app" / "auth" / "jpki" / "test_trust"
 
 
 class Settings(BaseSettings):
@@ -33,15 +36,37 @@ class Settings(BaseSettings):
     catalog_cache_max_age_seconds: int = Field(default=300, ge=0)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
 
+    staff_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=12 * 3600)
+    """Lifetime of a staff access token; logout revokes one earlier."""
+    my_number_encryption_key: SecretStr = SecretStr(DEVELOPMENT_MY_NUMBER_KEY)
+    """AES-256-GCM key (32 bytes, URL-safe base64) encrypting 個人番号 answers at rest."""
+
+    jpki_trust_dir: Path = JPKI_TEST_TRUST_DIR
+    """J-LIS CA certificates and CRLs (PEM or DER). Defaults to the TEST ONLY CA."""
+    jpki_challenge_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    """How long a login/prefill nonce (チャレンジ) may be signed and used, once."""
+    citizen_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=12 * 3600)
+    """Lifetime of a citizen access token issued after a My Number card login."""
+
     @model_validator(mode="after")
     def _production_has_real_secrets(self) -> Settings:
-        if self.environment == "production":
-            if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
-                raise ValueError("SECRET_KEY must be set in production")
-            if len(self.secret_key.get_secret_value()) < 32:
-                raise ValueError("SECRET_KEY must be at least 32 characters")
-            if self.database_url.startswith("sqlite"):
-                raise ValueError("production runs on PostgreSQL (DATABASE_URL)")
+        if self.environment != "production":
+            return self
+        problems = []
+        if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
+            problems.append("SECRET_KEY must be set in production")
+        elif len(self.secret_key.get_secret_value()) < 32:
+            problems.append("SECRET_KEY must be at least 32 characters")
+        if self.my_number_encryption_key.get_secret_value() == DEVELOPMENT_MY_NUMBER_KEY:
+            problems.append("MY_NUMBER_ENCRYPTION_KEY must be set in production")
+        if self.database_url.startswith("sqlite"):
+            problems.append("production runs on PostgreSQL (DATABASE_URL)")
+        trust_dir = self.jpki_trust_dir.resolve()
+        # A directory `testca init` made carries a TEST_ONLY marker, copied or not.
+        if trust_dir == JPKI_TEST_TRUST_DIR.resolve() or (trust_dir / "TEST_ONLY").exists():
+            problems.append("JPKI_TRUST_DIR is the TEST ONLY CA; name J-LIS's trust files")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.admin.router import router as admin_router
+from app.auth.citizen_router import router as citizen_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers
@@ -16,6 +18,7 @@ from app.forms.router import router as catalog_router
 from app.logging_config import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.municipalities.router import router as municipalities_router
+from app.submissions.router import router as submissions_router
 
 API_PREFIX = "/api/v1"
 
@@ -78,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(municipalities_router, prefix=API_PREFIX)
     app.include_router(catalog_router, prefix=API_PREFIX)
+    app.include_router(admin_router, prefix=API_PREFIX)
+    app.include_router(submissions_router, prefix=API_PREFIX)
+    app.include_router(citizen_router, prefix=API_PREFIX)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

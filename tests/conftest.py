@@ -82,7 +82,9 @@ def _backend_params() -> list[object]:
 
 
 @pytest.fixture(scope="session", params=_backend_params())
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "madoguchi_test.db"
         url = f"sqlite+aiosqlite:///{path}"
@@ -103,9 +105,7 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         run_alembic(url, "upgrade", "heads")
         yield Backend("postgresql", url)
     finally:
-        asyncio.run(
-            _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        )
+        asyncio.run(_admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.audit.service import AuditActor
+from app.auth import staff_service, staff_tokens
+from app.auth.staff_models import StaffUser
+from app.config import Settings
 from app.forms.service import load_catalog, read_catalog_directory
 from app.municipalities.service import upsert_municipality
 from app.seed import SAMPLE_MUNICIPALITIES
@@ -29,6 +34,15 @@ async def seed_catalog(
     async with factory() as session, session.begin():
         for code in codes:
             await load_catalog(session, code, definitions)
+
+
+async def publish_definition(
+    factory: async_sessionmaker[AsyncSession], municipality_code: str, definition: dict[str, Any]
+) -> str:
+    """Publish `definition` for the municipality (a new procedure, or its next version)."""
+    async with factory() as session, session.begin():
+        outcome = await load_catalog(session, municipality_code, [definition])
+    return outcome[definition["code"]]
 
 
 def simple_definition(code: str = "test-certificate", **overrides: Any) -> dict[str, Any]:
@@ -86,3 +100,40 @@ def simple_definition(code: str = "test-certificate", **overrides: Any) -> dict[
     }
     definition.update(overrides)
     return copy.deepcopy(definition)
+
+
+STAFF_PASSWORD = "staff-password-for-tests"
+
+
+async def create_staff(
+    factory: async_sessionmaker[AsyncSession],
+    *,
+    municipality_code: str = TOMI,
+    roles: tuple[str, ...] = ("admin",),
+    department: str = "市民課",
+    email: str | None = None,
+) -> StaffUser:
+    """A staff account (argon2id hash of STAFF_PASSWORD), created by the `test` system actor."""
+    email = email or f"{'-'.join(roles)}.{uuid.uuid4().hex[:8]}@{municipality_code}.example"
+    async with factory() as session, session.begin():
+        return await staff_service.create_staff(
+            session,
+            AuditActor("system", "test"),
+            municipality_code=municipality_code,
+            email=email,
+            display_name=f"{department} {'/'.join(roles)}",
+            department=department,
+            roles=roles,
+            password=STAFF_PASSWORD,
+        )
+
+
+def staff_headers(settings: Settings, staff: StaffUser) -> dict[str, str]:
+    """`Authorization` for a fresh token of `staff`, without the cost of a password login."""
+    issued = staff_tokens.issue(
+        settings,
+        staff_id=staff.id,
+        municipality_code=staff.municipality_code,
+        roles=tuple(staff.roles),
+    )
+    return {"Authorization": f"Bearer {issued.access_token}"}

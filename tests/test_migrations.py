@@ -50,7 +50,9 @@ async def test_downgrade_to_base_and_upgrade_again(backend: Backend, tmp_path) -
     engine = make_engine(url)
     try:
         async with engine.connect() as connection:
-            head = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+            head = (
+                await connection.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar()
     finally:
         await engine.dispose()
     assert head in ScriptDirectory.from_config(alembic_config(url)).get_heads()

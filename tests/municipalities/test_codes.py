@@ -18,7 +18,9 @@ def test_real_codes_have_valid_check_digits(code: str, name: str) -> None:
     assert is_valid_local_government_code(code), name
 
 
-@pytest.mark.parametrize("code", ["202190", "202194", "20219", "2021930", "20219a", "２０２１９３", ""])
+@pytest.mark.parametrize(
+    "code", ["202190", "202194", "20219", "2021930", "20219a", "２０２１９３", ""]
+)
 def test_wrong_check_digit_or_shape_is_refused(code: str) -> None:
     assert not is_valid_local_government_code(code)
 

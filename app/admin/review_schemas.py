@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from app.forms.schemas import LocalizedText
+from app.submissions.lifecycle import Status
+from app.submissions.schemas import Fee
+
+
+class AssigneeRead(BaseModel):
+    id: uuid.UUID
+    display_name: str
+
+
+class StaffSubmissionSummary(BaseModel):
+    """A row of the review list: no answers, so no personal data."""
+
+    id: uuid.UUID
+    reference_number: str = Field(description="受付番号")
+    status: Status
+    channel: Literal["online", "counter"]
+    procedure_code: str
+    procedure_title: LocalizedText
+    department: str = Field(description="担当課 (department.ja of the pinned version)")
+    version: int
+    fee_total: int | None
+    submitted_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
+    assignee: AssigneeRead | None
+    etag: str = Field(description="Send as If-Match to change the application")
+
+
+class StaffSubmissionList(BaseModel):
+    items: list[StaffSubmissionSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class StaffTimelineEntry(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_status: Status | None = Field(alias="from")
+    to: Status
+    at: datetime
+    actor_kind: Literal["citizen", "staff", "system"]
+    actor_id: str | None = Field(description="The staff member; never shown to applicants")
+    comment: str | None
+
+
+class CommentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    author_id: uuid.UUID
+    body: str
+    created_at: datetime
+
+
+class StaffSubmissionDetail(StaffSubmissionSummary):
+    fee: Fee | None
+    answers: dict[str, Any] = Field(description="As stored; every My Number masked (********1234)")
+    my_number_fields: list[str] = Field(
+        description="JSON Pointers of the My Numbers, for reveal-my-number"
+    )
+    timeline: list[StaffTimelineEntry]
+    comments: list[CommentRead] = Field(description="内部メモ, never shown to the applicant")
+
+
+class AssignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee_id: uuid.UUID | None = Field(description="null: nobody handles it")
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+
+
+class StartReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["start_review"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class Approve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["approve"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class Reject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["reject"]
+    reason: Reason = Field(description="却下の理由; shown to the applicant")
+
+
+class Return(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["return"]
+    message: Reason = Field(description="What to correct (差戻し); shown to the applicant")
+
+
+Transition = Annotated[StartReview | Approve | Reject | Return, Field(discriminator="action")]
+
+
+class CommentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(min_length=1, max_length=4000, pattern=r"\S")
+
+
+class RevealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(
+        max_length=200, description="JSON Pointer from my_number_fields, e.g. /applicant_my_number"
+    )
+    reason: Reason = Field(description="Why the full number is needed; kept in the audit log")
+
+
+class RevealedMyNumber(BaseModel):
+    field: str
+    my_number: str
+
+
+class CounterSubmissionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    procedure_code: str = Field(max_length=64)
+    received_at: AwareDatetime = Field(description="受付日時 at the counter")
+    answers: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the paper form says; optional, each answer given is checked",
+    )

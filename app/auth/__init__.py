@@ -1,0 +1,1 @@
+"""Who is calling: citizens (an access token now, the My Number card next) and staff."""

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
+
+
+class JpkiChallenge(Base):
+    """A one-time nonce (チャレンジ) the card signs: with its authentication key to log
+    in, with its signing key to prefill a form from the 基本4情報.
+
+    Used by an UPDATE that only succeeds while `used_at` is empty and the nonce has not
+    expired, so two concurrent replays cannot both win."""
+
+    __tablename__ = "jpki_challenges"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    """login | prefill"""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class CitizenIdentity(Base):
+    """A card certificate the server has verified (本人確認の記録): issuer + serial,
+    never the 個人番号 (JPKI does not carry it).
+
+    The authentication certificate gives the login identity (`subject`, which citizen
+    tokens and submissions carry); a signing certificate adds the 基本4情報 as it
+    asserted them."""
+
+    __tablename__ = "citizen_identities"
+    __table_args__ = (UniqueConstraint("issuer", "serial_number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    subject: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of issuer DN + serial: the pseudonymous id tokens and submissions carry."""
+    certificate_type: Mapped[str] = mapped_column(String(16))
+    """authentication (利用者証明用) | signing (署名用)"""
+    issuer: Mapped[str] = mapped_column(String(512))
+    serial_number: Mapped[str] = mapped_column(String(48))
+    """Hexadecimal: certificate serials run to 20 bytes, beyond any integer column."""
+    assurance_level: Mapped[str] = mapped_column(String(16))
+    """jpki_auth (card login) | jpki_sign (signature with the 署名用電子証明書)"""
+    basic_facts: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    """基本4情報 as the signing certificate asserted them; None for authentication."""
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubmissionSignature(Base):
+    """Evidence of a signed submission (電子署名付き申請): the exact document digest,
+    the signature, the signing certificate and the 基本4情報 it carried, as verified.
+
+    A returned application signed again on resubmission gets a second row."""
+
+    __tablename__ = "submission_signatures"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    document_digest: Mapped[str] = mapped_column(String(64))
+    """Base64 SHA-256 of the canonical (RFC 8785) document that was signed."""
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    """The signing certificate, DER."""
+    issuer: Mapped[str] = mapped_column(String(512))
+    serial_number: Mapped[str] = mapped_column(String(48))
+    basic_facts: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

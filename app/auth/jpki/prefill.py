@@ -1,0 +1,115 @@
+"""ワンスオンリー (once-only): fill a draft from the 基本4情報 the card's signing
+certificate asserts, so the citizen does not type again what the card already says.
+
+A definition maps a top-level field to one fact with `prefill` (see docs/jpki.md):
+text: name | address, textarea: address, name_with_kana: name (the フリガナ is left
+to the citizen), date: birth_date, select/radio: sex (options male / female /
+unknown). The card proves the facts by signing a one-time nonce with its signing key.
+The answers record which values came from the card. Never commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.jpki.facts import BasicFourFacts
+from app.auth.jpki.service import (
+    CardProof,
+    ChallengePurpose,
+    record_identity,
+    verify_challenge_response,
+)
+from app.auth.jpki.verifier import Verifier
+from app.auth.principals import Caller
+from app.config import Settings
+from app.forms import service as forms_service
+from app.forms.definition import (
+    NameWithKanaField,
+    ProcedureDefinition,
+    RadioField,
+    SelectField,
+)
+from app.submissions import service as submissions_service
+from app.submissions.models import Submission
+
+
+@dataclass(frozen=True)
+class Prefilled:
+    submission: Submission
+    answers: dict[str, Any]
+    filled: list[str]
+    """The answers this prefill wrote."""
+    facts: BasicFourFacts
+
+
+def prefill_values(
+    definition: ProcedureDefinition, facts: BasicFourFacts, answers: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The answers the card's facts give for the definition's `prefill` fields."""
+    values: dict[str, Any] = {}
+    for step in definition.steps:
+        for field in step.fields:
+            fact = getattr(field, "prefill", None)
+            if fact is None:
+                continue
+            if fact == "name" and isinstance(field, NameWithKanaField):
+                current = answers.get(field.key)
+                kana = current.get("kana") if isinstance(current, dict) else None
+                values[field.key] = {"name": facts.name, **({"kana": kana} if kana else {})}
+            elif fact == "name":
+                values[field.key] = facts.name
+            elif fact == "address":
+                values[field.key] = facts.address
+            elif fact == "birth_date" and facts.birth_date is not None:
+                values[field.key] = facts.birth_date.isoformat()
+            elif fact == "sex" and isinstance(field, SelectField | RadioField):
+                offered = {option.value for option in field.options}
+                # Only when the form offers the certified value (a form may omit 不明).
+                if facts.sex.label_en in offered:
+                    values[field.key] = facts.sex.label_en
+    return values
+
+
+async def prefill_from_card(
+    session: AsyncSession,
+    verifier: Verifier,
+    submission_id: uuid.UUID,
+    caller: Caller,
+    *,
+    nonce: str,
+    proof: CardProof,
+    settings: Settings,
+    now: datetime,
+) -> Prefilled:
+    """Verify the signing certificate's signature over a prefill nonce, then write the
+    facts into the draft's mapped fields (other answers are kept)."""
+    view = await submissions_service.get_submission(
+        session, submission_id, caller, settings=settings
+    )
+    verified = await verify_challenge_response(
+        session, verifier, nonce=nonce, proof=proof, purpose=ChallengePurpose.PREFILL, now=now
+    )
+    assert verified.facts is not None  # a verified signing certificate always has them
+    await record_identity(session, verified, now=now)
+    version = await forms_service.get_version(session, view.submission.procedure_version_id)
+    definition = forms_service.compiled_version(version).definition
+    values = prefill_values(definition, verified.facts, view.answers)
+    submission = await submissions_service.update_answers(
+        session,
+        submission_id,
+        caller,
+        {**view.answers, **values},
+        settings=settings,
+        now=now,
+        prefilled_from_card=list(values),
+    )
+    opened = await submissions_service.get_submission(
+        session, submission_id, caller, settings=settings
+    )
+    return Prefilled(submission, opened.answers, sorted(values), verified.facts)

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+# A JPKI certificate is about 1.5 KB of DER; an RSA-2048 signature is 256 bytes.
+CERTIFICATE_MAX_CHARS = 8192
+SIGNATURE_MAX_CHARS = 1024
+NONCE_MAX_CHARS = 128
+
+
+class ChallengeRequest(BaseModel):
+    purpose: Literal["login", "prefill"] = Field(
+        default="login",
+        description="login: signed with the authentication key (利用者証明用); "
+        "prefill: signed with the signing key (署名用) to read the 基本4情報.",
+    )
+
+
+class ChallengeResponse(BaseModel):
+    """A one-time nonce: the card signs its UTF-8 bytes (SHA256withRSA, PKCS#1 v1.5)."""
+
+    nonce: str
+    expires_at: datetime
+
+
+class CardSignature(BaseModel):
+    """What the card produced: its certificate and a signature, both base64."""
+
+    certificate: str = Field(
+        min_length=1, max_length=CERTIFICATE_MAX_CHARS, description="Base64 of the DER certificate"
+    )
+    signature: str = Field(min_length=1, max_length=SIGNATURE_MAX_CHARS, description="Base64")
+
+
+class SignedChallenge(CardSignature):
+    """A challenge signed by the card: login (authentication key) or prefill (signing key)."""
+
+    nonce: str = Field(min_length=1, max_length=NONCE_MAX_CHARS)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the token expires")
+
+
+class SigningDocument(BaseModel):
+    """What the card signs at submit (署名対象文書)."""
+
+    document: str = Field(
+        description="Canonical JSON (RFC 8785) of municipality_code, procedure_code, "
+        "version, submission_id and answers. Sign its UTF-8 bytes as they are."
+    )
+    digest: str = Field(description="Base64 SHA-256 of the document's UTF-8 bytes")
+
+
+class PrefillResult(BaseModel):
+    answers: dict[str, Any]
+    filled: list[str] = Field(description="Answers written from the card by this request")
+    prefilled_from_card: list[str] = Field(
+        description="Every answer that came from the card and is unchanged since"
+    )
+    has_alternative_characters: bool = Field(
+        description="The card's name or address holds 代替文字: ask the citizen to check them"
+    )
+
+
+class MySubmission(BaseModel):
+    """One of the logged-in citizen's applications (マイページ)."""
+
+    id: uuid.UUID
+    status: str
+    municipality_code: str
+    procedure_code: str
+    version: int
+    reference_number: str | None
+    fee_total: int | None
+    created_at: datetime
+    submitted_at: datetime | None
+
+
+class MySubmissionList(BaseModel):
+    items: list[MySubmission]
+    total: int

@@ -1,0 +1,232 @@
+"""My Number card login (利用者証明用電子証明書) and the records of verified cards.
+
+Never commits: the request owns the transaction. A challenge is used by one atomic
+UPDATE, so of two concurrent logins with the same nonce exactly one succeeds.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import citizen_tokens
+from app.auth.jpki.errors import JpkiCertificateInvalid, JpkiNonceInvalid, JpkiSignatureInvalid
+from app.auth.jpki.models import CitizenIdentity, JpkiChallenge
+from app.auth.jpki.verifier import CertificateKind, VerifiedCertificate, Verifier
+from app.config import Settings
+from app.db import new_uuid
+
+NONCE_BYTES = 32
+# Expired challenges are kept a while (so a late replay still reads as used/expired in
+# logs) and then swept when new ones are issued.
+CHALLENGE_RETENTION = timedelta(hours=1)
+
+
+class ChallengePurpose(StrEnum):
+    LOGIN = "login"  # signed with the authentication key
+    PREFILL = "prefill"  # signed with the signing key, to read the 基本4情報
+
+
+class AssuranceLevel(StrEnum):
+    JPKI_AUTH = "jpki_auth"  # 利用者証明: the card and its 4-digit PIN
+    JPKI_SIGN = "jpki_sign"  # 署名: the card, its 6-16 character password, the 4 facts
+
+
+@dataclass(frozen=True)
+class CitizenLogin:
+    token: citizen_tokens.IssuedCitizenToken
+    identity: CitizenIdentity
+
+
+@dataclass(frozen=True)
+class CardProof:
+    """What the card sent: a certificate (DER) and its signature, decoded."""
+
+    certificate: bytes
+    signature: bytes
+
+    @classmethod
+    def from_base64(cls, certificate: str, signature: str) -> CardProof:
+        return cls(
+            certificate=_base64(
+                certificate,
+                JpkiCertificateInvalid(
+                    "The certificate must be base64 of the DER certificate.",
+                    "電子証明書はDER形式をBase64で符号化して送信してください。",
+                ),
+            ),
+            signature=_base64(
+                signature,
+                JpkiSignatureInvalid(
+                    "The signature must be base64.",
+                    "電子署名はBase64で符号化して送信してください。",
+                ),
+            ),
+        )
+
+
+async def issue_challenge(
+    session: AsyncSession, *, purpose: ChallengePurpose, settings: Settings, now: datetime
+) -> JpkiChallenge:
+    """A fresh random nonce, valid once for `jpki_challenge_ttl_seconds`."""
+    await session.execute(
+        delete(JpkiChallenge).where(JpkiChallenge.expires_at < now - CHALLENGE_RETENTION)
+    )
+    challenge = JpkiChallenge(
+        # Hex, not base64url: a nonce starting with '-' would read as an option in a CLI.
+        nonce=secrets.token_hex(NONCE_BYTES),
+        purpose=purpose.value,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.jpki_challenge_ttl_seconds),
+    )
+    session.add(challenge)
+    await session.flush()
+    return challenge
+
+
+async def ensure_challenge_usable(
+    session: AsyncSession, nonce: str, *, purpose: ChallengePurpose, now: datetime
+) -> None:
+    """A cheap read before the (CPU-bound) signature check; `use_challenge` decides."""
+    challenge = await session.get(JpkiChallenge, nonce)
+    if (
+        challenge is None
+        or challenge.purpose != purpose.value
+        or challenge.used_at is not None
+        or challenge.expires_at <= now
+    ):
+        raise _nonce_invalid()
+
+
+async def use_challenge(
+    session: AsyncSession, nonce: str, *, purpose: ChallengePurpose, now: datetime
+) -> None:
+    """Mark the nonce used, atomically: only one caller can ever see rowcount 1."""
+    result = await session.execute(
+        update(JpkiChallenge)
+        .where(
+            JpkiChallenge.nonce == nonce,
+            JpkiChallenge.purpose == purpose.value,
+            JpkiChallenge.used_at.is_(None),
+            JpkiChallenge.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    if result.rowcount != 1:
+        raise _nonce_invalid()
+
+
+async def verify_challenge_response(
+    session: AsyncSession,
+    verifier: Verifier,
+    *,
+    nonce: str,
+    proof: CardProof,
+    purpose: ChallengePurpose,
+    now: datetime,
+) -> VerifiedCertificate:
+    """The card signed the UTF-8 bytes of our nonce with the key the purpose needs;
+    the nonce is then used up."""
+    await ensure_challenge_usable(session, nonce, purpose=purpose, now=now)
+    kind = (
+        CertificateKind.AUTHENTICATION
+        if purpose is ChallengePurpose.LOGIN
+        else CertificateKind.SIGNING
+    )
+    verified = await verifier.verify(
+        certificate=proof.certificate,
+        data=nonce.encode("utf-8"),
+        signature=proof.signature,
+        kind=kind,
+        now=now,
+    )
+    await use_challenge(session, nonce, purpose=purpose, now=now)
+    return verified
+
+
+async def login(
+    session: AsyncSession,
+    verifier: Verifier,
+    *,
+    nonce: str,
+    proof: CardProof,
+    settings: Settings,
+    now: datetime,
+) -> CitizenLogin:
+    """Card login: verify the authentication certificate's signature over the nonce,
+    record the card, and issue a short-lived citizen token bound to it."""
+    verified = await verify_challenge_response(
+        session, verifier, nonce=nonce, proof=proof, purpose=ChallengePurpose.LOGIN, now=now
+    )
+    identity = await record_identity(session, verified, now=now)
+    token = citizen_tokens.issue(settings, subject=identity.subject, now=now)
+    return CitizenLogin(token, identity)
+
+
+async def record_identity(
+    session: AsyncSession, verified: VerifiedCertificate, *, now: datetime
+) -> CitizenIdentity:
+    """Insert or refresh the card certificate's identity row (one per issuer + serial)."""
+    facts = verified.facts.as_json() if verified.facts else None
+    level = (
+        AssuranceLevel.JPKI_SIGN
+        if verified.kind is CertificateKind.SIGNING
+        else AssuranceLevel.JPKI_AUTH
+    )
+    values = {
+        "subject": verified.subject_id,
+        "certificate_type": verified.kind.value,
+        "issuer": verified.issuer,
+        "serial_number": verified.serial_hex,
+        "assurance_level": level.value,
+        "basic_facts": facts,
+        "not_after": verified.not_after,
+        "first_verified_at": now,
+        "verified_at": now,
+    }
+    refreshed = {"verified_at": now, "basic_facts": facts, "assurance_level": level.value}
+    # One statement, so two first logins with the same card cannot collide.
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            postgresql.insert(CitizenIdentity)
+            .values(id=new_uuid(), **values)
+            .on_conflict_do_update(index_elements=["subject"], set_=refreshed)
+        )
+    else:
+        await session.execute(
+            sqlite.insert(CitizenIdentity)
+            .values(id=new_uuid(), **values)
+            .on_conflict_do_update(index_elements=["subject"], set_=refreshed)
+        )
+    identity = await session.scalar(
+        select(CitizenIdentity)
+        .where(CitizenIdentity.subject == verified.subject_id)
+        .execution_options(populate_existing=True)
+    )
+    assert identity is not None
+    return identity
+
+
+def _base64(value: str, error: Exception) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise error from None
+
+
+def _nonce_invalid() -> JpkiNonceInvalid:
+    # One answer for unknown, expired and used: a caller learns nothing more.
+    return JpkiNonceInvalid(
+        "Request a new challenge and sign it; each one is valid once, for a few minutes.",
+        "新しいチャレンジを取得して署名してください。チャレンジは数分間、一度だけ有効です。",
+    )

@@ -1,0 +1,390 @@
+"""Staff accounts: creation, passwords (argon2id), sign-in, the principal behind a token,
+logout. Never commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.audit.service import Actor, AuditActor
+from app.auth import staff_tokens
+from app.auth.staff_models import RevokedStaffToken, StaffRole, StaffUser
+from app.config import Settings
+from app.db import utcnow
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.municipalities.service import get_municipality
+
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 256
+_ROLE_VALUES = frozenset(role.value for role in StaffRole)
+
+
+class InvalidCredentials(AppError):
+    status = 401
+    code = "INVALID_CREDENTIALS"
+    title_en = "The email address or password is wrong"
+    title_ja = "メールアドレスまたはパスワードが正しくありません"
+
+
+class StaffAuthenticationRequired(AppError):
+    status = 401
+    code = "STAFF_AUTHENTICATION_REQUIRED"
+    title_en = "Sign in as staff first"
+    title_ja = "職員としてログインしてください"
+
+
+class StaffForbidden(AppError):
+    status = 403
+    code = "STAFF_FORBIDDEN"
+    title_en = "Your roles do not allow this"
+    title_ja = "この操作を行う権限がありません"
+
+
+class StaffNotFound(NotFound):
+    code = "STAFF_NOT_FOUND"
+    title_en = "Staff member not found"
+    title_ja = "職員が見つかりません"
+
+
+class StaffEmailTaken(Conflict):
+    code = "STAFF_EMAIL_TAKEN"
+    title_en = "An account with this email address exists"
+    title_ja = "このメールアドレスのアカウントは既に存在します"
+
+
+class StaffAccountInvalid(ValidationFailed):
+    code = "STAFF_ACCOUNT_INVALID"
+    title_en = "The account details are not valid"
+    title_ja = "アカウントの内容に誤りがあります"
+
+
+class WeakPassword(ValidationFailed):
+    code = "WEAK_PASSWORD"
+    title_en = "The password is too weak"
+    title_ja = "パスワードが弱すぎます"
+
+
+class SelfLockout(Conflict):
+    code = "STAFF_SELF_LOCKOUT"
+    title_en = "You cannot disable yourself or drop your own admin role"
+    title_ja = "自分自身の無効化や管理者権限の削除はできません"
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    """The signed-in staff member of one request, as loaded from the database."""
+
+    id: uuid.UUID
+    municipality_code: str
+    department: str
+    display_name: str
+    roles: frozenset[StaffRole]
+    token_jti: str
+    token_expires_at: datetime
+    department_scope: str | None = None
+    """Set when the route limits this principal to one department's procedures."""
+
+    actor_type = "staff"
+
+    @property
+    def actor_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        return StaffRole.ADMIN in self.roles
+
+
+@lru_cache
+def _hasher() -> PasswordHasher:
+    # argon2-cffi's defaults are RFC 9106's low-memory profile, argon2id.
+    return PasswordHasher()
+
+
+@lru_cache
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so a wrong email costs as long
+    as a wrong password and timing reveals no account."""
+    return _hasher().hash(uuid.uuid4().hex)
+
+
+async def hash_password(password: str) -> str:
+    check_password_strength(password)
+    # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
+    return await asyncio.to_thread(_hasher().hash, password)
+
+
+async def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher().verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_password_strength(password: str) -> None:
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise WeakPassword(
+            f"Use between {PASSWORD_MIN_LENGTH} and {PASSWORD_MAX_LENGTH} characters.",
+            f"{PASSWORD_MIN_LENGTH}文字以上{PASSWORD_MAX_LENGTH}文字以下にしてください。",
+        )
+    if len(set(password)) < 5:
+        raise WeakPassword(
+            "Use more different characters.", "もっと多くの種類の文字を使ってください。"
+        )
+
+
+def normalize_email(email: str) -> str:
+    normalized = email.strip().lower()
+    local, _, domain = normalized.partition("@")
+    if not local or "." not in domain or len(normalized) > 254 or " " in normalized:
+        raise StaffAccountInvalid(
+            "Give a valid email address as the login id.",
+            "ログインIDには正しいメールアドレスを指定してください。",
+        )
+    return normalized
+
+
+def parse_roles(roles: Iterable[str]) -> list[StaffRole]:
+    """Known roles, deduplicated in a stable order; at least one."""
+    given = {role.strip() for role in roles if role.strip()}
+    unknown = sorted(given - _ROLE_VALUES)
+    if unknown or not given:
+        raise StaffAccountInvalid(
+            f"Roles must be some of {', '.join(StaffRole)}; got {', '.join(unknown) or 'none'}.",
+            f"役割は{', '.join(StaffRole)}から指定してください。",
+        )
+    return [role for role in StaffRole if role.value in given]
+
+
+def _require_department(department: str) -> str:
+    department = department.strip()
+    if not department or len(department) > 100:
+        raise StaffAccountInvalid(
+            "Give the department (所属課) as written in the procedure definitions.",
+            "所属課を手続定義と同じ表記で指定してください。",
+        )
+    return department
+
+
+async def create_staff(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    municipality_code: str,
+    email: str,
+    display_name: str,
+    department: str,
+    roles: Iterable[str],
+    password: str,
+) -> StaffUser:
+    await get_municipality(session, municipality_code)
+    email = normalize_email(email)
+    if await session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
+        raise StaffEmailTaken()
+    staff = StaffUser(
+        municipality_code=municipality_code,
+        email=email,
+        display_name=display_name.strip() or email,
+        department=_require_department(department),
+        roles=[role.value for role in parse_roles(roles)],
+        password_hash=await hash_password(password),
+    )
+    session.add(staff)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "staff.create",
+        "staff",
+        staff.id,
+        municipality_code,
+        details={"roles": staff.roles, "department": staff.department},
+    )
+    return staff
+
+
+async def get_staff(
+    session: AsyncSession, municipality_code: str, staff_id: uuid.UUID
+) -> StaffUser:
+    """Another municipality's staff member is simply not found."""
+    staff = await session.scalar(
+        select(StaffUser).where(
+            StaffUser.id == staff_id, StaffUser.municipality_code == municipality_code
+        )
+    )
+    if staff is None:
+        raise StaffNotFound()
+    return staff
+
+
+async def get_staff_by_email(session: AsyncSession, email: str) -> StaffUser | None:
+    return await session.scalar(select(StaffUser).where(StaffUser.email == normalize_email(email)))
+
+
+async def list_staff(
+    session: AsyncSession, municipality_code: str, *, limit: int, offset: int
+) -> tuple[list[StaffUser], int]:
+    scope = StaffUser.municipality_code == municipality_code
+    total = await session.scalar(select(func.count(StaffUser.id)).where(scope)) or 0
+    rows = await session.scalars(
+        select(StaffUser).where(scope).order_by(StaffUser.email).limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+async def update_staff(
+    session: AsyncSession,
+    actor: StaffPrincipal,
+    staff: StaffUser,
+    *,
+    display_name: str | None = None,
+    department: str | None = None,
+    roles: Iterable[str] | None = None,
+    disabled: bool | None = None,
+) -> StaffUser:
+    """Change an account. Disabling takes effect on the account's next request."""
+    new_roles = [role.value for role in parse_roles(roles)] if roles is not None else staff.roles
+    if staff.id == actor.id and (disabled or StaffRole.ADMIN.value not in new_roles):
+        # The last admin locking themselves out would need a database edit to undo.
+        raise SelfLockout()
+    staff.roles = new_roles
+    if display_name is not None:
+        staff.display_name = display_name.strip() or staff.email
+    if department is not None:
+        staff.department = _require_department(department)
+    if disabled is not None:
+        staff.disabled_at = (staff.disabled_at or utcnow()) if disabled else None
+    await session.flush()
+    changed = {
+        "display_name": display_name,
+        "department": department,
+        "roles": new_roles if roles is not None else None,
+        "disabled": disabled,
+    }
+    await audit.record(
+        session,
+        actor,
+        "staff.update",
+        "staff",
+        staff.id,
+        staff.municipality_code,
+        details={key: value for key, value in changed.items() if value is not None},
+    )
+    return staff
+
+
+async def sign_in(
+    session: AsyncSession, settings: Settings, email: str, password: str
+) -> tuple[StaffUser, staff_tokens.IssuedToken]:
+    """Check the password and issue an access token. Unknown account, wrong password and
+    disabled account fail the same way, after the same amount of work."""
+    try:
+        staff = await get_staff_by_email(session, email)
+    except StaffAccountInvalid:
+        staff = None
+    password_ok = await _verify(staff.password_hash if staff else _dummy_hash(), password)
+    if staff is None or not password_ok or staff.disabled_at is not None:
+        raise InvalidCredentials()
+    if _hasher().check_needs_rehash(staff.password_hash):
+        staff.password_hash = await asyncio.to_thread(_hasher().hash, password)
+        await session.flush()
+    token = staff_tokens.issue(
+        settings,
+        staff_id=staff.id,
+        municipality_code=staff.municipality_code,
+        roles=tuple(staff.roles),
+    )
+    await audit.record(
+        session,
+        AuditActor("staff", str(staff.id)),
+        "staff.sign_in",
+        "staff",
+        staff.id,
+        staff.municipality_code,
+        details={"jti": token.claims.jti},
+    )
+    return staff, token
+
+
+async def change_password(
+    session: AsyncSession, principal: StaffPrincipal, current_password: str, new_password: str
+) -> None:
+    staff = await session.get_one(StaffUser, principal.id)
+    if not await _verify(staff.password_hash, current_password):
+        raise InvalidCredentials(
+            "The current password is wrong.", "現在のパスワードが正しくありません。"
+        )
+    staff.password_hash = await hash_password(new_password)
+    await session.flush()
+    await audit.record(
+        session, principal, "staff.password_change", "staff", staff.id, staff.municipality_code
+    )
+
+
+async def principal_for_token(
+    session: AsyncSession, settings: Settings, token: str | None
+) -> StaffPrincipal:
+    """The staff member a bearer token stands for, checked against the database on every
+    request: a revoked token, a disabled account or a moved account is refused at once."""
+    if not token:
+        raise StaffAuthenticationRequired()
+    claims = staff_tokens.decode(settings, token)
+    row = (
+        await session.execute(
+            select(StaffUser, RevokedStaffToken.jti)
+            .outerjoin(RevokedStaffToken, RevokedStaffToken.jti == claims.jti)
+            .where(StaffUser.id == claims.staff_id)
+        )
+    ).first()
+    if row is None:
+        raise staff_tokens.StaffTokenInvalid()
+    staff, revoked_jti = row
+    if (
+        revoked_jti is not None
+        or staff.disabled_at is not None
+        or staff.municipality_code != claims.municipality_code
+    ):
+        raise staff_tokens.StaffTokenInvalid()
+    return StaffPrincipal(
+        id=staff.id,
+        municipality_code=staff.municipality_code,
+        department=staff.department,
+        display_name=staff.display_name,
+        # The account's current roles, not the token's: a removed role is gone at once.
+        roles=frozenset(StaffRole(role) for role in staff.roles if role in _ROLE_VALUES),
+        token_jti=claims.jti,
+        token_expires_at=claims.expires_at,
+    )
+
+
+async def revoke_token(session: AsyncSession, principal: StaffPrincipal) -> None:
+    """Logout: the token's jti is refused from now until it would have expired anyway.
+    Revocations of tokens that expired since are dropped on the way: they prove nothing."""
+    await session.execute(delete(RevokedStaffToken).where(RevokedStaffToken.expires_at < utcnow()))
+    session.add(
+        RevokedStaffToken(
+            jti=principal.token_jti,
+            staff_id=principal.id,
+            expires_at=principal.token_expires_at,
+        )
+    )
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        "staff.sign_out",
+        "staff",
+        principal.id,
+        principal.municipality_code,
+        details={"jti": principal.token_jti},
+    )

@@ -1,0 +1,28 @@
+"""`INSERT ... ON CONFLICT DO NOTHING` on both databases we run on.
+
+SQLAlchemy has it only as dialect-specific constructs; this picks the session's one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def insert_ignoring_conflicts(
+    session: AsyncSession, model: Any, values: dict[str, Any], conflict_columns: list[str]
+) -> Any:
+    """An INSERT of one row that does nothing when `conflict_columns` already exist."""
+    if session.get_bind().dialect.name == "postgresql":
+        return (
+            postgresql.insert(model)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=conflict_columns)
+        )
+    return (
+        sqlite.insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict_columns)
+    )

@@ -1,0 +1,190 @@
+"""`Idempotency-Key` (冪等キー): a retried request gets the first response, not a second
+application. Never commits: the record is written in the transaction doing the work.
+
+The first request with a key inserts its record (response still empty), does the work
+and stores the response; all in one transaction. A failed request therefore leaves no
+record and may be retried. A concurrent request with the same key blocks on the insert
+(PostgreSQL waits for the first transaction's unique-index entry) and, once the first
+commits, finds its response and replays it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import AppError, Conflict
+from app.submissions.dialects import insert_ignoring_conflicts
+from app.submissions.models import IdempotencyRecord
+
+KEY_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
+"""1–255 printable ASCII characters; clients should send a fresh UUID per action."""
+
+
+class IdempotencyKeyInvalid(AppError):
+    status = 400
+    code = "IDEMPOTENCY_KEY_INVALID"
+    title_en = "The Idempotency-Key header is not valid"
+    title_ja = "Idempotency-Keyヘッダーが正しくありません"
+
+
+class IdempotencyKeyReused(AppError):
+    status = 422
+    code = "IDEMPOTENCY_KEY_REUSED"
+    title_en = "The Idempotency-Key was already used for a different request"
+    title_ja = "このIdempotency-Keyは別の内容のリクエストで使用済みです"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "IDEMPOTENCY_IN_PROGRESS"
+    title_en = "A request with this Idempotency-Key is still being processed"
+    title_ja = "同じIdempotency-Keyのリクエストを処理中です"
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: dict[str, Any]
+
+
+def parse_key(header_value: str | None) -> str | None:
+    if header_value is None:
+        return None
+    if not KEY_PATTERN.fullmatch(header_value):
+        raise IdempotencyKeyInvalid(
+            "Idempotency-Key must be 1 to 255 printable ASCII characters.",
+            "Idempotency-Keyは1〜255文字の半角英数記号で指定してください。",
+        )
+    return header_value
+
+
+def request_fingerprint(operation: str, *parts: Any) -> str:
+    """SHA-256 of what the request asks for (operation, target, parsed body), so the
+    same request resent with other whitespace or key order still matches."""
+    canonical = json.dumps(
+        [operation, *parts], ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    request_hash: str,
+    now: datetime,
+    ttl: timedelta,
+) -> StoredResponse | None:
+    """Reserve `key` for this request. None: go ahead and do the work, then call
+    `record_response`. A StoredResponse: replay it instead of doing the work."""
+    claimed = await session.scalar(
+        insert_ignoring_conflicts(
+            session,
+            IdempotencyRecord,
+            {
+                "scope": scope,
+                "key": key,
+                "request_hash": request_hash,
+                "created_at": now,
+                "expires_at": now + ttl,
+            },
+            ["scope", "key"],
+        ).returning(IdempotencyRecord.id)
+    )
+    if claimed is not None:
+        return None
+
+    existing = await _read(session, scope, key)
+    if existing is None:
+        raise _in_progress()  # purged between our insert and this read: retry
+    if existing.expires_at <= now:
+        # An expired key is free again. The WHERE makes one racing request the taker.
+        taken = await session.scalar(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == existing.id, IdempotencyRecord.expires_at <= now)
+            .values(
+                request_hash=request_hash,
+                response_status=None,
+                response_body=None,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+            .returning(IdempotencyRecord.id)
+            .execution_options(synchronize_session=False)
+        )
+        if taken is not None:
+            return None
+        existing = await _read(session, scope, key)
+        if existing is None:
+            raise _in_progress()
+
+    if existing.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for a different request. Use a new key.",
+            "このIdempotency-Keyは別の内容で使用されています。新しいキーを使用してください。",
+        )
+    if existing.response_status is None or existing.response_body is None:
+        raise _in_progress()
+    return StoredResponse(existing.response_status, existing.response_body)
+
+
+async def record_response(
+    session: AsyncSession, *, scope: str, key: str, status: int, body: dict[str, Any]
+) -> None:
+    """Store the response of a claimed key. `body` must hold no secret (no token)."""
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        .values(response_status=status, response_body=body)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
+    """Delete expired records (a periodic job calls this); returns how many."""
+    result = await session.execute(
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _in_progress() -> IdempotencyInProgress:
+    return IdempotencyInProgress(
+        "The first request with this key has not finished. Retry shortly.",
+        "同じキーの最初のリクエストがまだ完了していません。しばらくしてから再度お試しください。",
+    )
+
+
+@dataclass(frozen=True)
+class _Existing:
+    id: int
+    request_hash: str
+    response_status: int | None
+    response_body: dict[str, Any] | None
+    expires_at: datetime
+
+
+async def _read(session: AsyncSession, scope: str, key: str) -> _Existing | None:
+    # Columns, not the ORM object: a fresh read each time, whatever the identity map holds.
+    row = (
+        await session.execute(
+            select(
+                IdempotencyRecord.id,
+                IdempotencyRecord.request_hash,
+                IdempotencyRecord.response_status,
+                IdempotencyRecord.response_body,
+                IdempotencyRecord.expires_at,
+            ).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        )
+    ).one_or_none()
+    return None if row is None else _Existing(*row)

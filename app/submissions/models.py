@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
+
+
+class Submission(Base):
+    """An application (申請): the answers to one pinned procedure version, its fee,
+    its 受付番号 once submitted, and where it stands in the lifecycle."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("municipality_code", "reference_number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
+    procedure_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("procedures.id"), index=True)
+    procedure_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("procedure_versions.id"))
+    """The exact version the answers were filled against; never moves to a newer one."""
+    procedure_code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16), default="online")
+    """online | counter (窓口申請, entered by staff): the KPI's オンライン利用率."""
+    status: Mapped[str] = mapped_column(String(24))
+    """See app.submissions.lifecycle.Status."""
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    """Canonical answers as the compiler normalised them (hidden fields dropped)."""
+    fee_total: Mapped[int | None] = mapped_column(Integer, default=None)
+    """手数料, integer yen, always computed by the server from the pinned version."""
+    fee_breakdown: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    reference_number: Mapped[str | None] = mapped_column(String(32), default=None)
+    """受付番号, e.g. TOMI-R7-000123; assigned on the first submit, kept on resubmit."""
+    fiscal_year: Mapped[int | None] = mapped_column(Integer, default=None)
+    """年度 of the reference number (the calendar year in which it starts)."""
+    access_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    """SHA-256 of the access token shown once at creation; the token itself is never stored."""
+    citizen_subject: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
+    """The logged-in citizen owning it (JPKI issuer + serial); filled by the login issue."""
+    prefilled_from_card: Mapped[list[str] | None] = mapped_column(JSONType, default=None)
+    """Keys of answers filled from the My Number card (ワンスオンリー) and unchanged since."""
+    row_version: Mapped[int] = mapped_column(Integer)
+    """Optimistic lock: every UPDATE checks and bumps it."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """受付日時: the first submit; a resubmission keeps it."""
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 (read by the mapper)
+
+
+class SubmissionEvent(Base):
+    """Append-only history of every transition (状態履歴).
+
+    Carries municipality, procedure and channel itself, and has no foreign key to the
+    submission, so KPIs computed from events survive purging the submission's personal
+    data (or the row)."""
+
+    __tablename__ = "submission_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    municipality_code: Mapped[str] = mapped_column(String(6), index=True)
+    procedure_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    procedure_code: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    """citizen | staff | system"""
+    actor_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    """The staff user (or citizen subject); never shown to citizens."""
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReferenceCounter(Base):
+    """The last 受付番号 handed out per municipality and fiscal year. Incremented in the
+    submit transaction, so a rolled-back submit gives its number back (no gaps)."""
+
+    __tablename__ = "reference_counters"
+
+    municipality_code: Mapped[str] = mapped_column(
+        ForeignKey("municipalities.code"), primary_key=True
+    )
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyRecord(Base):
+    """The first response to an `Idempotency-Key`, per caller scope, until it expires.
+
+    Written in the transaction that does the work: a failed request leaves no record,
+    a successful one leaves its response for retries. Never holds an access token."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(160))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

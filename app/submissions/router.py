@@ -1,0 +1,350 @@
+"""Citizen applications over HTTP: create (draft or submit), read, edit, submit, withdraw.
+
+Owner routes answer 401 when no bearer credentials are sent at all and 404 for any
+credentials that do not own the application, so ids cannot be probed either way.
+Responses carry `Cache-Control: no-store`: they hold personal data or a token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.jpki.dependencies import submission_signing
+from app.auth.jpki.errors import CARD_PROOF_ERRORS, JpkiSignatureRequired
+from app.auth.principals import (
+    AuthenticatedCaller,
+    AuthenticationRequired,
+    CitizenLoginRequired,
+    CurrentCaller,
+)
+from app.config import Settings
+from app.db import utcnow
+from app.dependencies import AppSettings, DbSession
+from app.errors import PayloadTooLarge, problem_responses
+from app.forms.service import ProcedureNotFound
+from app.municipalities.service import MunicipalityCodeInvalid, MunicipalityNotFound
+from app.submissions import idempotency, service
+from app.submissions.idempotency import (
+    IdempotencyInProgress,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    StoredResponse,
+)
+from app.submissions.lifecycle import IllegalTransition, SubmissionChanged
+from app.submissions.models import Submission
+from app.submissions.schemas import (
+    Fee,
+    SubmissionCreate,
+    SubmissionCreated,
+    SubmissionRead,
+    SubmissionReceipt,
+    SubmissionUpdate,
+    SubmitRequest,
+    TimelineEntry,
+    WithdrawRequest,
+)
+
+router = APIRouter(tags=["submissions"])
+
+
+def current_time() -> datetime:
+    """The clock of a request; tests override this dependency to stand at a given moment
+    (e.g. 31 March 23:59 JST for the fiscal-year rollover)."""
+    return utcnow()
+
+
+Now = Annotated[datetime, Depends(current_time)]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description=(
+            "A fresh random value (a UUID) per action. A retry with the same key and "
+            "body gets the first response (header `Idempotent-Replayed: true`)."
+        ),
+    ),
+]
+
+_IDEMPOTENCY_ERRORS = (IdempotencyKeyInvalid, IdempotencyKeyReused, IdempotencyInProgress)
+
+
+def to_receipt(submission: Submission) -> SubmissionReceipt:
+    return SubmissionReceipt.model_validate(_receipt_fields(submission))
+
+
+def to_read(view: service.SubmissionView) -> SubmissionRead:
+    submission = view.submission
+    return SubmissionRead.model_validate(
+        {
+            **_receipt_fields(submission),
+            "answers": view.answers,
+            "prefilled_from_card": submission.prefilled_from_card or [],
+            "timeline": [
+                TimelineEntry(
+                    from_status=event.from_status,
+                    to=event.to_status,
+                    at=event.occurred_at,
+                    actor_kind=event.actor_kind,
+                    comment=event.comment,
+                )
+                for event in view.timeline
+            ],
+        }
+    )
+
+
+@router.post(
+    "/municipalities/{code}/procedures/{procedure_code}/submissions",
+    status_code=201,
+    response_model=SubmissionCreated,
+    responses=problem_responses(
+        MunicipalityCodeInvalid,
+        MunicipalityNotFound,
+        ProcedureNotFound,
+        service.AnswersInvalid,
+        PayloadTooLarge,
+        CitizenLoginRequired,
+        JpkiSignatureRequired,
+        *_IDEMPOTENCY_ERRORS,
+    ),
+)
+async def create_submission(
+    code: Annotated[str, Path(max_length=6, description="全国地方公共団体コード")],
+    procedure_code: Annotated[str, Path(max_length=64)],
+    body: SubmissionCreate,
+    session: DbSession,
+    settings: AppSettings,
+    caller: CurrentCaller,
+    now: Now,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Start an application (申請) on the current published version: a draft to finish
+    later, or submitted at once with `"submit": true`. Without a login the response
+    holds an `access_token`, shown only here."""
+    key = idempotency.parse_key(idempotency_key)
+    scope = service.creation_scope(caller, code, procedure_code)
+    fingerprint = idempotency.request_fingerprint(
+        "create", code, procedure_code, body.model_dump(mode="json")
+    )
+    stored = await _claim(session, settings, key, scope, fingerprint, now)
+    if stored is not None and key is not None:
+        replay = dict(stored.body)
+        if service.issues_access_token(caller):
+            # The token is not stored anywhere; it is derived again from the key.
+            replay["access_token"] = service.derive_access_token(
+                settings.secret_key.get_secret_value(), uuid.UUID(replay["id"]), key
+            )
+        return _json(
+            stored.status, replay, replayed=True, location=f"/api/v1/submissions/{replay['id']}"
+        )
+
+    created = await service.create_submission(
+        session,
+        municipality_code=code,
+        procedure_code=procedure_code,
+        answers=body.answers,
+        submit=body.submit,
+        caller=caller,
+        settings=settings,
+        now=now,
+        idempotency_key=key,
+    )
+    receipt = to_receipt(created.submission).model_dump(mode="json")
+    await _remember(session, key, scope, 201, receipt)
+    return _json(
+        201,
+        {**receipt, "access_token": created.access_token},
+        location=f"/api/v1/submissions/{created.submission.id}",
+    )
+
+
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=SubmissionRead,
+    responses=problem_responses(AuthenticationRequired, service.SubmissionNotFound),
+)
+async def get_submission(
+    submission_id: uuid.UUID,
+    session: DbSession,
+    settings: AppSettings,
+    caller: AuthenticatedCaller,
+) -> JSONResponse:
+    """The application with its answers, fee, 受付番号 and status timeline (owner only)."""
+    view = await service.get_submission(session, submission_id, caller, settings=settings)
+    return _json(200, to_read(view).model_dump(mode="json", by_alias=True))
+
+
+@router.patch(
+    "/submissions/{submission_id}",
+    response_model=SubmissionRead,
+    responses=problem_responses(
+        AuthenticationRequired,
+        service.SubmissionNotFound,
+        service.SubmissionNotEditable,
+        SubmissionChanged,
+        service.AnswersInvalid,
+        PayloadTooLarge,
+    ),
+)
+async def update_submission(
+    submission_id: uuid.UUID,
+    body: SubmissionUpdate,
+    session: DbSession,
+    settings: AppSettings,
+    caller: AuthenticatedCaller,
+    now: Now,
+) -> JSONResponse:
+    """Save the answers of a draft (or of a returned application being corrected);
+    they replace the stored answers as a whole."""
+    await service.update_answers(
+        session, submission_id, caller, body.answers, settings=settings, now=now
+    )
+    view = await service.get_submission(session, submission_id, caller, settings=settings)
+    return _json(200, to_read(view).model_dump(mode="json", by_alias=True))
+
+
+@router.post(
+    "/submissions/{submission_id}/submit",
+    response_model=SubmissionReceipt,
+    responses=problem_responses(
+        AuthenticationRequired,
+        service.SubmissionNotFound,
+        IllegalTransition,
+        SubmissionChanged,
+        service.AnswersInvalid,
+        CitizenLoginRequired,
+        JpkiSignatureRequired,
+        *CARD_PROOF_ERRORS,
+        *_IDEMPOTENCY_ERRORS,
+    ),
+)
+async def submit_submission(
+    submission_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    caller: AuthenticatedCaller,
+    now: Now,
+    body: Annotated[SubmitRequest | None, Body()] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Submit (申請): every answer is checked against the pinned version, the fee is
+    computed, and a draft gets its 受付番号. A returned application becomes
+    `resubmitted` and keeps its number."""
+    key = idempotency.parse_key(idempotency_key)
+    scope = f"owner:{caller.principal_key}"
+    fingerprint = idempotency.request_fingerprint(
+        "submit", str(submission_id), (body or SubmitRequest()).model_dump(mode="json")
+    )
+    stored = await _claim(session, settings, key, scope, fingerprint, now)
+    if stored is not None:
+        return _json(stored.status, stored.body, replayed=True)
+    signed = body or SubmitRequest()
+    signing = submission_signing(request, signed.certificate, signed.signature)
+    submission = await service.submit(
+        session, submission_id, caller, settings=settings, now=now, signature=signing
+    )
+    receipt = to_receipt(submission).model_dump(mode="json")
+    await _remember(session, key, scope, 200, receipt)
+    return _json(200, receipt)
+
+
+@router.post(
+    "/submissions/{submission_id}/withdraw",
+    response_model=SubmissionReceipt,
+    responses=problem_responses(
+        AuthenticationRequired,
+        service.SubmissionNotFound,
+        IllegalTransition,
+        SubmissionChanged,
+        *_IDEMPOTENCY_ERRORS,
+    ),
+)
+async def withdraw_submission(
+    submission_id: uuid.UUID,
+    session: DbSession,
+    settings: AppSettings,
+    caller: AuthenticatedCaller,
+    now: Now,
+    body: Annotated[WithdrawRequest | None, Body()] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Withdraw (取下げ) the application; possible until a decision is made."""
+    request = body or WithdrawRequest()
+    key = idempotency.parse_key(idempotency_key)
+    scope = f"owner:{caller.principal_key}"
+    fingerprint = idempotency.request_fingerprint(
+        "withdraw", str(submission_id), request.model_dump(mode="json")
+    )
+    stored = await _claim(session, settings, key, scope, fingerprint, now)
+    if stored is not None:
+        return _json(stored.status, stored.body, replayed=True)
+    submission = await service.withdraw(
+        session, submission_id, caller, reason=request.reason, now=now
+    )
+    receipt = to_receipt(submission).model_dump(mode="json")
+    await _remember(session, key, scope, 200, receipt)
+    return _json(200, receipt)
+
+
+def _receipt_fields(submission: Submission) -> dict[str, Any]:
+    fee = None
+    if submission.fee_breakdown is not None:
+        fee = Fee.model_validate(submission.fee_breakdown)
+    return {
+        "id": submission.id,
+        "status": submission.status,
+        "municipality_code": submission.municipality_code,
+        "procedure_code": submission.procedure_code,
+        "version": submission.version,
+        "channel": submission.channel,
+        "reference_number": submission.reference_number,
+        "fee": fee,
+        # Stored as UTC; the in-memory value of a fresh row keeps the clock's zone.
+        "created_at": submission.created_at.astimezone(UTC),
+        "submitted_at": submission.submitted_at and submission.submitted_at.astimezone(UTC),
+    }
+
+
+async def _claim(
+    session: AsyncSession,
+    settings: Settings,
+    key: str | None,
+    scope: str,
+    fingerprint: str,
+    now: datetime,
+) -> StoredResponse | None:
+    if key is None:
+        return None
+    return await idempotency.claim(
+        session,
+        scope=scope,
+        key=key,
+        request_hash=fingerprint,
+        now=now,
+        ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+    )
+
+
+async def _remember(
+    session: AsyncSession, key: str | None, scope: str, status: int, body: dict[str, Any]
+) -> None:
+    if key is not None:
+        await idempotency.record_response(session, scope=scope, key=key, status=status, body=body)
+
+
+def _json(
+    status: int, body: dict[str, Any], *, replayed: bool = False, location: str | None = None
+) -> JSONResponse:
+    headers = {"Cache-Control": "no-store"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    if location is not None:
+        headers["Location"] = location
+    return JSONResponse(body, status_code=status, headers=headers)

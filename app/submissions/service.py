@@ -1,0 +1,473 @@
+"""Citizen applications (申請): drafts saved over several sittings, submit with a 受付番号,
+withdraw (取下げ), and correction after staff return it (差戻し -> 再申請).
+
+Never commits: the request (or the staff module, or a test) owns the transaction.
+Ownership is asked of the caller (`caller.owns`): anything the caller does not own is
+"not found", so submission ids cannot be probed. Answers and tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.jpki import signing as jpki_signing
+from app.auth.jpki.signing import SubmissionSigning
+from app.auth.principals import (
+    ACCESS_TOKEN_PREFIX,
+    Caller,
+    CitizenLoginRequired,
+    hash_access_token,
+)
+from app.config import Settings
+from app.db import new_uuid
+from app.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.forms import service as forms_service
+from app.forms.compiler import CompiledForm, ValidationResult
+from app.forms.definition import ProcedureDefinition
+from app.municipalities.service import get_municipality
+from app.submissions import lifecycle, my_number
+from app.submissions.lifecycle import EDITABLE, Actor, Status
+from app.submissions.models import Submission, SubmissionEvent
+from app.submissions.reference_numbers import next_reference_number
+
+ACCESS_TOKEN_CONTEXT = b"submission-access-token\0"
+"""Domain separation: this HMAC key use derives submission access tokens and nothing else."""
+
+CITIZEN = Actor("citizen")
+"""The applicant, without an identifier: events outlive purges of personal data (KPIs)."""
+
+
+class SubmissionNotFound(NotFound):
+    code = "SUBMISSION_NOT_FOUND"
+    title_en = "Application not found"
+    title_ja = "申請が見つかりません"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "No application with this id exists for these credentials.",
+            "この申請は存在しないか、アクセスする権限がありません。",
+        )
+
+
+class AnswersInvalid(ValidationFailed):
+    """Every problem with the answers, each at its JSON Pointer (code VALIDATION_FAILED)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(
+            f"{len(errors)} answer(s) need correcting; nothing was saved.",
+            f"入力内容に{len(errors)}件の誤りがあります。保存されていません。",
+            errors=errors,
+        )
+
+
+class SubmissionNotEditable(Conflict):
+    code = "SUBMISSION_NOT_EDITABLE"
+    title_en = "The application can no longer be changed"
+    title_ja = "この申請は変更できません"
+
+
+class ReturnMessageRequired(ValidationFailed):
+    code = "RETURN_MESSAGE_REQUIRED"
+    title_en = "A returned application needs a message to the applicant"
+    title_ja = "差戻しには申請者へのメッセージが必要です"
+
+
+@dataclass(frozen=True)
+class CreatedSubmission:
+    submission: Submission
+    access_token: str | None
+    """Shown once in the creation response; only its hash is stored."""
+
+
+@dataclass(frozen=True)
+class SubmissionView:
+    submission: Submission
+    answers: dict[str, Any]
+    """The stored answers opened for the applicant (My Numbers decrypted)."""
+    timeline: list[SubmissionEvent]
+
+
+# --- Access tokens -----------------------------------------------------------------------
+# See docs/decisions/0001-submission-access-tokens.md.
+
+
+def issues_access_token(caller: Caller) -> bool:
+    """A submission without a logged-in citizen is owned through an access token."""
+    return caller.citizen_subject is None
+
+
+def derive_access_token(secret_key: str, submission_id: uuid.UUID, idempotency_key: str) -> str:
+    """The token of a submission created with an Idempotency-Key: derived, not stored, so
+    a replayed creation response can show it again without keeping it anywhere."""
+    message = ACCESS_TOKEN_CONTEXT + f"{submission_id}\0{idempotency_key}".encode()
+    digest = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
+    return ACCESS_TOKEN_PREFIX + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _new_access_token(
+    settings: Settings, submission_id: uuid.UUID, idempotency_key: str | None
+) -> str:
+    if idempotency_key is None:
+        return ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return derive_access_token(
+        settings.secret_key.get_secret_value(), submission_id, idempotency_key
+    )
+
+
+def creation_scope(caller: Caller, municipality_code: str, procedure_code: str) -> str:
+    """Whose Idempotency-Keys a creation is deduplicated among: the logged-in citizen,
+    or every anonymous applicant of this procedure (their keys are random UUIDs)."""
+    if not issues_access_token(caller) and caller.principal_key is not None:
+        return caller.principal_key
+    return f"anonymous:{municipality_code}:{procedure_code}"
+
+
+# --- Citizen operations ------------------------------------------------------------------
+
+
+async def create_submission(
+    session: AsyncSession,
+    *,
+    municipality_code: str,
+    procedure_code: str,
+    answers: Mapping[str, Any],
+    submit: bool,
+    caller: Caller,
+    settings: Settings,
+    now: datetime,
+    idempotency_key: str | None = None,
+    channel: str = "online",
+) -> CreatedSubmission:
+    """A draft pinned to the current published version, submitted at once if asked.
+
+    A draft's answers may be incomplete but each one given is checked; a submission
+    at once is checked in full. Either way a refusal stores nothing."""
+    published = await forms_service.get_published(session, municipality_code, procedure_code)
+    form = published.form
+    if channel == "online":  # at the counter (窓口) staff see the card in person
+        require_identity(form.definition, caller, None, submitting=submit)
+    result = _valid(form.validate(answers, partial=not submit))
+    submission = Submission(
+        id=new_uuid(),
+        municipality_code=municipality_code,
+        procedure_id=published.procedure.id,
+        procedure_version_id=published.version.id,
+        procedure_code=published.procedure.code,
+        version=published.version.version,
+        channel=channel,
+        status=Status.DRAFT,
+        answers=_sealed(form, result.answers, settings),
+        citizen_subject=caller.citizen_subject,
+        created_at=now,
+        updated_at=now,
+    )
+    access_token = None
+    if issues_access_token(caller):
+        access_token = _new_access_token(settings, submission.id, idempotency_key)
+        submission.access_token_hash = hash_access_token(access_token)
+    session.add(submission)
+    lifecycle.record_creation(session, submission, CITIZEN, now=now)
+    if submit:
+        await _submit(session, submission, form, result, CITIZEN, settings=settings, now=now)
+    else:
+        _record_fee(submission, form, result.answers)
+        await lifecycle.flush_submission(session)
+    return CreatedSubmission(submission, access_token)
+
+
+async def get_submission(
+    session: AsyncSession, submission_id: uuid.UUID, caller: Caller, *, settings: Settings
+) -> SubmissionView:
+    """The owner's view: answers, fee, status and the status timeline."""
+    submission = await session.get(Submission, submission_id)
+    if submission is None or not caller.owns(submission):
+        raise SubmissionNotFound()
+    events = await session.scalars(
+        select(SubmissionEvent)
+        .where(SubmissionEvent.submission_id == submission.id)
+        .order_by(SubmissionEvent.occurred_at, SubmissionEvent.id)
+    )
+    form = await _pinned_form(session, submission)
+    cipher = my_number.cipher_for(settings)
+    answers = my_number.open_answers(form.definition, submission.answers, cipher)
+    return SubmissionView(submission, answers, list(events))
+
+
+async def update_answers(
+    session: AsyncSession,
+    submission_id: uuid.UUID,
+    caller: Caller,
+    answers: Mapping[str, Any],
+    *,
+    settings: Settings,
+    now: datetime,
+    prefilled_from_card: Collection[str] = (),
+) -> Submission:
+    """Replace the answers of a draft (or of a returned application being corrected).
+    Checked like a draft; a refusal leaves the stored answers as they were.
+    `prefilled_from_card` names the answers just filled from the My Number card."""
+    submission = await _owned_for_update(session, submission_id, caller)
+    if submission.status not in EDITABLE:
+        raise SubmissionNotEditable(
+            f"An application in status '{submission.status}' cannot be edited.",
+            f"状態「{submission.status}」の申請は編集できません。",
+            extra={"current_status": submission.status},
+        )
+    form = await _pinned_form(session, submission)
+    result = _valid(form.validate(answers, partial=True))
+    # An answer stays "from the card" only while the citizen leaves it as the card gave it.
+    kept = [
+        key
+        for key in submission.prefilled_from_card or []
+        if result.answers.get(key) == submission.answers.get(key)
+    ]
+    filled = [key for key in prefilled_from_card if key in result.answers]
+    submission.prefilled_from_card = sorted({*kept, *filled}) or None
+    submission.answers = _sealed(form, result.answers, settings)
+    submission.updated_at = now
+    _record_fee(submission, form, result.answers)
+    await lifecycle.flush_submission(session)
+    return submission
+
+
+async def submit(
+    session: AsyncSession,
+    submission_id: uuid.UUID,
+    caller: Caller,
+    *,
+    settings: Settings,
+    now: datetime,
+    signature: SubmissionSigning | None = None,
+) -> Submission:
+    """Submit a draft (-> submitted or awaiting_payment, with a new 受付番号) or a
+    corrected returned application (-> resubmitted, same 受付番号).
+
+    Everything is checked against the pinned version and the fee is computed here;
+    `signature` is the My Number card's signature over the signing document, verified
+    against the answers as stored and kept as evidence."""
+    submission = await _owned_for_update(session, submission_id, caller)
+    lifecycle.ensure_allowed(
+        submission.status,
+        Status.RESUBMITTED if submission.status == Status.RETURNED else Status.SUBMITTED,
+    )
+    form = await _pinned_form(session, submission)
+    require_identity(form.definition, caller, signature)
+    stored = my_number.open_answers(
+        form.definition, submission.answers, my_number.cipher_for(settings)
+    )
+    result = _valid(form.validate(stored, partial=False))
+    if signature is not None:
+        await jpki_signing.verify_and_record(
+            session, signature, submission, answers=result.answers, now=now
+        )
+    await _submit(session, submission, form, result, CITIZEN, settings=settings, now=now)
+    return submission
+
+
+async def withdraw(
+    session: AsyncSession,
+    submission_id: uuid.UUID,
+    caller: Caller,
+    *,
+    reason: str | None,
+    now: datetime,
+) -> Submission:
+    """取下げ: allowed until a decision (approved/rejected) is made."""
+    submission = await _owned_for_update(session, submission_id, caller)
+    await lifecycle.transition(session, submission, Status.WITHDRAWN, CITIZEN, reason, now=now)
+    return submission
+
+
+def require_identity(
+    definition: ProcedureDefinition,
+    caller: Caller,
+    signature: SubmissionSigning | None,
+    *,
+    submitting: bool = True,
+) -> None:
+    """The single place the My Number card requirement (`identity_requirement`) is
+    enforced: `jpki_auth` needs the card login from the first draft on (the citizen
+    owns it), `jpki_sign` needs the card's signature at submit."""
+    if definition.identity_requirement == "jpki_auth" and caller.citizen_subject is None:
+        raise CitizenLoginRequired(
+            "This procedure needs a My Number card login (利用者証明用電子証明書).",
+            "この手続にはマイナンバーカード（利用者証明用電子証明書）でのログインが必要です。",
+        )
+    if definition.identity_requirement == "jpki_sign" and submitting and signature is None:
+        raise jpki_signing.signature_required()
+
+
+async def list_for_citizen(session: AsyncSession, citizen_subject: str) -> list[Submission]:
+    """The applications a logged-in citizen owns, newest first (マイページ)."""
+    rows = await session.scalars(
+        select(Submission)
+        .where(Submission.citizen_subject == citizen_subject)
+        .order_by(Submission.created_at.desc())
+    )
+    return list(rows)
+
+
+# --- Staff operations (called by the staff module's routes) ------------------------------
+
+
+async def get_for_update(session: AsyncSession, submission_id: uuid.UUID) -> Submission:
+    """Load and row-lock a submission for a staff transition. The staff module checks
+    the staff user's municipality and role before calling anything here."""
+    submission = await session.scalar(
+        select(Submission)
+        .where(Submission.id == submission_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if submission is None:
+        raise SubmissionNotFound()
+    return submission
+
+
+async def return_for_correction(
+    session: AsyncSession,
+    submission_id: uuid.UUID,
+    staff: Actor,
+    message: str,
+    *,
+    now: datetime,
+) -> Submission:
+    """差戻し: staff send an application under review back to the applicant, with a
+    message saying what to correct. The applicant edits and resubmits it."""
+    if not message.strip():
+        raise ReturnMessageRequired(
+            "Tell the applicant what to correct.", "申請者に修正が必要な点を記入してください。"
+        )
+    submission = await get_for_update(session, submission_id)
+    await lifecycle.transition(session, submission, Status.RETURNED, staff, message, now=now)
+    return submission
+
+
+async def record_counter_submission(
+    session: AsyncSession,
+    *,
+    municipality_code: str,
+    procedure_code: str,
+    answers: Mapping[str, Any],
+    received_at: datetime,
+    staff: Actor,
+    settings: Settings,
+) -> Submission:
+    """窓口受付: a paper application staff took at the counter, entered as `counter`.
+
+    It is submitted at once, with a 受付番号 from the same counter as online ones, dated
+    when it was received, so KPIs count it on that day. The answers copied from paper
+    are optional; those given are checked. A counter fee is paid at the counter, so it
+    does not wait for an online payment."""
+    published = await forms_service.get_published(session, municipality_code, procedure_code)
+    form = published.form
+    result = _valid(form.validate(answers, partial=True))
+    submission = Submission(
+        id=new_uuid(),
+        municipality_code=municipality_code,
+        procedure_id=published.procedure.id,
+        procedure_version_id=published.version.id,
+        procedure_code=published.procedure.code,
+        version=published.version.version,
+        channel="counter",
+        status=Status.DRAFT,
+        answers=_sealed(form, result.answers, settings),
+        created_at=received_at,
+        updated_at=received_at,
+        submitted_at=received_at,
+    )
+    _record_fee(submission, form, result.answers)
+    session.add(submission)
+    lifecycle.record_creation(session, submission, staff, now=received_at)
+    municipality = await get_municipality(session, municipality_code)
+    submission.fiscal_year, submission.reference_number = await next_reference_number(
+        session, municipality, now=received_at, timezone=ZoneInfo(settings.timezone)
+    )
+    await lifecycle.transition(session, submission, Status.SUBMITTED, staff, now=received_at)
+    return submission
+
+
+# --- Internals ---------------------------------------------------------------------------
+
+
+async def _submit(
+    session: AsyncSession,
+    submission: Submission,
+    form: CompiledForm,
+    result: ValidationResult,
+    actor: Actor,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    fee = form.calculate_fee(result.answers)
+    submission.answers = _sealed(form, result.answers, settings)
+    submission.fee_total = fee.total
+    submission.fee_breakdown = fee.as_dict()
+    if submission.status == Status.RETURNED:
+        target = Status.RESUBMITTED
+    elif form.definition.payment_timing == "on_submit" and fee.total > 0:
+        # The payment module (later) moves it on to `paid`; until then the amount is recorded.
+        target = Status.AWAITING_PAYMENT
+    else:
+        target = Status.SUBMITTED
+    lifecycle.ensure_allowed(submission.status, target)
+    if submission.reference_number is None:
+        # Last before the status change: the counter's row lock is held until commit.
+        municipality = await get_municipality(session, submission.municipality_code)
+        submission.fiscal_year, submission.reference_number = await next_reference_number(
+            session, municipality, now=now, timezone=ZoneInfo(settings.timezone)
+        )
+        submission.submitted_at = now
+    await lifecycle.transition(session, submission, target, actor, now=now)
+
+
+async def _owned_for_update(
+    session: AsyncSession, submission_id: uuid.UUID, caller: Caller
+) -> Submission:
+    submission = await session.scalar(
+        select(Submission)
+        .where(Submission.id == submission_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if submission is None or not caller.owns(submission):
+        raise SubmissionNotFound()
+    return submission
+
+
+async def _pinned_form(session: AsyncSession, submission: Submission) -> CompiledForm:
+    """The compiled form of the version the submission was filled against, even after
+    the procedure got a newer version or was retired."""
+    version = await forms_service.get_version(session, submission.procedure_version_id)
+    return forms_service.compiled_version(version)
+
+
+def _sealed(form: CompiledForm, answers: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Answers as stored: every My Number encrypted (app.submissions.my_number)."""
+    return my_number.seal_answers(form.definition, answers, my_number.cipher_for(settings))
+
+
+def _valid(result: ValidationResult) -> ValidationResult:
+    if not result.ok:
+        raise AnswersInvalid(list(result.errors))
+    return result
+
+
+def _record_fee(submission: Submission, form: CompiledForm, answers: dict[str, Any]) -> None:
+    # A draft shows the fee its answers so far would cost; submit recomputes it in full.
+    fee = form.calculate_fee(answers)
+    submission.fee_total = fee.total
+    submission.fee_breakdown = fee.as_dict()
