@@ -49,6 +49,8 @@ class AppError(Exception):
     code: ClassVar[str] = "BAD_REQUEST"
     title_en: ClassVar[str] = "Bad request"
     title_ja: ClassVar[str] = "リクエストが正しくありません"
+    default_headers: ClassVar[dict[str, str]] = {}
+    """Response headers every instance carries, e.g. WWW-Authenticate on a 401."""
 
     def __init__(
         self,
@@ -57,11 +59,13 @@ class AppError(Exception):
         *,
         errors: list[FieldError] | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.detail_en = detail_en or self.title_en
         self.detail_ja = detail_ja or self.title_ja
         self.errors = errors or []
         self.extra = extra or {}
+        self.headers = {**self.default_headers, **(headers or {})}
         super().__init__(f"{self.code}: {self.detail_en}")
 
 
@@ -142,7 +146,8 @@ def app_error_response(error: AppError, instance: str | None = None) -> JSONResp
             instance=instance,
             errors=error.errors,
             extra=error.extra,
-        )
+        ),
+        headers=error.headers or None,
     )
 
 

@@ -150,3 +150,14 @@ async def test_unexpected_error_is_a_500_problem_without_the_message(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "RuntimeError" in logged
     assert "山田" not in logged and "0901234567" not in logged
+
+
+async def test_missing_credentials_are_401_with_a_bearer_challenge(
+    client: httpx.AsyncClient,
+) -> None:
+    citizen = await client.get("/api/v1/submissions/00000000-0000-4000-8000-000000000000")
+    staff = await client.get("/api/v1/admin/submissions")
+    for response in (citizen, staff):
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.headers["content-type"] == PROBLEM

@@ -34,6 +34,7 @@ class AuthenticationRequired(AppError):
     code = "AUTHENTICATION_REQUIRED"
     title_en = "Authentication required"
     title_ja = "認証が必要です"
+    default_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
 class OwnedResource(Protocol):

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import ClassVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -41,6 +42,7 @@ class StaffAuthenticationRequired(AppError):
     code = "STAFF_AUTHENTICATION_REQUIRED"
     title_en = "Sign in as staff first"
     title_ja = "職員としてログインしてください"
+    default_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
 class StaffForbidden(AppError):
