@@ -198,6 +198,10 @@ def _yen_en(amount: int) -> str:
     return f"¥{amount:,}"
 
 
+MAX_OPTIONS_LISTED = 3
+"""Above this many priced options the summary shows a price range instead of a list."""
+
+
 def fee_summary(definition: ProcedureDefinition) -> Localized:
     """A one-line summary, e.g. 1通 300円 / ¥300 per copy; 無料 / Free without fees."""
     charges = [rule for rule in definition.fee_rules if not isinstance(rule, Exemption)]
@@ -237,9 +241,21 @@ def _rule_summary(
         return _yen_ja(rule.amount), _yen_en(rule.amount)
     if isinstance(rule, PerUnitFee):
         return _per_unit_text(rule.unit_price, rule.unit)
+    options = _priced_options(definition, rule)
+    prices = sorted({rule.prices[option.value] for option in options})
+    if len(prices) == 1:
+        return _per_unit_text(prices[0], rule.unit)
+    if len(options) > MAX_OPTIONS_LISTED:
+        # A catalog line must stay short: a long price list becomes a range.
+        unit_ja = f"1{rule.unit.ja} " if rule.unit else ""
+        unit_en = f" per {rule.unit.en or rule.unit.ja}" if rule.unit else ""
+        return (
+            f"{unit_ja}{_yen_ja(prices[0])}〜{_yen_ja(prices[-1])}",
+            f"{_yen_en(prices[0])}–{_yen_en(prices[-1])}{unit_en}",
+        )
     texts_ja: list[str] = []
     texts_en: list[str] = []
-    for option in _priced_options(definition, rule):
+    for option in options:
         price = rule.prices[option.value]
         if rule.unit is None:
             price_ja, price_en = _yen_ja(price), _yen_en(price)
