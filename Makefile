@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate seed bench clean
+.PHONY: run test lint migrate seed bench clean browser fuzz load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +29,29 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check app tests bench migrations
 	$(BIN)/mypy app
 
-test: $(STAMP) lint
+# Debian's chromium for the web client's tests (Playwright never downloads a browser),
+# and a Japanese font so the screenshots under test-output/web/ are legible.
+# When it cannot be installed the browser tests skip, saying why; REQUIRE_BROWSER=1 fails.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/ipafont-gothic ]; then \
+		(apt-get update && apt-get install -y chromium fonts-ipafont-gothic) \
+		|| echo "chromium could not be installed: the browser tests in tests/web will skip"; \
+	fi
+
+test: $(STAMP) lint browser
 	$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
+
+# The schemathesis API fuzzing alone; `make test` runs it too, as part of the suite.
+fuzz: $(STAMP)
+	$(BIN)/pytest -q tests/fuzz
+
+# Load and crash checks on PostgreSQL (minutes each, so not part of `make test`).
+load: $(STAMP)
+	$(BIN)/python -m bench.load.submissions
+	$(BIN)/python -m bench.load.crash
 
 clean:
 	rm -rf $(VENV) madoguchi.db .pytest_cache .mypy_cache .ruff_cache

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_json_depth: int = Field(default=32, ge=4)
     catalog_cache_max_age_seconds: int = Field(default=300, ge=0)
+    open_data_max_age_seconds: int = Field(default=3600, ge=0)
+    """Cache-Control max-age of the public open-data files (aggregates, complete months)."""
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
 
     staff_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=12 * 3600)
@@ -48,10 +50,58 @@ class Settings(BaseSettings):
     citizen_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=12 * 3600)
     """Lifetime of a citizen access token issued after a My Number card login."""
 
+    cors_allow_origins: Annotated[list[str], NoDecode] = []
+    """Origins (comma-separated) allowed to call the API from a browser; empty = none."""
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_jpki_per_window: int = Field(default=30, ge=1)
+    """JPKI challenge/login requests per client IP and window (shared by all workers)."""
+    rate_limit_staff_token_per_window: int = Field(default=10, ge=1)
+    """Staff sign-in attempts per client IP + username and window."""
+    retention_default_days: int = Field(default=5 * 365, ge=1)
+    """保存期間: days after a decision before answers and signatures are purged, unless
+    the procedure's definition sets its own `retention_days`."""
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    payment_provider: Literal["demo", "stripe"] = "demo"
+    """Takes new payments: `stripe`, or `demo` (a local page to succeed or fail a
+    payment, for development; refused in production)."""
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    """Verifies the Stripe-Signature of webhook calls (whsec_...)."""
+    stripe_api_base: str | None = None
+    """Another address for Stripe's API, e.g. the fake Stripe server of the tests."""
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=5)
+    payment_method_types: list[Literal["card", "konbini", "paypay"]] = ["card"]
+    """Offered at checkout unless a municipality's settings name its own
+    (`payment_method_types`)."""
+    payment_expiry_minutes: int = Field(default=60, ge=30, le=24 * 60)
+    """How long a checkout page stays open before the payment expires."""
+    reconciliation_unpaid_after_days: int = Field(default=7, ge=1, le=90)
+    """A payment succeeded this many days ago and in no payout is reported (未入金)."""
+
     @model_validator(mode="after")
-    def _production_has_real_secrets(self) -> Settings:
-        if self.environment != "production":
-            return self
+    def _settings_are_usable(self) -> Settings:
+        """Every problem at once, so a deployment is fixed in one round."""
+        problems = []
+        if self.payment_provider == "stripe" and (
+            self.stripe_api_key is None or self.stripe_webhook_secret is None
+        ):
+            problems.append(
+                "PAYMENT_PROVIDER=stripe needs STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET"
+            )
+        if self.environment == "production":
+            problems.extend(self._production_problems())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _production_problems(self) -> list[str]:
         problems = []
         if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
             problems.append("SECRET_KEY must be set in production")
@@ -65,9 +115,9 @@ class Settings(BaseSettings):
         # A directory `testca init` made carries a TEST_ONLY marker, copied or not.
         if trust_dir == JPKI_TEST_TRUST_DIR.resolve() or (trust_dir / "TEST_ONLY").exists():
             problems.append("JPKI_TRUST_DIR is the TEST ONLY CA; name J-LIS's trust files")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+        if self.payment_provider == "demo":
+            problems.append("PAYMENT_PROVIDER=demo is for development; production uses stripe")
+        return problems
 
 
 @lru_cache

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from app.admin.router import router as admin_router
@@ -15,10 +16,16 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers
 from app.forms.router import router as catalog_router
+from app.health.router import router as health_router
+from app.kpi.open_data_router import router as open_data_router
+from app.kpi.router import router as kpi_router
 from app.logging_config import configure_logging
-from app.middleware import RequestContextMiddleware
+from app.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from app.municipalities.router import router as municipalities_router
+from app.payments.router import router as payments_router
+from app.security.dependencies import install_rate_limit_handler
 from app.submissions.router import router as submissions_router
+from app.web import router as web
 
 API_PREFIX = "/api/v1"
 
@@ -74,16 +81,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
 
     install_error_handlers(app)
+    install_rate_limit_handler(app)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_body_bytes,
         max_json_depth=settings.max_json_depth,
     )
+    # Added after (so outside) the request-context middleware: its 413/500 answers get
+    # CORS and security headers too.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allow_origins,
+        allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
+        expose_headers=["X-Request-ID", "ETag", "Location", "Retry-After"],
+        max_age=600,
+    )
+    app.add_middleware(
+        SecurityHeadersMiddleware, hsts=settings.public_base_url.startswith("https://")
+    )
+    app.include_router(health_router)
     app.include_router(municipalities_router, prefix=API_PREFIX)
     app.include_router(catalog_router, prefix=API_PREFIX)
     app.include_router(admin_router, prefix=API_PREFIX)
     app.include_router(submissions_router, prefix=API_PREFIX)
     app.include_router(citizen_router, prefix=API_PREFIX)
+    app.include_router(payments_router, prefix=API_PREFIX)
+    app.include_router(kpi_router, prefix=API_PREFIX)
+    app.include_router(open_data_router, prefix=API_PREFIX)
+    app.include_router(web.api, prefix=API_PREFIX)
+    app.include_router(web.pages)
+    app.mount(web.ASSETS_PATH, web.static_files(), name="web-assets")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

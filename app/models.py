@@ -6,7 +6,17 @@ from app.auth.jpki.models import CitizenIdentity, JpkiChallenge, SubmissionSigna
 from app.auth.staff_models import RevokedStaffToken, StaffUser
 from app.db import Base
 from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
+from app.kpi.models import LeadTimeRollup, UsageRollup
 from app.municipalities.models import Municipality
+from app.payments.models import Payment, ProviderEvent, Refund
+from app.payments.reconciliation.models import (
+    BalanceTransaction,
+    Payout,
+    ReconciliationItem,
+    ReconciliationRun,
+)
+from app.retention.models import RetentionPurge
+from app.security.models import RateLimitBucket
 from app.submissions.models import (
     IdempotencyRecord,
     ReferenceCounter,
@@ -16,15 +26,25 @@ from app.submissions.models import (
 
 __all__ = [
     "AuditEntry",
+    "BalanceTransaction",
     "Base",
     "CitizenIdentity",
     "IdempotencyRecord",
     "JpkiChallenge",
+    "LeadTimeRollup",
     "Municipality",
+    "Payment",
+    "Payout",
     "Procedure",
     "ProcedureEvent",
     "ProcedureVersion",
+    "ProviderEvent",
+    "RateLimitBucket",
+    "ReconciliationItem",
+    "ReconciliationRun",
     "ReferenceCounter",
+    "Refund",
+    "RetentionPurge",
     "RevokedStaffToken",
     "StaffUser",
     "Submission",
@@ -32,4 +52,5 @@ __all__ = [
     "SubmissionComment",
     "SubmissionEvent",
     "SubmissionSignature",
+    "UsageRollup",
 ]

@@ -333,6 +333,8 @@ def main() -> None:
             log_level="WARNING",
             jpki_trust_dir=home.trust_dir,
             secret_key=secrets.token_urlsafe(32),
+            # The limiter stays on (its cost is part of a login) but never trips here.
+            rate_limit_jpki_per_window=1_000_000,
         )
         asyncio.run(http_figures(settings, card, arguments.requests, crl_label))
 

@@ -121,7 +121,7 @@ async def list_submissions(
     channel: Literal["online", "counter"] | None = None,
     sort: service.SortKey = "-submitted_at",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> StaffSubmissionList:
     """Submitted applications of your municipality (reviewers: of your department),
     newest first by default. Rows hold no answers."""

@@ -32,7 +32,7 @@ async def list_audit_log(
     occurred_from: Annotated[AwareDatetime | None, Query(description="Inclusive")] = None,
     occurred_to: Annotated[AwareDatetime | None, Query(description="Exclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> AuditLog:
     """監査ログ of the admin's own municipality, newest first."""
     criteria = service.AuditFilter(

@@ -22,6 +22,7 @@ from app.auth.staff_schemas import (
 from app.dependencies import AppSettings, DbSession
 from app.errors import problem_responses
 from app.municipalities.service import MunicipalityNotFound
+from app.security.dependencies import RATE_LIMIT_ERRORS, StaffTokenRateLimit
 
 router = APIRouter(prefix="/admin", tags=["staff"])
 
@@ -29,8 +30,8 @@ router = APIRouter(prefix="/admin", tags=["staff"])
 @router.post(
     "/auth/token",
     response_model=StaffToken,
-    dependencies=[Depends(public_route)],
-    responses=problem_responses(staff_service.InvalidCredentials),
+    dependencies=[Depends(public_route), StaffTokenRateLimit],
+    responses=problem_responses(staff_service.InvalidCredentials, *RATE_LIMIT_ERRORS),
 )
 async def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -77,7 +78,7 @@ async def list_staff(
     staff: AdminStaff,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> StaffList:
     """Accounts of the admin's own municipality."""
     rows, total = await staff_service.list_staff(

@@ -454,6 +454,8 @@ class ProcedureDefinition(_Strict):
     my_number_legal_basis: str | None = Field(default=None, validate_default=True)
     fee_rules: list[FeeRule] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
+    retention_days: int | None = Field(default=None, ge=1, le=36500)
+    """保存期間 in days after the decision; unset: the RETENTION_DEFAULT_DAYS setting."""
 
     @field_validator("my_number_legal_basis")
     @classmethod

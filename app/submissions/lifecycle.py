@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import Conflict
+from app.kpi import rollups as kpi_rollups
 from app.submissions.models import Submission, SubmissionEvent
 
 
@@ -133,6 +134,8 @@ async def transition(
     if to in DECISIONS:
         submission.decided_at = now
     event = _add_event(session, submission, previous, to, actor, comment, now)
+    # KPI rollups move in this same transaction, so they never disagree with the events.
+    await kpi_rollups.record_transition(session, submission, event)
     await flush_submission(session)
     return event
 

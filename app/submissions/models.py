@@ -77,6 +77,11 @@ class SubmissionEvent(Base):
     """The staff user (or citizen subject); never shown to citizens."""
     comment: Mapped[str | None] = mapped_column(Text, default=None)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    fee_total: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The application's fee (yen) when this transition happened; set by app.kpi.rollups."""
+    identity_method: Mapped[str | None] = mapped_column(String(16), default=None)
+    """On the receipt (受付) event only: none | access_token | jpki_auth | jpki_sign, how
+    the applicant proved who they were; set by app.kpi.rollups (the card-use KPI)."""
 
 
 class ReferenceCounter(Base):

@@ -29,6 +29,7 @@ from tests.factories import (
     simple_definition,
     staff_headers,
 )
+from tests.payments.helpers import payment_resources
 
 ADMIN_PREFIX = "/api/v1/admin"
 EVERY_ROLE = frozenset(StaffRole)
@@ -39,6 +40,9 @@ PUBLIC_RULE = AccessRule(roles=frozenset(), public=True)
 SIGNED_IN = AccessRule(roles=EVERY_ROLE)
 ADMIN_ONLY = AccessRule(roles=ADMIN)
 REVIEWERS = AccessRule(roles=REVIEW, department_scoped=True)
+FINANCE = AccessRule(roles=frozenset({StaffRole.ADMIN, StaffRole.FINANCE}))
+FEE_SETTERS = AccessRule(roles=frozenset({StaffRole.ADMIN, StaffRole.REVIEWER, StaffRole.FINANCE}))
+"""Reviewers fix fees of their own department (checked in the payment service), finance all."""
 
 REVIEWED_RULES: dict[tuple[str, str], AccessRule] = {
     ("POST", "/auth/token"): PUBLIC_RULE,
@@ -66,6 +70,15 @@ REVIEWED_RULES: dict[tuple[str, str], AccessRule] = {
     ("POST", "/submissions/{submission_id}/comments"): REVIEWERS,
     ("POST", "/submissions/{submission_id}/reveal-my-number"): REVIEWERS,
     ("POST", "/counter-submissions"): REVIEWERS,
+    ("POST", "/submissions/{submission_id}/fee"): FEE_SETTERS,
+    ("GET", "/payments"): FINANCE,
+    ("GET", "/payments/{payment_id}"): FINANCE,
+    ("POST", "/payments/{payment_id}/refunds"): FINANCE,
+    ("GET", "/refunds"): FINANCE,
+    ("POST", "/reconciliation/runs"): FINANCE,
+    ("GET", "/reconciliation/runs"): FINANCE,
+    ("GET", "/reconciliation/runs/{run_id}"): FINANCE,
+    ("GET", "/reconciliation/runs/{run_id}/report.csv"): FINANCE,
 }
 """(method, path under /api/v1/admin) -> the rule a reviewer agreed to."""
 
@@ -76,6 +89,12 @@ VALID_BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/submissions/{submission_id}/transitions"): {"action": "approve"},
     ("POST", "/submissions/{submission_id}/comments"): {"body": "メモ"},
     ("POST", "/submissions/{submission_id}/reveal-my-number"): {"field": "/x", "reason": "確認"},
+    ("POST", "/submissions/{submission_id}/fee"): {"quantities": {}},
+    ("POST", "/payments/{payment_id}/refunds"): {
+        "amount": 1,
+        "reason": "確認",
+        "expected_refundable_amount": 1,
+    },
 }
 """Bodies that pass validation, so a cross-municipality request reaches the lookup."""
 
@@ -140,6 +159,7 @@ async def tomi_resources(
         "procedure_code": TOMI_ONLY_PROCEDURE,
         "version": "1",
         "submission_id": submitted.json()["id"],
+        **await payment_resources(client, session_factory),
     }
 
 

@@ -23,6 +23,7 @@ from app.auth.jpki.schemas import (
 from app.auth.principals import AuthenticatedCaller, AuthenticationRequired
 from app.dependencies import AppSettings, DbSession
 from app.errors import problem_responses
+from app.security.dependencies import RATE_LIMIT_ERRORS, JpkiRateLimit
 from app.submissions import service as submissions_service
 from app.submissions.router import Now
 from app.submissions.service import AnswersInvalid, SubmissionNotEditable, SubmissionNotFound
@@ -40,7 +41,8 @@ NoStore = Depends(_no_store)
 @router.post(
     "/challenge",
     response_model=ChallengeResponse,
-    dependencies=[NoStore],
+    dependencies=[NoStore, JpkiRateLimit],
+    responses=problem_responses(*RATE_LIMIT_ERRORS),
 )
 async def create_challenge(
     session: DbSession,
@@ -57,8 +59,8 @@ async def create_challenge(
 @router.post(
     "/login",
     response_model=TokenResponse,
-    dependencies=[NoStore],
-    responses=problem_responses(JpkiNonceInvalid, *CARD_PROOF_ERRORS),
+    dependencies=[NoStore, JpkiRateLimit],
+    responses=problem_responses(JpkiNonceInvalid, *CARD_PROOF_ERRORS, *RATE_LIMIT_ERRORS),
 )
 async def login(
     body: SignedChallenge,

@@ -383,6 +383,9 @@ def _production(**overrides: object) -> Settings:
         "secret_key": "x" * 40,
         "my_number_encryption_key": "cHJvZHVjdGlvbi1rZXktZm9yLXRlc3RzLW9ubHktMzI=",
         "database_url": "postgresql+asyncpg://madoguchi@db/madoguchi",
+        "payment_provider": "stripe",
+        "stripe_api_key": "sk_test_x",
+        "stripe_webhook_secret": "whsec_x",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

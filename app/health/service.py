@@ -1,0 +1,56 @@
+"""Readiness: the database answers and its schema is at the migrations' head(s).
+
+No FastAPI imports; the router maps the outcome to HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import PROJECT_ROOT
+from app.errors import AppError
+
+
+class NotReady(AppError):
+    status = 503
+    code = "NOT_READY"
+    title_en = "The service is not ready"
+    title_ja = "サービスの準備ができていません"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    database: str
+    """ok | unreachable"""
+    migrations: str
+    """ok | behind | unknown"""
+
+    @property
+    def ready(self) -> bool:
+        return self.database == "ok" and self.migrations == "ok"
+
+
+@lru_cache(maxsize=1)
+def script_heads() -> frozenset[str]:
+    """The head revision(s) shipped with this code; read once per process."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+async def check(engine: AsyncEngine) -> Readiness:
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            applied = frozenset(str(row[0]) for row in rows)
+    except (SQLAlchemyError, OSError, TimeoutError):
+        # A missing alembic_version table and a refused connection both mean "not ready";
+        # the error itself is not logged here, the probe runs every few seconds.
+        return Readiness(database="unreachable", migrations="unknown")
+    migrations = "ok" if applied == script_heads() else "behind"
+    return Readiness(database="ok", migrations=migrations)

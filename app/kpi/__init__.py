@@ -1,0 +1,1 @@
+"""The online-procedure KPI (オンライン手続数), usage figures and the open-data export."""

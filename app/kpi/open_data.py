@@ -1,0 +1,261 @@
+"""The public open-data export (オープンデータ), aggregates only, in the style of the
+自治体標準オープンデータセット: the leading columns 全国地方公共団体コード, ID and
+地方公共団体名, one header row, UTF-8 without a byte order mark, CRLF line ends, dates as
+YYYY-MM-DD.
+
+Application counts cover complete months only (a month still running would let someone
+watch their own application appear) and every count of 1 or 2 is suppressed (秘匿,
+shown as "X"), together with whatever would let it be worked out by subtraction, so
+nobody can be singled out. Never commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kpi import service
+from app.kpi.csv_export import encode
+from app.kpi.models import UsageRollup
+from app.kpi.periods import (
+    Period,
+    end_of_day,
+    fiscal_year_bounds,
+    fiscal_year_label,
+    fiscal_year_of,
+    local_date,
+)
+from app.kpi.schemas import OpenDataColumn, OpenDataIndex, OpenDataset, OpenDataSuppression
+from app.municipalities.models import Municipality
+
+SUPPRESSION_THRESHOLD = 3
+"""Counts under this (but above zero) are suppressed."""
+SUPPRESSED = "X"
+"""秘匿: the marker Japanese official statistics use for a suppressed cell."""
+DEFAULT_LICENSE = "CC BY 4.0"
+"""Compatible with the 公共データ利用規約（第1.0版）; a municipality may name its own in
+settings["open_data_license"]."""
+
+ONLINE_PROCEDURES_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("全国地方公共団体コード", "6桁の全国地方公共団体コード（検査数字を含む）"),
+    ("ID", "手続のコード（この団体の中で一意）"),
+    ("地方公共団体名", "地方公共団体名"),
+    ("手続名", "手続の名称"),
+    ("手続名_英語", "手続の英語名称（無い場合は空欄）"),
+    ("担当課", "担当課の名称"),
+    ("本人確認", "不要 / マイナンバーカードでログイン / マイナンバーカードで電子署名"),
+    ("手数料あり", "手数料がかかる場合は1、かからない場合は0"),
+    ("完全オンライン", "来庁不要（本人確認・手数料納付ともオンライン）の場合は1、それ以外は0"),
+    ("公開開始日", "初めてオンラインで公開した日（YYYY-MM-DD）"),
+    ("廃止日", "オンライン受付を廃止した日（公開中は空欄）"),
+    ("状態", "公開中 / 廃止"),
+)
+APPLICATIONS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("全国地方公共団体コード", "6桁の全国地方公共団体コード（検査数字を含む）"),
+    ("ID", "年月と手続のコードを組み合わせた行の識別子（例: 2025-04_juminhyo-copy）"),
+    ("地方公共団体名", "地方公共団体名"),
+    ("年度", "受付日の属する年度（西暦、4月始まり）"),
+    ("年度_和暦", "受付日の属する年度（和暦、例: 令和7年度）"),
+    ("年月", "受付月（YYYY-MM、日本時間）"),
+    ("手続コード", "手続のコード"),
+    ("手続名", "手続の名称"),
+    ("担当課", "担当課の名称"),
+    ("申請件数", "受付した申請の件数（オンライン＋窓口）。1〜2件はX"),
+    ("オンライン申請件数", "オンラインで受付した件数。秘匿の規則によりXの場合あり"),
+    ("窓口申請件数", "窓口で受付した件数。秘匿の規則によりXの場合あり"),
+    ("オンライン利用率", "オンライン申請件数÷申請件数×100（％、小数第1位）。秘匿時はX"),
+)
+IDENTITY_LABELS = {
+    "none": "不要",
+    "jpki_auth": "マイナンバーカードでログイン",
+    "jpki_sign": "マイナンバーカードで電子署名",
+}
+SUPPRESSION_RULE = (
+    "申請件数が1〜2件の行は、申請件数・オンライン申請件数・窓口申請件数・オンライン利用率を"
+    "Xとする。申請件数が3件以上でも、オンライン申請件数または窓口申請件数が1〜2件の場合は、"
+    "差し引きで求められないよう両方とオンライン利用率をXとする。0件はそのまま0とする。"
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: list[list[str]]
+
+    def csv(self) -> bytes:
+        return encode(self.header, self.rows, bom=False)
+
+
+async def online_procedures(
+    session: AsyncSession, municipality: Municipality, *, today: date
+) -> Table:
+    """Every procedure ever published online, as it stands today."""
+    moment = end_of_day(today)
+    rows = []
+    for history in await service.procedure_histories(session, municipality.code):
+        state = history.state_at(moment)
+        first_published = history.first_published_at
+        if state is None or first_published is None:
+            continue
+        facts = state.facts
+        retired_on = local_date(state.retired_at).isoformat() if state.retired_at else ""
+        rows.append(
+            [
+                municipality.code,
+                history.code,
+                municipality.name_ja,
+                facts.title_ja,
+                facts.title_en or "",
+                facts.department,
+                IDENTITY_LABELS[facts.identity_requirement],
+                "1" if facts.fee_due else "0",
+                "1" if facts.fully_online else "0",
+                local_date(first_published).isoformat(),
+                retired_on,
+                "公開中" if state.online else "廃止",
+            ]
+        )
+    return Table(tuple(name for name, _ in ONLINE_PROCEDURES_COLUMNS), rows)
+
+
+async def applications(
+    session: AsyncSession,
+    municipality: Municipality,
+    *,
+    fiscal_year: int | None,
+    today: date,
+) -> Table:
+    """Applications received per procedure and month, complete months only."""
+    header = tuple(name for name, _ in APPLICATIONS_COLUMNS)
+    period = await complete_months(session, municipality, fiscal_year=fiscal_year, today=today)
+    if period is None:
+        return Table(header, [])
+    # A procedure has one department, so grouping by it as well splits nothing.
+    report = await service.usage(
+        session, municipality, period=period, group_by=["procedure", "department", "month"]
+    )
+    start_month = municipality.fiscal_year_start_month
+    rows = []
+    for item in report.items:
+        assert item.month is not None and item.procedure_code is not None  # grouped by both
+        year = fiscal_year_of(date.fromisoformat(f"{item.month}-01"), start_month)
+        total, online, counter, rate = suppressed(item.applications, item.online, item.counter)
+        rows.append(
+            [
+                municipality.code,
+                f"{item.month}_{item.procedure_code}",
+                municipality.name_ja,
+                str(year),
+                fiscal_year_label(year),
+                item.month,
+                item.procedure_code,
+                item.procedure_title or "",
+                item.department or "",
+                total,
+                online,
+                counter,
+                rate,
+            ]
+        )
+    return Table(header, rows)
+
+
+def suppressed(total: int, online: int, counter: int) -> tuple[str, str, str, str]:
+    """(申請件数, オンライン, 窓口, 利用率) as published, small cells replaced by X."""
+    if 0 < total < SUPPRESSION_THRESHOLD:
+        return (SUPPRESSED,) * 4
+    if any(0 < part < SUPPRESSION_THRESHOLD for part in (online, counter)):
+        # Showing either part would give away the other by subtraction from the total.
+        return str(total), SUPPRESSED, SUPPRESSED, SUPPRESSED
+    rate = f"{online * 100 / total:.1f}" if total else ""
+    return str(total), str(online), str(counter), rate
+
+
+async def complete_months(
+    session: AsyncSession,
+    municipality: Municipality,
+    *,
+    fiscal_year: int | None,
+    today: date,
+) -> Period | None:
+    """From the first month with an application (or the fiscal year's start) to the end
+    of last month (or of the fiscal year, if earlier); None when that is empty."""
+    last = today.replace(day=1) - timedelta(days=1)
+    if fiscal_year is not None:
+        first, year_end = fiscal_year_bounds(fiscal_year, municipality.fiscal_year_start_month)
+        last = min(last, year_end)
+    else:
+        earliest = await session.scalar(
+            select(func.min(UsageRollup.received_on)).where(
+                UsageRollup.municipality_code == municipality.code
+            )
+        )
+        if earliest is None:
+            return None
+        first = earliest.replace(day=1)
+    if first > last:
+        return None
+    return Period(first, last)
+
+
+def index(municipality: Municipality, *, base_url: str, today: date) -> OpenDataIndex:
+    """What is published, where, and how to read it."""
+    prefix = f"{base_url.rstrip('/')}/api/v1/municipalities/{municipality.code}/open-data"
+    license_name = (municipality.settings or {}).get("open_data_license", DEFAULT_LICENSE)
+    return OpenDataIndex(
+        municipality_code=municipality.code,
+        municipality_name=municipality.name_ja,
+        license=str(license_name),
+        generated_on=today,
+        datasets=[
+            _dataset(
+                "online-procedures",
+                "オンライン手続一覧",
+                "Procedures offered online",
+                f"{prefix}/online-procedures.csv",
+                ONLINE_PROCEDURES_COLUMNS,
+                "オンラインで公開したことのある全ての手続（廃止したものを含む）の、作成日時点の状況",
+                None,
+            ),
+            _dataset(
+                "applications",
+                "手続別・月別申請件数",
+                "Applications per procedure and month",
+                f"{prefix}/applications.csv",
+                APPLICATIONS_COLUMNS,
+                "受付日（日本時間）の属する月ごと。前月末までの確定した月のみ。"
+                "?fiscal_year=2025 で年度を指定可能",
+                OpenDataSuppression(
+                    threshold=SUPPRESSION_THRESHOLD, marker=SUPPRESSED, rule=SUPPRESSION_RULE
+                ),
+            ),
+        ],
+    )
+
+
+def _dataset(
+    dataset_id: str,
+    title: str,
+    title_en: str,
+    url: str,
+    columns: tuple[tuple[str, str], ...],
+    coverage: str,
+    suppression: OpenDataSuppression | None,
+) -> OpenDataset:
+    return OpenDataset(
+        id=dataset_id,
+        title=title,
+        title_en=title_en,
+        url=url,
+        media_type="text/csv; charset=utf-8",
+        encoding="UTF-8",
+        byte_order_mark=False,
+        line_terminator="CRLF",
+        header_rows=1,
+        columns=[OpenDataColumn(name=name, description=text) for name, text in columns],
+        coverage=coverage,
+        suppression=suppression,
+    )

@@ -1,0 +1,567 @@
+"""The KPI figures (no FastAPI here; never commits).
+
+- 行政手続のオンライン手続数: procedures published online at a date, per fiscal year and
+  department, from the append-only publish/retire history (ProcedureEvent), with how
+  many of them are fully online, against the municipality's baseline.
+- Usage: applications received per procedure / month / 年度 / channel and what became of
+  them, read from the rollups (app.kpi.rollups), never from the applications.
+
+Every date is a date in Japan (app.kpi.periods). See docs/kpi.md for each definition.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, cast, get_args
+
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import ValidationFailed
+from app.forms import service as forms_service
+from app.forms.definition import ProcedureDefinition
+from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
+from app.kpi.models import LeadTimeRollup, UsageRollup
+from app.kpi.periods import (
+    Period,
+    end_of_day,
+    fiscal_year_bounds,
+    fiscal_year_label,
+    fiscal_year_of,
+    fiscal_years_between,
+    local_date,
+    month_label,
+)
+from app.kpi.schemas import (
+    Baseline,
+    OnlineProceduresReport,
+    OnlineProceduresRow,
+    ProcedureListReport,
+    ProcedureListRow,
+    TrendDimension,
+    UsageDimension,
+    UsageFigures,
+    UsageReport,
+    UsageRow,
+)
+from app.municipalities.models import Municipality
+
+USAGE_DIMENSIONS: tuple[str, ...] = get_args(UsageDimension)
+TREND_DIMENSIONS: tuple[str, ...] = get_args(TrendDimension)
+DEFAULT_USAGE_GROUPS: list[UsageDimension] = ["procedure"]
+IDENTITY_CHECK = "identity_check"
+"""Visit reason: the procedure collects the 個人番号 (番号法第16条 requires 本人確認)
+but asks for no My Number card, so the applicant must show identity in person."""
+
+
+class KpiGroupByInvalid(ValidationFailed):
+    code = "KPI_GROUP_BY_INVALID"
+    title_en = "The grouping is not valid"
+    title_ja = "集計の単位（group_by）の指定が正しくありません"
+
+
+def parse_group_by(raw: str | None, allowed: Sequence[str], default: Sequence[str]) -> list[str]:
+    """`group_by=procedure,month` -> ["procedure", "month"]; order kept, repeats dropped."""
+    if raw is None:
+        return list(default)
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise KpiGroupByInvalid(
+            f"Unknown group_by value(s): {', '.join(unknown[:5])}; use {', '.join(allowed)}.",
+            f"group_by に使えない値があります: {', '.join(unknown[:5])}"
+            f"（使える値: {', '.join(allowed)}）",
+        )
+    return list(dict.fromkeys(names))
+
+
+# --- The procedure catalog's history -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """What the KPI needs of one published version."""
+
+    version: int
+    title_ja: str
+    title_en: str | None
+    department: str
+    identity_requirement: str
+    fee_due: bool
+    visit_reasons: tuple[str, ...]
+
+    @classmethod
+    def of(cls, number: int, definition: ProcedureDefinition) -> VersionFacts:
+        reasons = []
+        if definition.my_number_use and definition.identity_requirement == "none":
+            reasons.append(IDENTITY_CHECK)
+        # Every fee is paid online (app.payments: Stripe or the demo provider), so a fee
+        # never needs a visit: a procedure with fee rules is cashless-capable.
+        return cls(
+            version=number,
+            title_ja=definition.title.ja,
+            title_en=definition.title.en,
+            department=definition.department.ja,
+            identity_requirement=definition.identity_requirement,
+            fee_due=any(rule.kind != "exemption" for rule in definition.fee_rules),
+            visit_reasons=tuple(reasons),
+        )
+
+    @property
+    def fully_online(self) -> bool:
+        return not self.visit_reasons
+
+
+@dataclass(frozen=True)
+class ProcedureState:
+    """A procedure as it stood at a moment."""
+
+    online: bool
+    facts: VersionFacts
+    retired_at: datetime | None
+
+
+@dataclass
+class ProcedureHistory:
+    procedure_id: uuid.UUID
+    code: str
+    versions: dict[int, VersionFacts] = field(default_factory=dict)
+    events: list[ProcedureEvent] = field(default_factory=list)
+    """publish/retire, in the order they happened."""
+
+    @property
+    def first_published_at(self) -> datetime | None:
+        return next((e.occurred_at for e in self.events if e.action == "published"), None)
+
+    @property
+    def latest(self) -> VersionFacts | None:
+        return self.versions[max(self.versions)] if self.versions else None
+
+    def state_at(self, moment: datetime) -> ProcedureState | None:
+        """None if not yet published by `moment` (exclusive)."""
+        online = False
+        version: int | None = None
+        retired_at: datetime | None = None
+        for event in self.events:
+            if event.occurred_at >= moment:
+                break
+            if event.action == "published":
+                online, retired_at = True, None
+                version = event.version if event.version is not None else version
+            elif event.action == "retired":
+                online, retired_at = False, event.occurred_at
+        if version is None or version not in self.versions:
+            return None
+        return ProcedureState(online, self.versions[version], retired_at)
+
+
+async def procedure_histories(
+    session: AsyncSession, municipality_code: str
+) -> list[ProcedureHistory]:
+    """Every procedure ever published by the municipality, with its published versions
+    and publish/retire history, by procedure code."""
+    procedures = await session.execute(
+        select(Procedure.id, Procedure.code).where(Procedure.municipality_code == municipality_code)
+    )
+    histories = {pid: ProcedureHistory(pid, code) for pid, code in procedures}
+    versions = await session.scalars(
+        select(ProcedureVersion).where(
+            ProcedureVersion.procedure_id.in_(
+                select(Procedure.id).where(Procedure.municipality_code == municipality_code)
+            ),
+            ProcedureVersion.status == "published",
+        )
+    )
+    for version in versions:
+        definition = forms_service.compiled_version(version).definition
+        histories[version.procedure_id].versions[version.version] = VersionFacts.of(
+            version.version, definition
+        )
+    events = await session.scalars(
+        select(ProcedureEvent)
+        .where(ProcedureEvent.municipality_code == municipality_code)
+        .order_by(ProcedureEvent.occurred_at, ProcedureEvent.id)
+    )
+    for event in events:
+        if event.procedure_id in histories:
+            histories[event.procedure_id].events.append(event)
+    published = [h for h in histories.values() if h.first_published_at is not None]
+    return sorted(published, key=lambda history: history.code)
+
+
+# --- 行政手続のオンライン手続数 ------------------------------------------------------------------
+
+
+def baseline_of(municipality: Municipality) -> Baseline | None:
+    """settings["kpi_baseline"] = {"fiscal_year": 2021, "online_procedures": 13}."""
+    raw = (municipality.settings or {}).get("kpi_baseline")
+    if not isinstance(raw, dict):
+        return None
+    year, count = raw.get("fiscal_year"), raw.get("online_procedures")
+    if not isinstance(year, int) or not isinstance(count, int):
+        return None
+    return Baseline(
+        fiscal_year=year, fiscal_year_label=fiscal_year_label(year), online_procedures=count
+    )
+
+
+async def online_procedure_trend(
+    session: AsyncSession,
+    municipality: Municipality,
+    *,
+    period: Period | None,
+    group_by: Sequence[str],
+    today: date,
+) -> OnlineProceduresReport:
+    """Per fiscal year: procedures online at its end (or at `today`/`period.end` if
+    earlier), how many are fully online, first published and retired in the year.
+    From the year of the first publication (or the period's, if later) to this year."""
+    start_month = municipality.fiscal_year_start_month
+    histories = await procedure_histories(session, municipality.code)
+    baseline = baseline_of(municipality)
+    first_day = min(
+        (local_date(h.first_published_at) for h in histories if h.first_published_at),
+        default=None,
+    )
+    start, last_day = (period.start, min(period.end, today)) if period else (first_day, today)
+    # Nothing was online in this system before its first publication: no rows of zeros.
+    years = (
+        fiscal_years_between(max(start, first_day), last_day, start_month)
+        if first_day is not None and start is not None
+        else []
+    )
+    by_department = "department" in group_by
+    items: list[OnlineProceduresRow] = []
+    for year in years:
+        year_start, year_end = fiscal_year_bounds(year, start_month)
+        as_of = min(year_end, last_day)
+        if as_of < year_start:
+            continue
+        rows = _year_rows(histories, year, year_start, as_of, by_department)
+        if not by_department and baseline is not None:
+            rows[0].change_from_baseline = rows[0].online_procedures - baseline.online_procedures
+        items.extend(rows)
+    return OnlineProceduresReport(
+        municipality_code=municipality.code,
+        baseline=baseline,
+        group_by=cast(list[TrendDimension], list(group_by)),
+        items=items,
+    )
+
+
+def _year_rows(
+    histories: Sequence[ProcedureHistory],
+    year: int,
+    year_start: date,
+    as_of: date,
+    by_department: bool,
+) -> list[OnlineProceduresRow]:
+    moment = end_of_day(as_of)
+    counts: dict[str | None, dict[str, int]] = {}
+    if not by_department:
+        counts[None] = _zero_counts()
+    for history in histories:
+        state = history.state_at(moment)
+        if state is None:
+            continue
+        key = state.facts.department if by_department else None
+        tally = counts.setdefault(key, _zero_counts())
+        if state.online:
+            tally["online"] += 1
+            tally["fully_online"] += int(state.facts.fully_online)
+        first_published = history.first_published_at
+        if first_published is not None and year_start <= local_date(first_published):
+            tally["first_published"] += 1
+        if state.retired_at is not None and year_start <= local_date(state.retired_at):
+            tally["retired"] += 1
+    return [
+        OnlineProceduresRow(
+            fiscal_year=year,
+            fiscal_year_label=fiscal_year_label(year),
+            as_of=as_of,
+            department=department,
+            online_procedures=tally["online"],
+            fully_online_procedures=tally["fully_online"],
+            first_published=tally["first_published"],
+            retired=tally["retired"],
+        )
+        for department, tally in sorted(counts.items(), key=lambda item: item[0] or "")
+    ]
+
+
+def _zero_counts() -> dict[str, int]:
+    return {"online": 0, "fully_online": 0, "first_published": 0, "retired": 0}
+
+
+async def procedure_list(
+    session: AsyncSession, municipality: Municipality, *, period: Period, today: date
+) -> ProcedureListReport:
+    """Every procedure published online by the end of the period (capped at today),
+    as it stood then; the online ones add up to the headline number."""
+    as_of = min(period.end, today)
+    moment = end_of_day(as_of)
+    items = []
+    for history in await procedure_histories(session, municipality.code):
+        state = history.state_at(moment)
+        first_published = history.first_published_at
+        if state is None or first_published is None:
+            continue
+        first_on = local_date(first_published)
+        retired_on = local_date(state.retired_at) if state.retired_at is not None else None
+        facts = state.facts
+        items.append(
+            ProcedureListRow(
+                procedure_code=history.code,
+                title_ja=facts.title_ja,
+                title_en=facts.title_en,
+                department=facts.department,
+                status="online" if state.online else "retired",
+                version=facts.version,
+                first_published_on=first_on,
+                retired_on=retired_on,
+                identity_requirement=cast(Any, facts.identity_requirement),
+                fee_due=facts.fee_due,
+                fully_online=facts.fully_online,
+                visit_reasons=list(facts.visit_reasons),
+                first_published_in_period=period.start <= first_on,
+                retired_in_period=retired_on is not None and period.start <= retired_on,
+            )
+        )
+    online = [item for item in items if item.status == "online"]
+    return ProcedureListReport(
+        municipality_code=municipality.code,
+        period_from=period.start,
+        as_of=as_of,
+        online_procedures=len(online),
+        fully_online_procedures=sum(item.fully_online for item in online),
+        items=items,
+    )
+
+
+# --- Usage ----------------------------------------------------------------------------------
+
+_SUMS = ("received", "online", "counter", "with_card", "paid_online", "paid_offline")
+_SUMS_AFTER = ("returned", "approved", "rejected", "withdrawn")
+
+
+async def usage(
+    session: AsyncSession,
+    municipality: Municipality,
+    *,
+    period: Period,
+    group_by: Sequence[str],
+) -> UsageReport:
+    """Applications received in the period and what became of them, grouped as asked,
+    from the rollups: a bounded number of rows whatever the number of applications."""
+    histories = await procedure_histories(session, municipality.code)
+    labels = {h.procedure_id: h.latest for h in histories if h.latest is not None}
+    codes = {h.procedure_id: h.code for h in histories}
+    start_month = municipality.fiscal_year_start_month
+    grouped = await _figures(session, municipality.code, period, group_by, labels, start_month)
+    overall = await _figures(session, municipality.code, period, (), labels, start_month)
+    items = []
+    for key, figures in sorted(grouped.items(), key=lambda item: _sort_key(item[0], codes)):
+        row = UsageRow(**figures.model_dump())
+        for name, value in zip(group_by, key, strict=True):
+            _label(row, name, value, codes, labels)
+        items.append(row)
+    return UsageReport(
+        municipality_code=municipality.code,
+        period_from=period.start,
+        period_to=period.end,
+        fiscal_year=period.fiscal_year,
+        fiscal_year_label=(
+            fiscal_year_label(period.fiscal_year) if period.fiscal_year is not None else None
+        ),
+        group_by=cast(list[UsageDimension], list(group_by)),
+        items=items,
+        total=overall.get((), _figures_of({}, None)),
+    )
+
+
+def _dimension(
+    model: type[UsageRollup] | type[LeadTimeRollup],
+    name: str,
+    labels: dict[uuid.UUID, VersionFacts],
+    start_month: int,
+) -> ColumnElement[Any]:
+    if name == "procedure":
+        return model.procedure_id.expression
+    if name == "department":
+        # A procedure counts under the department of its current version.
+        if not labels:
+            return literal("")
+        departments = {pid: facts.department for pid, facts in labels.items()}
+        return case(departments, value=model.procedure_id, else_=literal(""))
+    if name == "channel":
+        return model.channel.expression
+    if name == "month":
+        return model.month.expression
+    # 年度 from yyyymm: January-March belong to the year before.
+    return model.month // 100 - case((model.month % 100 < start_month, 1), else_=0)
+
+
+async def _figures(
+    session: AsyncSession,
+    municipality_code: str,
+    period: Period,
+    group_by: Sequence[str],
+    labels: dict[uuid.UUID, VersionFacts],
+    start_month: int,
+) -> dict[tuple[Any, ...], UsageFigures]:
+    counts = await session.execute(
+        _usage_query(municipality_code, period, group_by, labels, start_month)
+    )
+    leads = await session.execute(
+        _lead_time_query(municipality_code, period, group_by, labels, start_month)
+    )
+    width = len(group_by)
+    percentiles = {tuple(row[:width]): (row[width], row[width + 1]) for row in leads}
+    figures = {}
+    for row in counts:
+        key = tuple(row[:width])
+        sums = dict(zip((*_SUMS, *_SUMS_AFTER), (int(v or 0) for v in row[width:]), strict=True))
+        if sums["received"] == 0 and width == 0:
+            continue
+        figures[key] = _figures_of(sums, percentiles.get(key))
+    return figures
+
+
+def _usage_query(
+    municipality_code: str,
+    period: Period,
+    group_by: Sequence[str],
+    labels: dict[uuid.UUID, VersionFacts],
+    start_month: int,
+) -> Select[Any]:
+    dimensions = [_dimension(UsageRollup, name, labels, start_month) for name in group_by]
+    online = UsageRollup.channel == "online"
+    return (
+        select(
+            *dimensions,
+            func.sum(UsageRollup.received),
+            func.sum(case((online, UsageRollup.received), else_=0)),
+            func.sum(case((online, 0), else_=UsageRollup.received)),
+            *(func.sum(getattr(UsageRollup, name)) for name in _SUMS[3:] + _SUMS_AFTER),
+        )
+        .where(
+            UsageRollup.municipality_code == municipality_code,
+            UsageRollup.received_on >= period.start,
+            UsageRollup.received_on <= period.end,
+        )
+        .group_by(*dimensions)
+    )
+
+
+def _lead_time_query(
+    municipality_code: str,
+    period: Period,
+    group_by: Sequence[str],
+    labels: dict[uuid.UUID, VersionFacts],
+    start_month: int,
+) -> Select[Any]:
+    """Median and 90th percentile by nearest rank over the hour histogram: the smallest
+    hour h whose cumulative count reaches q x N (exact, in SQL, on both databases)."""
+    dimensions = [
+        _dimension(LeadTimeRollup, name, labels, start_month).label(f"d{i}")
+        for i, name in enumerate(group_by)
+    ]
+    histogram = (
+        select(
+            *dimensions,
+            LeadTimeRollup.lead_time_hours.label("hours"),
+            func.sum(LeadTimeRollup.decided).label("decided"),
+        )
+        .where(
+            LeadTimeRollup.municipality_code == municipality_code,
+            LeadTimeRollup.received_on >= period.start,
+            LeadTimeRollup.received_on <= period.end,
+        )
+        .group_by(*(d.element for d in dimensions), LeadTimeRollup.lead_time_hours)
+        .subquery()
+    )
+    partition = [histogram.c[f"d{i}"] for i in range(len(group_by))]
+    ranked = select(
+        *partition,
+        histogram.c.hours,
+        func.sum(histogram.c.decided)
+        .over(partition_by=partition or None, order_by=histogram.c.hours)
+        .label("cumulative"),
+        func.sum(histogram.c.decided).over(partition_by=partition or None).label("total"),
+    ).subquery()
+    keys = [ranked.c[f"d{i}"] for i in range(len(group_by))]
+    return select(
+        *keys,
+        func.min(case((ranked.c.cumulative * 2 >= ranked.c.total, ranked.c.hours))),
+        func.min(case((ranked.c.cumulative * 10 >= ranked.c.total * 9, ranked.c.hours))),
+    ).group_by(*keys)
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _figures_of(sums: dict[str, int], percentiles: tuple[Any, Any] | None) -> UsageFigures:
+    get = sums.get
+    received, online = get("received", 0), get("online", 0)
+    paid_online, paid_offline = get("paid_online", 0), get("paid_offline", 0)
+    p50, p90 = percentiles if percentiles is not None else (None, None)
+    return UsageFigures(
+        applications=received,
+        online=online,
+        counter=get("counter", 0),
+        online_rate=_ratio(online, received),
+        with_card=get("with_card", 0),
+        card_share=_ratio(get("with_card", 0), online),
+        paid_online=paid_online,
+        paid_offline=paid_offline,
+        cashless_share=_ratio(paid_online, paid_online + paid_offline),
+        returned=get("returned", 0),
+        returned_rate=_ratio(get("returned", 0), received),
+        decided=get("approved", 0) + get("rejected", 0),
+        approved=get("approved", 0),
+        rejected=get("rejected", 0),
+        withdrawn=get("withdrawn", 0),
+        lead_time_p50_hours=None if p50 is None else int(p50),
+        lead_time_p90_hours=None if p90 is None else int(p90),
+    )
+
+
+def _sort_key(key: tuple[Any, ...], codes: dict[uuid.UUID, str]) -> tuple[str, ...]:
+    return tuple(
+        codes.get(value, str(value)) if isinstance(value, uuid.UUID) else f"{value}"
+        for value in key
+    )
+
+
+def _label(
+    row: UsageRow,
+    name: str,
+    value: Any,
+    codes: dict[uuid.UUID, str],
+    labels: dict[uuid.UUID, VersionFacts],
+) -> None:
+    if name == "procedure":
+        procedure_id = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        row.procedure_code = codes.get(procedure_id, str(procedure_id))
+        facts = labels.get(procedure_id)
+        row.procedure_title = facts.title_ja if facts is not None else None
+    elif name == "department":
+        row.department = str(value)
+    elif name == "channel":
+        row.channel = value
+    elif name == "month":
+        row.month = month_label(int(value))
+    else:
+        row.fiscal_year = int(value)
+        row.fiscal_year_label = fiscal_year_label(int(value))
+
+
+def current_fiscal_year_period(today: date, start_month: int = 4) -> Period:
+    """The default period: this 年度 up to today."""
+    year = fiscal_year_of(today, start_month)
+    first, _ = fiscal_year_bounds(year, start_month)
+    return Period(first, today)

@@ -1,0 +1,213 @@
+"""Finance over HTTP (会計): payments and refunds of the staff member's municipality,
+and the final fee staff fix for procedures paid after review.
+
+Everything another municipality owns answers 404, never 403. Refunds are audited.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import AwareDatetime
+
+from app.admin.review_service import PreconditionRequired
+from app.auth.staff_access import ACCESS_ERRORS
+from app.dependencies import AppSettings, DbSession
+from app.errors import problem_responses
+from app.forms.service import ProcedureVersionNotFound
+from app.payments import service
+from app.payments.dependencies import FeeStaff, FinanceStaff, Now, Providers
+from app.payments.lifecycle import PaymentStatus
+from app.payments.models import Payment
+from app.payments.providers.base import ProviderUnavailable
+from app.payments.schemas import (
+    FeeFix,
+    FeeFixed,
+    PaymentDetail,
+    PaymentList,
+    PaymentSummary,
+    RefundCreate,
+    RefundList,
+    RefundRead,
+)
+from app.submissions.lifecycle import IllegalTransition, Status, SubmissionChanged
+from app.submissions.schemas import Fee
+from app.submissions.service import SubmissionNotFound
+
+router = APIRouter(prefix="/admin", tags=["finance"])
+
+_NO_STORE = {"Cache-Control": "no-store"}
+# The ETag of an application is its row version, as the review routes send it.
+_ETAG = re.compile(r'^"(\d{1,18})"$')
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="The ETag of the application this change is based on"),
+]
+
+
+def _summary(payment: Payment) -> PaymentSummary:
+    return PaymentSummary.model_validate(payment)
+
+
+@router.get("/payments", response_model=PaymentList, responses=problem_responses(*ACCESS_ERRORS))
+async def list_payments(
+    staff: FinanceStaff,
+    session: DbSession,
+    response: Response,
+    status: Annotated[list[PaymentStatus] | None, Query(description="Repeat for several")] = None,
+    reference_number: Annotated[str | None, Query(description="受付番号")] = None,
+    submission_id: uuid.UUID | None = None,
+    paid_from: Annotated[AwareDatetime | None, Query(description="Inclusive")] = None,
+    paid_to: Annotated[AwareDatetime | None, Query(description="Exclusive")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> PaymentList:
+    """Payments of your municipality, newest first."""
+    criteria = service.PaymentFilter(
+        statuses=tuple(status or ()),
+        reference_number=reference_number,
+        submission_id=submission_id,
+        paid_from=paid_from,
+        paid_to=paid_to,
+    )
+    rows, total = await service.list_payments(session, staff, criteria, limit=limit, offset=offset)
+    response.headers.update(_NO_STORE)
+    return PaymentList(items=[_summary(p) for p in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/payments/{payment_id}",
+    response_model=PaymentDetail,
+    responses=problem_responses(*ACCESS_ERRORS, service.PaymentNotFound),
+)
+async def get_payment(
+    staff: FinanceStaff, payment_id: uuid.UUID, session: DbSession, response: Response
+) -> PaymentDetail:
+    """One payment with its provider ids, fee lines and refunds."""
+    detail = await service.get_payment(session, staff, payment_id)
+    response.headers.update(_NO_STORE)
+    return _detail(detail)
+
+
+@router.post(
+    "/payments/{payment_id}/refunds",
+    status_code=201,
+    response_model=PaymentDetail,
+    responses=problem_responses(
+        *ACCESS_ERRORS,
+        service.PaymentNotFound,
+        service.PaymentNotRefundable,
+        service.RefundableAmountChanged,
+        service.RefundAmountInvalid,
+        service.PaymentChanged,
+        ProviderUnavailable,
+    ),
+)
+async def refund_payment(
+    staff: FinanceStaff,
+    payment_id: uuid.UUID,
+    body: RefundCreate,
+    session: DbSession,
+    providers: Providers,
+    response: Response,
+    now: Now,
+) -> PaymentDetail:
+    """返金, full or partial, with a reason. Send the `refundable_amount` you saw as
+    `expected_refundable_amount`: if a refund happened since, the answer is 409 and
+    nothing is refunded. The answer is the payment with its refunds."""
+    await service.refund_payment(
+        session,
+        providers,
+        staff,
+        payment_id,
+        amount=body.amount,
+        reason=body.reason,
+        expected_refundable_amount=body.expected_refundable_amount,
+        now=now,
+    )
+    response.headers.update(_NO_STORE)
+    return _detail(await service.get_payment(session, staff, payment_id))
+
+
+@router.get("/refunds", response_model=RefundList, responses=problem_responses(*ACCESS_ERRORS))
+async def list_refunds(
+    staff: FinanceStaff,
+    session: DbSession,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> RefundList:
+    """Refunds of your municipality, newest first."""
+    rows, total = await service.list_refunds(session, staff, limit=limit, offset=offset)
+    response.headers.update(_NO_STORE)
+    return RefundList(
+        items=[RefundRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.post(
+    "/submissions/{submission_id}/fee",
+    response_model=FeeFixed,
+    responses=problem_responses(
+        *ACCESS_ERRORS,
+        SubmissionNotFound,
+        PreconditionRequired,
+        SubmissionChanged,
+        IllegalTransition,
+        service.FeeNotAdjustable,
+        service.FeeQuantityInvalid,
+        service.NoFeeDue,
+        ProcedureVersionNotFound,
+    ),
+)
+async def fix_fee(
+    staff: FeeStaff,
+    submission_id: uuid.UUID,
+    body: FeeFix,
+    session: DbSession,
+    settings: AppSettings,
+    response: Response,
+    now: Now,
+    if_match: IfMatch = None,
+) -> FeeFixed:
+    """手数料の確定 for a procedure paid after review: the quantities found (e.g. copies)
+    are priced from the pinned definition and the application moves from `in_review` to
+    `awaiting_payment`. Needs If-Match with the application's ETag."""
+    match = _ETAG.match((if_match or "").strip())
+    submission = await service.fix_fee(
+        session,
+        staff,
+        submission_id,
+        body.quantities,
+        body.comment,
+        expected_row_version=int(match.group(1)) if match else None,
+        settings=settings,
+        now=now,
+    )
+    etag = f'"{submission.row_version}"'
+    response.headers.update({**_NO_STORE, "ETag": etag})
+    assert submission.fee_breakdown is not None
+    return FeeFixed(
+        submission_id=submission.id,
+        status=Status(submission.status),
+        fee=Fee.model_validate(submission.fee_breakdown),
+        etag=etag,
+    )
+
+
+def _detail(detail: service.PaymentDetail) -> PaymentDetail:
+    payment = detail.payment
+    return PaymentDetail(
+        **_summary(payment).model_dump(),
+        provider_checkout_id=payment.provider_checkout_id,
+        provider_payment_intent_id=payment.provider_payment_intent_id,
+        provider_charge_id=payment.provider_charge_id,
+        fee_breakdown=Fee.model_validate(payment.fee_breakdown),
+        expires_at=payment.expires_at,
+        closed_at=payment.closed_at,
+        disputed_at=payment.disputed_at,
+        refunds=[RefundRead.model_validate(refund) for refund in detail.refunds],
+    )

@@ -1,0 +1,231 @@
+"""Payments over HTTP for citizens and providers: start or resume the payment of an
+application, read it back, Stripe's webhook, and the demo provider's page.
+
+Citizen routes follow the submissions module: 401 without credentials, 404 for any
+that do not own the application. Responses carry `Cache-Control: no-store`.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Header, Path, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from app.auth.principals import AuthenticatedCaller, AuthenticationRequired
+from app.config import Settings
+from app.dependencies import AppSettings, DbSession
+from app.errors import NotFound, problem_responses
+from app.payments import service, webhooks
+from app.payments.dependencies import Now, Providers
+from app.payments.lifecycle import PaymentStatus
+from app.payments.models import Payment
+from app.payments.providers.base import ProviderUnavailable
+from app.payments.schemas import PaymentRead, PaymentStartRequest, WebhookReceipt
+from app.submissions.lifecycle import SubmissionChanged
+from app.submissions.service import SubmissionNotFound
+
+router = APIRouter(tags=["payments"])
+
+_NO_STORE = {"Cache-Control": "no-store"}
+# The demo page posts its buttons to itself; nothing else may load or run.
+_DEMO_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class DemoProviderDisabled(NotFound):
+    code = "DEMO_PROVIDER_DISABLED"
+    title_en = "The demo payment page is not available here"
+    title_ja = "デモ決済画面はこの環境では利用できません"
+
+
+def to_read(payment: Payment) -> PaymentRead:
+    return PaymentRead(
+        payment_id=payment.id,
+        status=PaymentStatus(payment.status),
+        amount=payment.amount,
+        currency="JPY",
+        redirect_url=payment.redirect_url,
+        provider=payment.provider,
+        submission_id=payment.submission_id,
+        reference_number=payment.reference_number,
+        expires_at=payment.expires_at,
+        paid_at=payment.paid_at,
+    )
+
+
+@router.post(
+    "/submissions/{submission_id}/payment",
+    status_code=201,
+    response_model=PaymentRead,
+    responses={
+        200: {"description": "The open payment started earlier", "model": PaymentRead},
+        **problem_responses(
+            AuthenticationRequired,
+            SubmissionNotFound,
+            service.NothingToPay,
+            SubmissionChanged,
+            service.PaymentChanged,
+            ProviderUnavailable,
+        ),
+    },
+)
+async def start_payment(
+    submission_id: uuid.UUID,
+    session: DbSession,
+    settings: AppSettings,
+    caller: AuthenticatedCaller,
+    providers: Providers,
+    now: Now,
+    body: Annotated[PaymentStartRequest | None, Body()] = None,
+) -> JSONResponse:
+    """Pay the fee (手数料) of an application awaiting payment: 201 with the new payment's
+    `redirect_url` (the payment page), or 200 with the payment still open. The amount
+    is the fee the server computed; an amount in the body is ignored."""
+    started = await service.start_payment(
+        session, providers, submission_id, caller, settings=settings, now=now
+    )
+    return JSONResponse(
+        to_read(started.payment).model_dump(mode="json"),
+        status_code=201 if started.created else 200,
+        headers=_NO_STORE,
+    )
+
+
+@router.get(
+    "/submissions/{submission_id}/payment",
+    response_model=PaymentRead,
+    responses=problem_responses(
+        AuthenticationRequired, SubmissionNotFound, service.PaymentNotFound
+    ),
+)
+async def get_payment(
+    submission_id: uuid.UUID, session: DbSession, caller: AuthenticatedCaller
+) -> JSONResponse:
+    """The application's latest payment: where the citizen lands back from the page."""
+    payment = await service.latest_payment(session, submission_id, caller)
+    return JSONResponse(to_read(payment).model_dump(mode="json"), headers=_NO_STORE)
+
+
+@router.post(
+    "/payments/stripe/webhook",
+    response_model=WebhookReceipt,
+    responses=problem_responses(webhooks.WebhookSignatureInvalid, webhooks.WebhookNotConfigured),
+)
+async def stripe_webhook(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    now: Now,
+    stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
+) -> WebhookReceipt:
+    """Stripe's events. The signature is checked against the raw body before anything
+    is stored; each event is handled once, whatever order or how often it comes."""
+    if settings.stripe_webhook_secret is None:
+        raise webhooks.WebhookNotConfigured(
+            "STRIPE_WEBHOOK_SECRET is not set.", "STRIPE_WEBHOOK_SECRETが設定されていません。"
+        )
+    event = webhooks.verify_stripe_event(
+        await request.body(), stripe_signature, settings.stripe_webhook_secret.get_secret_value()
+    )
+    received = await webhooks.receive_stripe_event(session, event, now=now)
+    return WebhookReceipt(received=True, event_id=received.event_id, outcome=received.outcome)
+
+
+@router.get(
+    "/payments/demo/{payment_id}",
+    response_class=HTMLResponse,
+    responses=problem_responses(DemoProviderDisabled, service.PaymentNotFound),
+)
+async def demo_page(
+    payment_id: uuid.UUID, session: DbSession, settings: AppSettings
+) -> HTMLResponse:
+    """The demo provider's payment page (development only): pay, leave a konbini
+    voucher pending, or fail."""
+    payment = await _demo_payment(session, settings, payment_id)
+    return HTMLResponse(
+        _demo_html(payment),
+        headers={**_NO_STORE, "Content-Security-Policy": _DEMO_CSP},
+    )
+
+
+@router.post(
+    "/payments/demo/{payment_id}/{action}",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=problem_responses(DemoProviderDisabled, service.PaymentNotFound),
+)
+async def demo_action(
+    payment_id: uuid.UUID,
+    action: Annotated[Literal["pay", "konbini", "fail"], Path()],
+    session: DbSession,
+    settings: AppSettings,
+    now: Now,
+) -> RedirectResponse:
+    """Settle a demo payment exactly as a provider's webhook would, then send the
+    browser back to the application."""
+    payment = await _demo_payment(session, settings, payment_id)
+    await webhooks.receive_demo_action(session, payment.id, action, now=now)
+    result = "cancel" if action == "fail" else "success"
+    return RedirectResponse(
+        service.return_url(settings, payment.submission_id, payment.id, result),
+        status_code=303,
+        headers=_NO_STORE,
+    )
+
+
+async def _demo_payment(session: DbSession, settings: Settings, payment_id: uuid.UUID) -> Payment:
+    if settings.environment == "production":
+        raise DemoProviderDisabled(
+            "The demo provider is for development only.", "デモ決済は開発環境専用です。"
+        )
+    payment = await session.get(Payment, payment_id)
+    if payment is None or payment.provider != webhooks.DEMO:
+        raise service.PaymentNotFound()
+    return payment
+
+
+def _demo_html(payment: Payment) -> str:
+    amount = f"{payment.amount:,}"
+    reference = html.escape(payment.reference_number)
+    status = html.escape(payment.status)
+    base = f"/api/v1/payments/demo/{payment.id}"
+    buttons = {
+        "created": [
+            ("pay", "支払う / Pay"),
+            ("konbini", "コンビニ払い（入金待ち）/ Pay later at a konbini"),
+            ("fail", "失敗させる / Fail"),
+        ],
+        "pending": [("pay", "入金する / Pay at the konbini"), ("fail", "失敗させる / Fail")],
+    }.get(payment.status, [])
+    forms = "\n".join(
+        f'<form method="post" action="{base}/{action}">'
+        f'<button type="submit">{label}</button></form>'
+        for action, label in buttons
+    )
+    return f"""<!doctype html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>デモ決済 / Demo payment</title>
+<style>body{{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}}
+button{{font-size:1.1rem;margin:.4rem 0;padding:.6rem 1rem;width:100%}}</style>
+</head>
+<body>
+<h1>デモ決済 / Demo payment</h1>
+<p>開発用の決済画面です。実際の支払は発生しません。<br>
+For development: no money moves.</p>
+<dl>
+<dt>受付番号 / Reference number</dt><dd>{reference}</dd>
+<dt>金額 / Amount</dt><dd>{amount}円 (JPY)</dd>
+<dt>状態 / Status</dt><dd>{status}</dd>
+</dl>
+{forms}
+</body>
+</html>
+"""

@@ -1,0 +1,187 @@
+"""Where reconciliation reads the provider's books: a payout and its balance
+transactions, page after page. Stripe is the one ledger today; tests and benchmarks
+read the fake Stripe server through the same SDK calls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, Protocol
+
+import stripe
+from stripe.params import BalanceTransactionListParams
+
+from app.errors import Conflict
+from app.payments.providers import ProviderRegistry
+from app.payments.providers.base import ProviderUnavailable
+from app.payments.providers.stripe_checkout import StripeCheckout
+
+PAGE_SIZE = 100
+"""Stripe's largest page."""
+
+
+class LedgerUnavailable(Conflict):
+    code = "RECONCILIATION_UNAVAILABLE"
+    title_en = "Reconciliation needs the Stripe provider"
+    title_ja = "消込にはStripeの設定が必要です"
+
+
+@dataclass(frozen=True)
+class LedgerPayout:
+    id: str
+    amount: int
+    currency: str
+    status: str
+    arrival_date: date | None
+    created: datetime
+
+
+@dataclass(frozen=True)
+class LedgerTransaction:
+    """A balance transaction with what its source tells about our ids."""
+
+    id: str
+    type: str
+    reporting_category: str | None
+    amount: int
+    fee: int
+    net: int
+    currency: str
+    created: datetime
+    available_on: datetime | None
+    source_id: str | None
+    charge_id: str | None = None
+    payment_intent_id: str | None = None
+    refund_id: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class Ledger(Protocol):
+    provider: ClassVar[str]
+
+    async def payout(self, payout_id: str) -> LedgerPayout: ...
+
+    def transactions(
+        self,
+        *,
+        payout_id: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> AsyncIterator[LedgerTransaction]:
+        """Every balance transaction of the payout, or created in [from, to)."""
+        ...
+
+
+class StripeLedger:
+    provider: ClassVar[str] = "stripe"
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self._client = client
+
+    async def payout(self, payout_id: str) -> LedgerPayout:
+        try:
+            payout = await self._client.v1.payouts.retrieve_async(payout_id)
+        except stripe.StripeError as error:
+            raise _unavailable(error) from error
+        return payout_from(payout.to_dict())
+
+    async def transactions(
+        self,
+        *,
+        payout_id: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> AsyncIterator[LedgerTransaction]:
+        # The source is expanded so a charge or refund names our ids (its metadata)
+        # without one more request per transaction.
+        params: BalanceTransactionListParams = {"limit": PAGE_SIZE, "expand": ["data.source"]}
+        if payout_id is not None:
+            params["payout"] = payout_id
+        created: dict[str, int] = {}
+        if created_from is not None:
+            created["gte"] = int(created_from.timestamp())
+        if created_to is not None:
+            created["lt"] = int(created_to.timestamp())
+        if created:
+            params["created"] = created  # type: ignore[typeddict-item]
+        try:
+            page = await self._client.v1.balance_transactions.list_async(params)
+            async for transaction in page.auto_paging_iter():
+                yield transaction_from(transaction.to_dict())
+        except stripe.StripeError as error:
+            raise _unavailable(error) from error
+
+
+def ledger_for(registry: ProviderRegistry) -> Ledger:
+    if registry.settings.stripe_api_key is None:
+        raise LedgerUnavailable(
+            "Reconciliation reads Stripe's payouts; set STRIPE_API_KEY.",
+            "消込はStripeの入金情報を使います。STRIPE_API_KEYを設定してください。",
+        )
+    provider = registry.get(StripeCheckout.name)
+    assert isinstance(provider, StripeCheckout)
+    return StripeLedger(provider.client)
+
+
+def payout_from(payout: Mapping[str, Any]) -> LedgerPayout:
+    arrival = payout.get("arrival_date")
+    return LedgerPayout(
+        id=str(payout["id"]),
+        amount=int(payout["amount"]),
+        currency=str(payout.get("currency", "jpy")).upper(),
+        status=str(payout.get("status", "")),
+        # Stripe dates a payout at midnight UTC of its arrival day.
+        arrival_date=datetime.fromtimestamp(arrival, tz=UTC).date() if arrival else None,
+        created=_timestamp(payout.get("created")) or datetime.now(UTC),
+    )
+
+
+def transaction_from(transaction: Mapping[str, Any]) -> LedgerTransaction:
+    source = transaction.get("source")
+    details: dict[str, Any] = {}
+    if isinstance(source, Mapping):
+        kind = source.get("object")
+        details["metadata"] = dict(source.get("metadata") or {})
+        details["payment_intent_id"] = _id(source.get("payment_intent"))
+        if kind == "charge":
+            details["charge_id"] = source.get("id")
+        elif kind == "refund":
+            details["refund_id"] = source.get("id")
+            details["charge_id"] = _id(source.get("charge"))
+        elif kind == "dispute":
+            details["charge_id"] = _id(source.get("charge"))
+        source_id = _id(source)
+    else:
+        source_id = source if isinstance(source, str) else None
+    return LedgerTransaction(
+        id=str(transaction["id"]),
+        type=str(transaction["type"]),
+        reporting_category=transaction.get("reporting_category"),
+        amount=int(transaction["amount"]),
+        fee=int(transaction.get("fee") or 0),
+        net=int(transaction["net"]),
+        currency=str(transaction.get("currency", "jpy")).upper(),
+        created=_timestamp(transaction.get("created")) or datetime.now(UTC),
+        available_on=_timestamp(transaction.get("available_on")),
+        source_id=source_id,
+        **details,
+    )
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if value is not None else None
+
+
+def _unavailable(error: stripe.StripeError) -> ProviderUnavailable:
+    return ProviderUnavailable(
+        f"Stripe did not answer the reconciliation request ({type(error).__name__}).",
+        "Stripeから入金情報を取得できませんでした。時間をおいて再度お試しください。",
+        extra={"provider_code": error.code} if error.code else None,
+    )

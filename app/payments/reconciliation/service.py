@@ -1,0 +1,624 @@
+"""Reconciliation (消込): import a payout's (or a date range's) balance transactions from
+the provider, store them, match them to our payments and refunds, and keep the result
+as a run with its items, counts and the provider's gross / fee / net totals.
+
+One provider account serves every municipality of a deployment, so a run belongs to the
+municipality of the finance staff who started it: transactions matched to another
+municipality's payments are left out of it; transactions nobody can attribute (an
+unknown charge, a provider fee) are shown to each. Never commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.staff_service import StaffPrincipal
+from app.db import new_uuid
+from app.errors import NotFound, ValidationFailed
+from app.payments.lifecycle import PAID, PaymentStatus
+from app.payments.models import Payment, Refund
+from app.payments.reconciliation.ledger import (
+    Ledger,
+    LedgerPayout,
+    LedgerTransaction,
+    payout_from,
+)
+from app.payments.reconciliation.models import (
+    BalanceTransaction,
+    Payout,
+    ReconciliationItem,
+    ReconciliationRun,
+)
+from app.submissions.dialects import insert_ignoring_conflicts
+
+BATCH_SIZE = 500
+"""Transactions matched and written per round trip; memory stays flat however long the payout."""
+CHARGE_TYPES = frozenset({"charge", "payment"})
+REFUND_TYPES = frozenset({"refund", "payment_refund"})
+PAYOUT_TYPES = frozenset({"payout", "payout_cancel", "payout_failure"})
+"""The payout's own movement: stored, but not part of what was paid out."""
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+class ItemKind(StrEnum):
+    MATCHED = "matched"  # 照合済み
+    AMOUNT_MISMATCH = "amount_mismatch"  # 金額不一致
+    UNKNOWN_TO_US = "unknown_to_us"  # 当方に記録なし (Stripeにのみ存在)
+    NOT_IN_PAYOUT = "not_in_payout"  # 未入金 (支払済みだが入金に含まれない)
+    OTHER = "other"  # その他 (手数料・調整など)
+
+
+KIND_LABELS_JA: Mapping[ItemKind, str] = {
+    ItemKind.MATCHED: "照合済み",
+    ItemKind.AMOUNT_MISMATCH: "金額不一致",
+    ItemKind.UNKNOWN_TO_US: "当方記録なし",
+    ItemKind.NOT_IN_PAYOUT: "未入金",
+    ItemKind.OTHER: "その他",
+}
+
+CSV_HEADER = (
+    "状態",
+    "受付番号",
+    "決済ID",
+    "取引ID",
+    "取引種別",
+    "元取引ID",
+    "金額",
+    "手数料",
+    "入金額",
+    "当方記録額",
+    "日時",
+    "備考",
+)
+"""状態 (kind), 受付番号, 決済ID (our payment), 取引ID (balance transaction), 取引種別,
+元取引ID (charge/refund), 金額 (gross), 手数料 (fee), 入金額 (net), 当方記録額 (what we
+recorded), 日時 (JST), 備考."""
+
+
+class ReconciliationScopeInvalid(ValidationFailed):
+    code = "RECONCILIATION_SCOPE_INVALID"
+    title_en = "Name a payout, or a date range, to reconcile"
+    title_ja = "消込の対象（入金ID、または期間）を指定してください"
+
+
+class ReconciliationRunNotFound(NotFound):
+    code = "RECONCILIATION_RUN_NOT_FOUND"
+    title_en = "Reconciliation run not found"
+    title_ja = "消込結果が見つかりません"
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """A payout, or the transactions created in [created_from, created_to)."""
+
+    payout_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+    def check(self) -> None:
+        by_payout = self.payout_id is not None
+        by_range = self.created_from is not None or self.created_to is not None
+        range_ok = (
+            self.created_from is not None
+            and self.created_to is not None
+            and self.created_from < self.created_to
+        )
+        if by_payout == by_range or (by_range and not range_ok):
+            raise ReconciliationScopeInvalid(
+                "Send either payout_id, or created_from before created_to.",
+                "payout_id、または created_from と created_to（開始 < 終了）の"
+                "どちらかを指定してください。",
+            )
+
+
+@dataclass
+class _Tally:
+    counts: Counter[str]
+    gross: int = 0
+    fee: int = 0
+    net: int = 0
+    transactions: int = 0
+
+
+# --- Runs --------------------------------------------------------------------------------
+
+
+async def run_reconciliation(
+    session: AsyncSession,
+    ledger: Ledger,
+    actor: audit.Actor,
+    municipality_code: str,
+    scope: RunScope,
+    *,
+    unpaid_after_days: int,
+    now: datetime,
+) -> ReconciliationRun:
+    """Import, match and report for one municipality; the run and its items are stored
+    and audited under `actor` (finance staff, or the reconcile command)."""
+    scope.check()
+    run = ReconciliationRun(
+        id=new_uuid(),
+        municipality_code=municipality_code,
+        provider=ledger.provider,
+        provider_payout_id=scope.payout_id,
+        created_from=scope.created_from,
+        created_to=scope.created_to,
+        unpaid_after_days=unpaid_after_days,
+        transaction_count=0,
+        counts={},
+        totals={},
+        requested_by=actor.actor_id,
+        started_at=now,
+        finished_at=now,
+    )
+    session.add(run)
+    if scope.payout_id is not None:
+        payout = await ledger.payout(scope.payout_id)
+        await _upsert_payout(session, ledger.provider, payout, now)
+        run.payout_amount = payout.amount
+    await session.flush()
+
+    tally = _Tally(Counter())
+    async for batch in _prefetched_batches(ledger, scope):
+        await _reconcile_batch(session, ledger.provider, run, scope, batch, tally, now)
+    await _report_not_in_payout(session, ledger.provider, run, tally, now)
+
+    run.transaction_count = tally.transactions
+    run.counts = {kind.value: tally.counts.get(kind.value, 0) for kind in ItemKind}
+    run.totals = {"gross": tally.gross, "fee": tally.fee, "net": tally.net}
+    run.finished_at = now
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "reconciliation.run",
+        "reconciliation_run",
+        run.id,
+        run.municipality_code,
+        details={
+            "payout_id": scope.payout_id,
+            "created_from": scope.created_from.isoformat() if scope.created_from else None,
+            "created_to": scope.created_to.isoformat() if scope.created_to else None,
+            "counts": run.counts,
+            "totals": run.totals,
+        },
+    )
+    return run
+
+
+async def list_runs(
+    session: AsyncSession, staff: StaffPrincipal, *, limit: int, offset: int
+) -> tuple[list[ReconciliationRun], int]:
+    condition = ReconciliationRun.municipality_code == staff.municipality_code
+    total = await session.scalar(select(func.count(ReconciliationRun.id)).where(condition))
+    rows = await session.scalars(
+        select(ReconciliationRun)
+        .where(condition)
+        .order_by(ReconciliationRun.started_at.desc(), ReconciliationRun.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total or 0
+
+
+async def get_run(
+    session: AsyncSession, staff: StaffPrincipal, run_id: uuid.UUID
+) -> ReconciliationRun:
+    run = await session.get(ReconciliationRun, run_id)
+    if run is None or run.municipality_code != staff.municipality_code:
+        raise ReconciliationRunNotFound(
+            "No reconciliation run with this id exists for your municipality.",
+            "この消込結果は存在しないか、アクセスする権限がありません。",
+        )
+    return run
+
+
+async def list_items(
+    session: AsyncSession,
+    run: ReconciliationRun,
+    *,
+    kinds: Sequence[ItemKind] = (),
+    limit: int,
+    offset: int,
+) -> tuple[list[ReconciliationItem], int]:
+    conditions = [ReconciliationItem.run_id == run.id]
+    if kinds:
+        conditions.append(ReconciliationItem.kind.in_([str(kind) for kind in kinds]))
+    total = await session.scalar(select(func.count(ReconciliationItem.id)).where(*conditions))
+    rows = await session.scalars(
+        select(ReconciliationItem)
+        .where(*conditions)
+        .order_by(ReconciliationItem.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total or 0
+
+
+async def report_csv(session: AsyncSession, run: ReconciliationRun) -> bytes:
+    """The run's items as CSV that Excel opens as Japanese text: UTF-8 with a BOM, CRLF
+    line ends, Japanese headers, integer yen, JST times."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    rows = await session.stream_scalars(
+        select(ReconciliationItem)
+        .where(ReconciliationItem.run_id == run.id)
+        .order_by(ReconciliationItem.id)
+        .execution_options(yield_per=2000)
+    )
+    async for item in rows:
+        writer.writerow(_csv_row(item))
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+async def record_payout(
+    session: AsyncSession, provider: str, payout: Mapping[str, Any], *, now: datetime
+) -> None:
+    """A payout event (payout.paid and the like): keep the payout's latest state."""
+    await _upsert_payout(session, provider, payout_from(payout), now)
+
+
+# --- Internals ---------------------------------------------------------------------------
+
+
+async def _prefetched_batches(
+    ledger: Ledger, scope: RunScope
+) -> AsyncIterator[list[LedgerTransaction]]:
+    """The ledger's transactions in batches, the next pages fetched while the current
+    batch is written: the provider's paging and our database round trips overlap."""
+    queue: asyncio.Queue[list[LedgerTransaction] | BaseException | None] = asyncio.Queue(maxsize=2)
+
+    async def fetch() -> None:
+        batch: list[LedgerTransaction] = []
+        try:
+            async for transaction in ledger.transactions(
+                payout_id=scope.payout_id,
+                created_from=scope.created_from,
+                created_to=scope.created_to,
+            ):
+                batch.append(transaction)
+                if len(batch) >= BATCH_SIZE:
+                    await queue.put(batch)
+                    batch = []
+            if batch:
+                await queue.put(batch)
+            await queue.put(None)
+        except Exception as error:  # handed to the consumer, which raises it
+            await queue.put(error)
+
+    fetcher = asyncio.create_task(fetch())
+    try:
+        while (item := await queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        fetcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await fetcher
+
+
+async def _upsert_payout(
+    session: AsyncSession, provider: str, payout: LedgerPayout, now: datetime
+) -> None:
+    await session.execute(
+        insert_ignoring_conflicts(
+            session,
+            Payout,
+            {
+                "provider": provider,
+                "provider_payout_id": payout.id,
+                "amount": payout.amount,
+                "currency": payout.currency,
+                "status": payout.status,
+                "arrival_date": payout.arrival_date,
+                "created_at": payout.created,
+                "updated_at": now,
+            },
+            ["provider_payout_id"],
+        )
+    )
+    await session.execute(
+        update(Payout)
+        .where(Payout.provider_payout_id == payout.id)
+        .values(
+            amount=payout.amount,
+            status=payout.status,
+            arrival_date=payout.arrival_date,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _reconcile_batch(
+    session: AsyncSession,
+    provider: str,
+    run: ReconciliationRun,
+    scope: RunScope,
+    batch: list[LedgerTransaction],
+    tally: _Tally,
+    now: datetime,
+) -> None:
+    payments = await _payments_for(session, batch)
+    refunds = await _refunds_for(session, batch)
+    items: list[dict[str, Any]] = []
+    stored: list[tuple[LedgerTransaction, Payment | None]] = []
+    charge_ids: dict[uuid.UUID, str] = {}
+    for transaction in batch:
+        payment = _payment_of(transaction, payments)
+        owner = (
+            payment.municipality_code if payment else transaction.metadata.get("municipality_code")
+        )
+        stored.append((transaction, payment))
+        if owner is not None and owner != run.municipality_code:
+            continue  # another municipality's money: their run reports it
+        if transaction.type in PAYOUT_TYPES:
+            continue
+        kind, expected, note = _classify(transaction, payment, refunds)
+        if (
+            payment is not None
+            and transaction.type in CHARGE_TYPES
+            and transaction.charge_id
+            and payment.provider_charge_id is None
+        ):
+            charge_ids[payment.id] = transaction.charge_id
+        tally.counts[kind] += 1
+        tally.transactions += 1
+        tally.gross += transaction.amount
+        tally.fee += transaction.fee
+        tally.net += transaction.net
+        items.append(
+            {
+                "run_id": run.id,
+                "kind": kind.value,
+                "provider_transaction_id": transaction.id,
+                "transaction_type": transaction.type,
+                "source_id": transaction.source_id,
+                "payment_id": payment.id if payment else None,
+                "reference_number": payment.reference_number if payment else None,
+                "amount": transaction.amount,
+                "fee": transaction.fee,
+                "net": transaction.net,
+                "expected_amount": expected,
+                "occurred_at": transaction.created,
+                "note": note,
+            }
+        )
+    await _store_transactions(session, provider, scope, stored, now)
+    if charge_ids:
+        # Learning the charge id changes no state of the payment: no version bump.
+        payments_table = _table(Payment)
+        await session.execute(
+            update(payments_table)
+            .where(payments_table.c.id == bindparam("payment"))
+            .values(provider_charge_id=bindparam("charge")),
+            [{"payment": pid, "charge": charge} for pid, charge in charge_ids.items()],
+        )
+    if items:
+        await session.execute(insert(_table(ReconciliationItem)), items)
+
+
+def _classify(
+    transaction: LedgerTransaction, payment: Payment | None, refunds: Mapping[str, Refund]
+) -> tuple[ItemKind, int | None, str | None]:
+    """The item's kind, what we recorded (for mismatches), and a note for finance."""
+    if transaction.type in CHARGE_TYPES:
+        if payment is None:
+            return ItemKind.UNKNOWN_TO_US, None, "入金に対応する決済が当方にありません"
+        if transaction.amount != payment.amount:
+            return ItemKind.AMOUNT_MISMATCH, payment.amount, "決済額と入金の金額が異なります"
+        if PaymentStatus(payment.status) not in PAID:
+            return ItemKind.MATCHED, payment.amount, f"当方の状態は{payment.status}です"
+        return ItemKind.MATCHED, payment.amount, None
+    if transaction.type in REFUND_TYPES:
+        refund = refunds.get(transaction.refund_id or "")
+        if refund is None:
+            note = (
+                "当方で行っていない返金です" if payment else "返金に対応する決済が当方にありません"
+            )
+            return ItemKind.UNKNOWN_TO_US, None, note
+        if -transaction.amount != refund.amount:
+            return ItemKind.AMOUNT_MISMATCH, -refund.amount, "返金額が異なります"
+        return ItemKind.MATCHED, -refund.amount, None
+    return ItemKind.OTHER, None, None
+
+
+def _payment_of(transaction: LedgerTransaction, payments: Mapping[str, Payment]) -> Payment | None:
+    for key in (
+        transaction.metadata.get("payment_id"),
+        transaction.charge_id,
+        transaction.payment_intent_id,
+    ):
+        if key and key in payments:
+            return payments[key]
+    return None
+
+
+async def _payments_for(
+    session: AsyncSession, batch: Iterable[LedgerTransaction]
+) -> dict[str, Payment]:
+    """Our payments the batch points at, keyed by every id they may be found under."""
+    payment_ids, charge_ids, intent_ids = set(), set(), set()
+    for transaction in batch:
+        raw_id = transaction.metadata.get("payment_id")
+        if raw_id:
+            with contextlib.suppress(ValueError):
+                payment_ids.add(uuid.UUID(raw_id))
+        if transaction.charge_id:
+            charge_ids.add(transaction.charge_id)
+        if transaction.payment_intent_id:
+            intent_ids.add(transaction.payment_intent_id)
+    conditions = []
+    if payment_ids:
+        conditions.append(Payment.id.in_(payment_ids))
+    if charge_ids:
+        conditions.append(Payment.provider_charge_id.in_(charge_ids))
+    if intent_ids:
+        conditions.append(Payment.provider_payment_intent_id.in_(intent_ids))
+    if not conditions:
+        return {}
+    found: dict[str, Payment] = {}
+    for payment in await session.scalars(select(Payment).where(or_(*conditions))):
+        found[str(payment.id)] = payment
+        for key in (payment.provider_charge_id, payment.provider_payment_intent_id):
+            if key:
+                found[key] = payment
+    return found
+
+
+async def _refunds_for(
+    session: AsyncSession, batch: Iterable[LedgerTransaction]
+) -> dict[str, Refund]:
+    refund_ids = {t.refund_id for t in batch if t.refund_id}
+    if not refund_ids:
+        return {}
+    rows = await session.scalars(select(Refund).where(Refund.provider_refund_id.in_(refund_ids)))
+    return {refund.provider_refund_id: refund for refund in rows if refund.provider_refund_id}
+
+
+async def _store_transactions(
+    session: AsyncSession,
+    provider: str,
+    scope: RunScope,
+    stored: list[tuple[LedgerTransaction, Payment | None]],
+    now: datetime,
+) -> None:
+    """Insert new balance transactions, refresh known ones; a payout once learned stays."""
+    ids = [transaction.id for transaction, _ in stored]
+    known = await session.execute(
+        select(BalanceTransaction.provider_transaction_id, BalanceTransaction.id).where(
+            BalanceTransaction.provider_transaction_id.in_(ids)
+        )
+    )
+    existing = {provider_id: row_id for provider_id, row_id in known.all()}
+    new_rows, known_rows = [], []
+    for transaction, payment in stored:
+        values: dict[str, Any] = {
+            "payment_id": payment.id if payment else None,
+            "municipality_code": payment.municipality_code
+            if payment
+            else transaction.metadata.get("municipality_code"),
+            "imported_at": now,
+        }
+        if scope.payout_id is not None:
+            values["provider_payout_id"] = scope.payout_id
+        if transaction.id in existing:
+            known_rows.append({"id": existing[transaction.id], **values})
+            continue
+        new_rows.append(
+            {
+                **values,
+                "provider": provider,
+                "provider_transaction_id": transaction.id,
+                "type": transaction.type[:40],
+                "reporting_category": (transaction.reporting_category or "")[:40] or None,
+                "amount": transaction.amount,
+                "fee": transaction.fee,
+                "net": transaction.net,
+                "currency": transaction.currency[:3],
+                "source_id": transaction.source_id,
+                "provider_payout_id": scope.payout_id,
+                "created_at": transaction.created,
+                "available_on": transaction.available_on,
+            }
+        )
+    if new_rows:
+        await session.execute(insert(_table(BalanceTransaction)), new_rows)
+    if known_rows:
+        await session.execute(
+            update(BalanceTransaction),
+            known_rows,
+            execution_options={"synchronize_session": False},
+        )
+
+
+async def _report_not_in_payout(
+    session: AsyncSession,
+    provider: str,
+    run: ReconciliationRun,
+    tally: _Tally,
+    now: datetime,
+) -> None:
+    """未入金: our payments that succeeded more than N days ago and that no payout we
+    imported carries (their charge is in no balance transaction with a payout)."""
+    cutoff = now - timedelta(days=run.unpaid_after_days)
+    paid_out = exists().where(
+        BalanceTransaction.payment_id == Payment.id,
+        BalanceTransaction.type.in_(sorted(CHARGE_TYPES)),
+        BalanceTransaction.provider_payout_id.is_not(None),
+    )
+    rows = await session.scalars(
+        select(Payment)
+        .where(
+            Payment.municipality_code == run.municipality_code,
+            Payment.provider == provider,
+            Payment.status.in_([str(status) for status in PAID]),
+            Payment.paid_at <= cutoff,
+            ~paid_out,
+        )
+        .order_by(Payment.paid_at, Payment.id)
+    )
+    items = [
+        {
+            "run_id": run.id,
+            "kind": ItemKind.NOT_IN_PAYOUT.value,
+            "payment_id": payment.id,
+            "reference_number": payment.reference_number,
+            "source_id": payment.provider_charge_id or payment.provider_payment_intent_id,
+            "expected_amount": payment.amount,
+            "occurred_at": payment.paid_at,
+            "note": f"支払から{run.unpaid_after_days}日を過ぎても入金に含まれていません",
+        }
+        for payment in rows
+    ]
+    tally.counts[ItemKind.NOT_IN_PAYOUT] += len(items)
+    if items:
+        await session.execute(insert(_table(ReconciliationItem)), items)
+
+
+def _table(model: type[Any]) -> Table:
+    """The Core table of a model: bulk rows skip the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
+
+
+def _csv_row(item: ReconciliationItem) -> list[str]:
+    occurred = (
+        item.occurred_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M:%S")
+        if (item.occurred_at)
+        else ""
+    )
+    return [
+        KIND_LABELS_JA.get(ItemKind(item.kind), item.kind),
+        item.reference_number or "",
+        str(item.payment_id) if item.payment_id else "",
+        item.provider_transaction_id or "",
+        item.transaction_type or "",
+        item.source_id or "",
+        _yen(item.amount),
+        _yen(item.fee),
+        _yen(item.net),
+        _yen(item.expected_amount),
+        occurred,
+        item.note or "",
+    ]
+
+
+def _yen(value: int | None) -> str:
+    return "" if value is None else str(value)

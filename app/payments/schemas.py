@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.payments.lifecycle import PaymentStatus
+from app.submissions.lifecycle import Status
+from app.submissions.schemas import Fee
+
+
+class PaymentStartRequest(BaseModel):
+    """Nothing is read from the body: the amount is the fee the server computed, and
+    anything a client sends (an `amount`, a `currency`) is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class PaymentRead(BaseModel):
+    """A payment as the citizen sees it."""
+
+    payment_id: uuid.UUID
+    status: PaymentStatus
+    amount: int = Field(description="Integer yen: the fee the server computed")
+    currency: Literal["JPY"]
+    redirect_url: str | None = Field(
+        description="The payment page while the payment is `created`; null afterwards"
+    )
+    provider: str
+    submission_id: uuid.UUID
+    reference_number: str = Field(description="受付番号")
+    expires_at: datetime
+    paid_at: datetime | None
+
+
+class WebhookReceipt(BaseModel):
+    received: bool
+    event_id: str
+    outcome: Literal["applied", "no_change", "unmatched", "ignored", "duplicate"]
+
+
+class RefundRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    payment_id: uuid.UUID
+    amount: int
+    reason: str
+    status: str = Field(description="The provider's: succeeded, pending, requires_action")
+    provider_refund_id: str | None
+    requested_by: str
+    created_at: datetime
+
+
+class RefundList(BaseModel):
+    items: list[RefundRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class PaymentSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    submission_id: uuid.UUID
+    reference_number: str = Field(description="受付番号")
+    provider: str
+    status: PaymentStatus
+    amount: int
+    refunded_amount: int
+    refundable_amount: int = Field(description="Send as expected_refundable_amount when refunding")
+    currency: Literal["JPY"]
+    payment_method_types: list[str]
+    created_at: datetime
+    paid_at: datetime | None
+
+
+class PaymentDetail(PaymentSummary):
+    provider_checkout_id: str | None
+    provider_payment_intent_id: str | None
+    provider_charge_id: str | None
+    fee_breakdown: Fee
+    expires_at: datetime
+    closed_at: datetime | None
+    disputed_at: datetime | None
+    refunds: list[RefundRead]
+
+
+class PaymentList(BaseModel):
+    items: list[PaymentSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class RefundCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int = Field(ge=1, description="Yen to give back; at most the refundable amount")
+    reason: str = Field(min_length=1, max_length=500, description="返金理由, kept in the audit log")
+    expected_refundable_amount: int = Field(
+        ge=0,
+        description=(
+            "What you believe is still refundable (the payment's `refundable_amount`). "
+            "If another refund happened meanwhile this no longer holds and the answer is 409."
+        ),
+    )
+
+
+class FeeFix(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantities: dict[str, Annotated[int, Field(ge=0, le=100_000)]] = Field(
+        default_factory=dict,
+        description=(
+            "The quantities staff found, by the quantity field of a per-unit fee rule "
+            '(e.g. {"copies": 3}); fields not named keep the applicant\'s answer'
+        ),
+    )
+    comment: str | None = Field(
+        default=None, max_length=500, description="Shown to the applicant in the timeline"
+    )
+
+
+class FeeFixed(BaseModel):
+    submission_id: uuid.UUID
+    status: Status
+    fee: Fee
+    etag: str

@@ -1,0 +1,735 @@
+"""Payments (決済): starting a payment for the fee the server computed, applying what the
+provider reports, refunds (返金) by finance, and the final fee staff fix after review.
+
+Never commits: the request (or the command, or a test) owns the transaction. Locks are
+taken submission first, then payment, everywhere, so two writers never wait on each
+other in opposite order. Amounts are integer yen and always our own figures; nothing
+here reads an amount from a citizen.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.admin import review_service
+from app.admin.review_service import PreconditionRequired
+from app.audit import service as audit
+from app.auth.principals import Caller
+from app.auth.staff_models import StaffRole
+from app.auth.staff_service import StaffPrincipal
+from app.config import Settings
+from app.db import new_uuid
+from app.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.forms import service as forms
+from app.forms.definition import PerUnitFee
+from app.municipalities.service import get_municipality
+from app.payments.lifecycle import (
+    OPEN,
+    PAID,
+    REFUNDABLE,
+    Fact,
+    PaymentStatus,
+    is_allowed,
+    refund_status,
+)
+from app.payments.models import Payment, Refund
+from app.payments.providers import ProviderRegistry
+from app.payments.providers.base import CheckoutRequest, LineItem, RefundRequest
+from app.submissions import lifecycle, my_number
+from app.submissions import service as submissions
+from app.submissions.lifecycle import SYSTEM, Actor, Status, SubmissionChanged
+from app.submissions.models import Submission
+
+logger = logging.getLogger(__name__)
+
+PAYMENT_METHODS = ("card", "konbini", "paypay")
+"""カード, コンビニ払い, PayPay: what a municipality may offer (settings `payment_method_types`)."""
+
+
+class PaymentNotFound(NotFound):
+    code = "PAYMENT_NOT_FOUND"
+    title_en = "Payment not found"
+    title_ja = "決済が見つかりません"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "No payment with this id exists for these credentials.",
+            "この決済は存在しないか、アクセスする権限がありません。",
+        )
+
+
+class NothingToPay(Conflict):
+    code = "NOTHING_TO_PAY"
+    title_en = "This application has no fee waiting to be paid"
+    title_ja = "この申請には支払待ちの手数料がありません"
+
+
+class PaymentChanged(Conflict):
+    code = "PAYMENT_CHANGED"
+    title_en = "The payment was changed by another request"
+    title_ja = "決済が他の操作で変更されました"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The payment was changed at the same time. Reload it and try again.",
+            "同時に決済が変更されました。再読み込みしてからもう一度お試しください。",
+        )
+
+
+class PaymentNotRefundable(Conflict):
+    code = "PAYMENT_NOT_REFUNDABLE"
+    title_en = "This payment cannot be refunded"
+    title_ja = "この決済は返金できません"
+
+
+class RefundableAmountChanged(Conflict):
+    """The caller's idea of what is left to refund is out of date: someone refunded in
+    between. Two racing refunds therefore cannot together exceed what was paid."""
+
+    code = "REFUNDABLE_AMOUNT_CHANGED"
+    title_en = "The refundable amount has changed"
+    title_ja = "返金可能額が変わっています"
+
+
+class RefundAmountInvalid(ValidationFailed):
+    code = "REFUND_AMOUNT_INVALID"
+    title_en = "The refund amount is not possible"
+    title_ja = "返金額が正しくありません"
+
+
+class FeeNotAdjustable(Conflict):
+    code = "FEE_NOT_ADJUSTABLE"
+    title_en = "This procedure's fee is fixed when the application is submitted"
+    title_ja = "この手続の手数料は申請時に確定しています"
+
+
+class FeeQuantityInvalid(ValidationFailed):
+    code = "FEE_QUANTITY_INVALID"
+    title_en = "A quantity does not belong to this procedure's fees"
+    title_ja = "手数料の数量の指定が正しくありません"
+
+
+class NoFeeDue(ValidationFailed):
+    code = "NO_FEE_DUE"
+    title_en = "The final fee is zero: nothing to pay"
+    title_ja = "確定した手数料が0円のため、支払は不要です"
+
+
+@dataclass(frozen=True)
+class StartedPayment:
+    payment: Payment
+    created: bool
+    """False: the open payment started earlier is returned again."""
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    """What finance asks the list for; every criterion is optional."""
+
+    statuses: tuple[PaymentStatus, ...] = ()
+    reference_number: str | None = None
+    submission_id: uuid.UUID | None = None
+    paid_from: datetime | None = None
+    paid_to: datetime | None = None
+    """Exclusive upper bound."""
+
+
+@dataclass(frozen=True)
+class PaymentDetail:
+    payment: Payment
+    refunds: list[Refund]
+
+
+# --- Citizens -----------------------------------------------------------------------------
+
+
+async def start_payment(
+    session: AsyncSession,
+    registry: ProviderRegistry,
+    submission_id: uuid.UUID,
+    caller: Caller,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> StartedPayment:
+    """Start (or return the open) payment of the fee the submission carries.
+
+    The amount is the server's fee; the provider's page shows the fee lines. A payment
+    that failed or expired leaves the submission waiting, and this starts a new one."""
+    submission = await submissions.get_for_update(session, submission_id)
+    if not caller.owns(submission):
+        raise submissions.SubmissionNotFound()
+    _require_fee_due(submission)
+    assert submission.fee_total is not None and submission.fee_breakdown is not None
+    current = await _open_payment(session, submission.id)
+    if current is not None:
+        if _still_usable(current, submission.fee_total, now):
+            return StartedPayment(current, created=False)
+        # Expired by the clock or priced before the fee changed: ask the provider how
+        # it stands, close it if still open, and start afresh unless it was paid.
+        await settle_payment(session, registry, current.id, now=now)
+        if PaymentStatus(current.status) in OPEN and current.amount != submission.fee_total:
+            if current.provider_checkout_id is not None:
+                provider = registry.get(current.provider)
+                await provider.expire_checkout(current.provider_checkout_id)
+            await apply_facts(session, current.id, [Fact("expired")], now=now)
+        if PaymentStatus(current.status) in OPEN | PAID:
+            return StartedPayment(current, created=False)
+
+    provider = registry.for_new_payments()
+    payment = Payment(
+        id=new_uuid(),
+        submission_id=submission.id,
+        municipality_code=submission.municipality_code,
+        reference_number=submission.reference_number or "",
+        provider=provider.name,
+        amount=submission.fee_total,
+        currency="JPY",
+        fee_breakdown=submission.fee_breakdown,
+        payment_method_types=await _payment_methods(session, submission, settings),
+        status=PaymentStatus.CREATED,
+        refunded_amount=0,
+        expires_at=now + timedelta(minutes=settings.payment_expiry_minutes),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(payment)
+    await _flush(session)  # the open-payment index refuses a second one before Stripe is asked
+    started = await provider.start_checkout(
+        CheckoutRequest(
+            payment_id=payment.id,
+            submission_id=submission.id,
+            reference_number=payment.reference_number,
+            municipality_code=submission.municipality_code,
+            description=await _description(session, submission),
+            amount=payment.amount,
+            line_items=checkout_lines(submission.fee_breakdown, payment.amount),
+            payment_method_types=payment.payment_method_types,
+            expires_at=payment.expires_at,
+            success_url=return_url(settings, submission.id, payment.id, "success"),
+            cancel_url=return_url(settings, submission.id, payment.id, "cancel"),
+        )
+    )
+    payment.provider_checkout_id = started.checkout_id
+    payment.redirect_url = started.redirect_url
+    payment.expires_at = started.expires_at
+    await _flush(session)
+    return StartedPayment(payment, created=True)
+
+
+async def latest_payment(
+    session: AsyncSession, submission_id: uuid.UUID, caller: Caller
+) -> Payment:
+    """The submission's most recent payment, for the citizen coming back from the page."""
+    submission = await session.get(Submission, submission_id)
+    if submission is None or not caller.owns(submission):
+        raise submissions.SubmissionNotFound()
+    payment = await session.scalar(
+        select(Payment)
+        .where(Payment.submission_id == submission_id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(1)
+    )
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
+
+
+def checkout_lines(fee_breakdown: Mapping[str, Any], total: int) -> list[LineItem]:
+    """The checkout page's lines from the fee breakdown. A provider takes no negative
+    line, so a breakdown with an exemption (減免) is shown as one line of the total."""
+    items = [item for item in fee_breakdown.get("items", []) if item["amount"] != 0]
+    if not items or any(item["amount"] < 0 for item in items):
+        return [LineItem("手数料 / Fee", total, 1)]
+    lines = []
+    for item in items:
+        name = item["label"]["ja"]
+        unit_price, quantity = item.get("unit_price"), item.get("quantity")
+        if unit_price and quantity and unit_price * quantity == item["amount"]:
+            lines.append(LineItem(name, unit_price, quantity))
+        else:
+            lines.append(LineItem(name, item["amount"], 1))
+    return lines
+
+
+# --- What providers report ------------------------------------------------------------
+
+
+async def find_payment(
+    session: AsyncSession,
+    *,
+    payment_id: str | None = None,
+    checkout_id: str | None = None,
+    payment_intent_id: str | None = None,
+    charge_id: str | None = None,
+) -> Payment | None:
+    """The payment a provider object points at: by our id in its metadata first, then by
+    the provider's ids we stored."""
+    if payment_id:
+        try:
+            found = await session.get(Payment, uuid.UUID(payment_id))
+        except ValueError:
+            found = None
+        if found is not None:
+            return found
+    for column, value in (
+        (Payment.provider_checkout_id, checkout_id),
+        (Payment.provider_payment_intent_id, payment_intent_id),
+        (Payment.provider_charge_id, charge_id),
+    ):
+        if value:
+            found = await session.scalar(select(Payment).where(column == value))
+            if found is not None:
+                return found
+    return None
+
+
+async def apply_facts(
+    session: AsyncSession,
+    payment_id: uuid.UUID,
+    facts: Sequence[Fact],
+    *,
+    now: datetime,
+    payment_intent_id: str | None = None,
+    charge_id: str | None = None,
+) -> bool:
+    """Apply what the provider reported (webhook, demo page, settle-open alike) and move
+    the submission to `paid` when the money arrives. True when anything changed."""
+    loaded = await session.get(Payment, payment_id)
+    if loaded is None:
+        raise PaymentNotFound()
+    submission = await submissions.get_for_update(session, loaded.submission_id)
+    payment = await _locked(session, payment_id)
+    changed = False
+    if payment_intent_id and payment.provider_payment_intent_id is None:
+        payment.provider_payment_intent_id, changed = payment_intent_id, True
+    if charge_id and payment.provider_charge_id is None:
+        payment.provider_charge_id, changed = charge_id, True
+    for fact in facts:
+        changed = await _apply(session, payment, submission, fact, now) or changed
+    if changed:
+        payment.updated_at = now
+        await _flush(session)
+    return changed
+
+
+async def settle_payment(
+    session: AsyncSession, registry: ProviderRegistry, payment_id: uuid.UUID, *, now: datetime
+) -> bool:
+    """Ask the provider how an open payment stands and apply it: for webhooks that never
+    arrived (`python -m app.payments settle-open`)."""
+    payment = await session.get(Payment, payment_id)
+    if payment is None:
+        raise PaymentNotFound()
+    if PaymentStatus(payment.status) not in OPEN or payment.provider_checkout_id is None:
+        return False
+    state = await registry.get(payment.provider).checkout_state(
+        payment.provider_checkout_id, expires_at=payment.expires_at, now=now
+    )
+    if not state.facts and state.payment_intent_id is None:
+        return False
+    return await apply_facts(
+        session,
+        payment.id,
+        state.facts,
+        now=now,
+        payment_intent_id=state.payment_intent_id,
+        charge_id=state.charge_id,
+    )
+
+
+async def open_payment_ids(session: AsyncSession) -> list[uuid.UUID]:
+    rows = await session.scalars(
+        select(Payment.id)
+        .where(Payment.status.in_([str(status) for status in OPEN]))
+        .order_by(Payment.created_at)
+    )
+    return list(rows)
+
+
+# --- Finance ----------------------------------------------------------------------------
+
+
+async def list_payments(
+    session: AsyncSession,
+    staff: StaffPrincipal,
+    criteria: PaymentFilter,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[Payment], int]:
+    """The municipality's payments, newest first, with the total count."""
+    conditions = _conditions(staff, criteria)
+    total = await session.scalar(select(func.count(Payment.id)).where(*conditions))
+    rows = await session.scalars(
+        select(Payment)
+        .where(*conditions)
+        .order_by(Payment.created_at.desc(), Payment.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total or 0
+
+
+async def get_payment(
+    session: AsyncSession, staff: StaffPrincipal, payment_id: uuid.UUID
+) -> PaymentDetail:
+    payment = await session.get(Payment, payment_id)
+    if payment is None or payment.municipality_code != staff.municipality_code:
+        raise PaymentNotFound()
+    refunds = await session.scalars(
+        select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.created_at)
+    )
+    return PaymentDetail(payment, list(refunds))
+
+
+async def list_refunds(
+    session: AsyncSession, staff: StaffPrincipal, *, limit: int, offset: int
+) -> tuple[list[Refund], int]:
+    condition = Refund.municipality_code == staff.municipality_code
+    total = await session.scalar(select(func.count(Refund.id)).where(condition))
+    rows = await session.scalars(
+        select(Refund)
+        .where(condition)
+        .order_by(Refund.created_at.desc(), Refund.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total or 0
+
+
+async def refund_payment(
+    session: AsyncSession,
+    registry: ProviderRegistry,
+    staff: StaffPrincipal,
+    payment_id: uuid.UUID,
+    *,
+    amount: int,
+    reason: str,
+    expected_refundable_amount: int,
+    now: datetime,
+) -> Refund:
+    """返金, full or partial. The caller says how much it believes is still refundable;
+    under the payment's row lock that must still hold, so of two racing refunds the
+    second sees the first and is refused (409) instead of exceeding what was paid."""
+    found = await session.get(Payment, payment_id)
+    if found is None or found.municipality_code != staff.municipality_code:
+        raise PaymentNotFound()
+    payment = await _locked(session, payment_id)
+    if PaymentStatus(payment.status) not in REFUNDABLE:
+        raise PaymentNotRefundable(
+            f"A payment in status '{payment.status}' cannot be refunded.",
+            f"状態「{payment.status}」の決済は返金できません。",
+            extra={"payment_status": payment.status},
+        )
+    if expected_refundable_amount != payment.refundable_amount:
+        raise RefundableAmountChanged(
+            f"{payment.refundable_amount} yen can be refunded now, not "
+            f"{expected_refundable_amount}. Reload the payment and decide again.",
+            f"現在の返金可能額は{payment.refundable_amount:,}円です"
+            f"（指定: {expected_refundable_amount:,}円）。再読み込みしてください。",
+            extra={"refundable_amount": payment.refundable_amount},
+        )
+    if not 1 <= amount <= payment.refundable_amount:
+        raise RefundAmountInvalid(
+            f"Refund between 1 and {payment.refundable_amount} yen.",
+            f"返金額は1円以上{payment.refundable_amount:,}円以下で指定してください。",
+        )
+    refund = Refund(
+        id=new_uuid(),
+        payment_id=payment.id,
+        municipality_code=payment.municipality_code,
+        amount=amount,
+        reason=reason.strip(),
+        status="requested",
+        requested_by=str(staff.id),
+        created_at=now,
+    )
+    result = await registry.get(payment.provider).refund(
+        RefundRequest(
+            refund_id=refund.id,
+            payment_id=payment.id,
+            checkout_id=payment.provider_checkout_id,
+            payment_intent_id=payment.provider_payment_intent_id,
+            amount=amount,
+        )
+    )
+    refund.provider_refund_id, refund.status = result.provider_refund_id, result.status
+    session.add(refund)
+    payment.refunded_amount += amount
+    _move(payment, refund_status(payment.amount, payment.refunded_amount))
+    payment.updated_at = now
+    await _flush(session)
+    await audit.record(
+        session,
+        staff,
+        "payment.refund",
+        "payment",
+        payment.id,
+        payment.municipality_code,
+        reason=refund.reason,
+        details={
+            "refund_id": str(refund.id),
+            "amount": amount,
+            "refunded_total": payment.refunded_amount,
+            "reference_number": payment.reference_number,
+        },
+    )
+    return refund
+
+
+# --- Staff: the final fee of an `after_review` procedure ---------------------------------
+
+
+async def fix_fee(
+    session: AsyncSession,
+    staff: StaffPrincipal,
+    submission_id: uuid.UUID,
+    quantities: Mapping[str, int],
+    comment: str | None,
+    *,
+    expected_row_version: int | None,
+    settings: Settings,
+    now: datetime,
+) -> Submission:
+    """手数料の確定: for a procedure paid after review, staff set the quantities they
+    found (e.g. the number of copies) and the server prices them from the pinned
+    definition; the application moves in_review -> awaiting_payment.
+
+    `quantities` name the per-unit fee rules' quantity fields; the citizen's answers
+    stay as typed, the fixed fee is what the system derived."""
+    if expected_row_version is None:
+        raise PreconditionRequired(
+            "Send If-Match with the ETag of the application.",
+            "申請のETagをIf-Matchヘッダーで送信してください。",
+        )
+    submission = await submissions.get_for_update(session, submission_id)
+    # Finance sees every department; a reviewer only their own (as in the review list).
+    sees_all = bool(staff.roles & {StaffRole.ADMIN, StaffRole.FINANCE})
+    await review_service.get_row(
+        session,
+        replace(staff, department_scope=None if sees_all else staff.department),
+        submission.id,
+    )
+    if submission.row_version != expected_row_version:
+        raise SubmissionChanged()
+    form = forms.compiled_version(await forms.get_version(session, submission.procedure_version_id))
+    definition = form.definition
+    if definition.payment_timing != "after_review":
+        raise FeeNotAdjustable(
+            "This procedure is paid on submit; its fee cannot be changed.",
+            "この手続は申請時払いのため、手数料を変更できません。",
+        )
+    adjustable = {
+        rule.quantity_field
+        for rule in definition.fee_rules
+        if isinstance(rule, PerUnitFee) and "." not in rule.quantity_field
+    }
+    unknown = sorted(set(quantities) - adjustable)
+    if unknown:
+        raise FeeQuantityInvalid(
+            errors=[
+                FieldError(
+                    f"/quantities/{key}",
+                    "unknown_quantity",
+                    f"「{key}」は手数料の数量項目ではありません（指定可能: "
+                    f"{', '.join(sorted(adjustable)) or 'なし'}）",
+                    f"'{key}' is not a fee quantity (allowed: "
+                    f"{', '.join(sorted(adjustable)) or 'none'})",
+                )
+                for key in unknown
+            ]
+        )
+    lifecycle.ensure_allowed(submission.status, Status.AWAITING_PAYMENT)
+    answers = my_number.open_answers(definition, submission.answers, my_number.cipher_for(settings))
+    fee = form.calculate_fee({**answers, **quantities})
+    if fee.total <= 0:
+        raise NoFeeDue(
+            "The fee comes to 0 yen; decide the application without a payment.",
+            "手数料が0円になるため支払は不要です。支払なしで審査を続けてください。",
+        )
+    submission.fee_total, submission.fee_breakdown = fee.total, fee.as_dict()
+    note = (comment or "").strip() or None
+    await lifecycle.transition(
+        session,
+        submission,
+        Status.AWAITING_PAYMENT,
+        Actor("staff", str(staff.id)),
+        note or f"手数料確定 {fee.total:,}円",
+        now=now,
+    )
+    await audit.record(
+        session,
+        staff,
+        "submission.fee_fix",
+        "submission",
+        submission.id,
+        submission.municipality_code,
+        reason=note,
+        details={"fee_total": fee.total, "quantities": dict(quantities)},
+    )
+    return submission
+
+
+# --- Internals ---------------------------------------------------------------------------
+
+
+def _require_fee_due(submission: Submission) -> None:
+    if submission.status != Status.AWAITING_PAYMENT or not submission.fee_total:
+        raise NothingToPay(
+            f"An application in status '{submission.status}' has nothing to pay.",
+            f"状態「{submission.status}」の申請には支払うものがありません。",
+            extra={"submission_status": submission.status},
+        )
+
+
+def _still_usable(payment: Payment, fee_total: int, now: datetime) -> bool:
+    if payment.amount != fee_total:
+        return False
+    return payment.status == PaymentStatus.PENDING or payment.expires_at > now
+
+
+async def _open_payment(session: AsyncSession, submission_id: uuid.UUID) -> Payment | None:
+    return await session.scalar(
+        select(Payment).where(
+            Payment.submission_id == submission_id,
+            Payment.status.in_([str(status) for status in OPEN]),
+        )
+    )
+
+
+async def _locked(session: AsyncSession, payment_id: uuid.UUID) -> Payment:
+    payment = await session.scalar(
+        select(Payment)
+        .where(Payment.id == payment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
+
+
+async def _apply(
+    session: AsyncSession, payment: Payment, submission: Submission, fact: Fact, now: datetime
+) -> bool:
+    status = PaymentStatus(payment.status)
+    match fact.kind:
+        case "pending":
+            if status != PaymentStatus.CREATED:
+                return False
+            _move(payment, PaymentStatus.PENDING)
+            payment.redirect_url = None
+            return True
+        case "succeeded":
+            return await _succeed(session, payment, submission, now)
+        case "failed" | "expired":
+            target = PaymentStatus.FAILED if fact.kind == "failed" else PaymentStatus.EXPIRED
+            if not is_allowed(status, target):
+                return False
+            _move(payment, target)
+            payment.closed_at, payment.redirect_url = now, None
+            return True
+        case "refunded":
+            changed = await _succeed(session, payment, submission, now)
+            total = min(fact.refunded_total, payment.amount)
+            if total <= payment.refunded_amount or PaymentStatus(payment.status) not in PAID:
+                return changed
+            payment.refunded_amount = total
+            if payment.status != PaymentStatus.DISPUTED:
+                _move(payment, refund_status(payment.amount, total))
+            return True
+        case "disputed":
+            changed = await _succeed(session, payment, submission, now)
+            if not is_allowed(PaymentStatus(payment.status), PaymentStatus.DISPUTED):
+                return changed
+            _move(payment, PaymentStatus.DISPUTED)
+            payment.disputed_at = now
+            return True
+    return False
+
+
+async def _succeed(
+    session: AsyncSession, payment: Payment, submission: Submission, now: datetime
+) -> bool:
+    status = PaymentStatus(payment.status)
+    if status not in OPEN:
+        if status not in PAID:
+            # Money reported for a payment we had closed: reconciliation shows it.
+            logger.warning("payment %s: success reported while %s", payment.id, status)
+        return False
+    _move(payment, PaymentStatus.SUCCEEDED)
+    payment.paid_at, payment.redirect_url = now, None
+    if submission.status == Status.AWAITING_PAYMENT:
+        await lifecycle.transition(
+            session, submission, Status.PAID, SYSTEM, "手数料の支払を確認しました", now=now
+        )
+    else:
+        # e.g. withdrawn while a konbini voucher was out: finance decides on a refund.
+        logger.warning("payment %s succeeded for a %s application", payment.id, submission.status)
+    return True
+
+
+def _move(payment: Payment, target: PaymentStatus) -> None:
+    current = PaymentStatus(payment.status)
+    if current != target and not is_allowed(current, target):
+        raise AssertionError(f"payment {payment.id}: {current} -> {target} is not a transition")
+    payment.status = target
+
+
+async def _flush(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except StaleDataError as exc:
+        raise PaymentChanged() from exc
+
+
+async def _payment_methods(
+    session: AsyncSession, submission: Submission, settings: Settings
+) -> list[str]:
+    municipality = await get_municipality(session, submission.municipality_code)
+    configured = municipality.settings.get("payment_method_types")
+    if isinstance(configured, list):
+        chosen = [method for method in configured if method in PAYMENT_METHODS]
+        if chosen:
+            return chosen
+    return list(settings.payment_method_types)
+
+
+async def _description(session: AsyncSession, submission: Submission) -> str:
+    version = await forms.get_version(session, submission.procedure_version_id)
+    title = str(version.definition.get("title", {}).get("ja", submission.procedure_code))
+    return f"{submission.reference_number} {title}"
+
+
+def return_url(
+    settings: Settings, submission_id: uuid.UUID, payment_id: uuid.UUID, result: str
+) -> str:
+    """Where the citizen lands after the payment page: the web client's status view of
+    the application (hash route), told which payment came back and how."""
+    base = settings.public_base_url.rstrip("/")
+    return f"{base}/?payment_id={payment_id}&result={result}#/s/{submission_id}"
+
+
+def _conditions(staff: StaffPrincipal, criteria: PaymentFilter) -> list[ColumnElement[bool]]:
+    conditions = [Payment.municipality_code == staff.municipality_code]
+    if criteria.statuses:
+        conditions.append(Payment.status.in_([str(s) for s in criteria.statuses]))
+    if criteria.reference_number is not None:
+        conditions.append(Payment.reference_number == criteria.reference_number)
+    if criteria.submission_id is not None:
+        conditions.append(Payment.submission_id == criteria.submission_id)
+    if criteria.paid_from is not None:
+        conditions.append(Payment.paid_at >= criteria.paid_from)
+    if criteria.paid_to is not None:
+        conditions.append(Payment.paid_at < criteria.paid_to)
+    return conditions

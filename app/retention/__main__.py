@@ -1,0 +1,51 @@
+"""`python -m app.retention purge [--dry-run]`: purge the personal data of decided
+applications past their retention period (保存期間). Run it daily from cron or a
+scheduled job; it is idempotent and safe to run from any one host."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from app.config import get_settings
+from app.db import make_engine, make_session_factory, utcnow
+from app.retention import service
+
+
+async def _purge(dry_run: bool) -> service.PurgeReport:
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        factory = make_session_factory(engine)
+        async with factory() as session, session.begin():
+            return await service.purge(
+                session,
+                now=utcnow(),
+                default_days=settings.retention_default_days,
+                dry_run=dry_run,
+            )
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.retention")
+    commands = parser.add_subparsers(dest="command", required=True)
+    purge = commands.add_parser("purge", help="purge applications past their retention")
+    purge.add_argument("--dry-run", action="store_true", help="count only; change nothing")
+    arguments = parser.parse_args(argv)
+    report = asyncio.run(_purge(arguments.dry_run))
+    summary = {
+        "run_id": report.run_id,
+        "dry_run": report.dry_run,
+        "submissions": report.submissions,
+        "signatures": report.signatures,
+        "per_municipality": dict(report.per_municipality),
+    }
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""Retention (保存期間): once a decided application is older than its procedure's
+retention period, its personal data goes — the answers, the personal parts of the fee
+breakdown, the card-prefill marks and the signature evidence (signature, certificate,
+基本4情報). What stays: the row with its 受付番号, status, fee total and timestamps, the
+status history (SubmissionEvent) the KPIs are computed from, and the audit log.
+
+Never commits; the command owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.audit.service import AuditActor
+from app.auth.jpki.models import SubmissionSignature
+from app.forms.models import ProcedureVersion
+from app.retention.models import RetentionPurge
+from app.security.ratelimit import delete_expired as delete_expired_rate_limits
+from app.submissions.lifecycle import Status
+from app.submissions.models import Submission
+
+FINAL_STATUSES = (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN)
+SYSTEM = AuditActor(actor_type="system", actor_id="retention-purge")
+
+
+@dataclass
+class PurgeReport:
+    run_id: str
+    dry_run: bool
+    submissions: int = 0
+    signatures: int = 0
+    per_municipality: Counter[str] = field(default_factory=Counter)
+
+
+def retention_days_of(definition: dict[str, Any], default_days: int) -> int:
+    """The pinned version's `retention_days`, or the deployment's default."""
+    days = definition.get("retention_days")
+    return days if isinstance(days, int) and days > 0 else default_days
+
+
+async def purge(
+    session: AsyncSession, *, now: datetime, default_days: int, dry_run: bool = False
+) -> PurgeReport:
+    """Purges every decided application past its retention period; one audit entry
+    per municipality touched (actor `system`), none on a dry run."""
+    report = PurgeReport(run_id=uuid.uuid4().hex, dry_run=dry_run)
+    # Withdrawn applications have no decided_at; their last update is the withdrawal.
+    decided = func.coalesce(Submission.decided_at, Submission.updated_at)
+    already = select(RetentionPurge.submission_id)
+    rows = await session.execute(
+        select(Submission, ProcedureVersion.definition)
+        .join(ProcedureVersion, ProcedureVersion.id == Submission.procedure_version_id)
+        .where(
+            Submission.status.in_([status.value for status in FINAL_STATUSES]),
+            # No period is shorter than a day: skips rows that cannot be due yet.
+            decided < now - timedelta(days=1),
+            Submission.id.not_in(already),
+        )
+        .order_by(Submission.municipality_code, decided)
+    )
+    due: list[tuple[Submission, int]] = []
+    for submission, definition in rows:
+        days = retention_days_of(definition, default_days)
+        decided_at = submission.decided_at or submission.updated_at
+        if decided_at + timedelta(days=days) <= now:
+            due.append((submission, days))
+
+    for submission, days in due:
+        signatures = await session.scalar(
+            select(func.count())
+            .select_from(SubmissionSignature)
+            .where(SubmissionSignature.submission_id == submission.id)
+        )
+        report.submissions += 1
+        report.signatures += signatures or 0
+        report.per_municipality[submission.municipality_code] += 1
+        if dry_run:
+            continue
+        await session.execute(
+            delete(SubmissionSignature).where(SubmissionSignature.submission_id == submission.id)
+        )
+        submission.answers = {}
+        submission.fee_breakdown = _without_personal_parts(submission.fee_breakdown)
+        submission.prefilled_from_card = None
+        session.add(
+            RetentionPurge(
+                submission_id=submission.id,
+                municipality_code=submission.municipality_code,
+                retention_days=days,
+                purged_at=now,
+                run_id=report.run_id,
+            )
+        )
+    if dry_run:
+        return report
+
+    await session.flush()
+    for municipality_code, count in sorted(report.per_municipality.items()):
+        await audit.record(
+            session,
+            SYSTEM,
+            "retention.purge",
+            "retention_run",
+            report.run_id,
+            municipality_code,
+            details={"submissions": count, "default_retention_days": default_days},
+        )
+    # Rate-limit windows older than a day are of no further use.
+    await delete_expired_rate_limits(session, before=now - timedelta(days=1))
+    return report
+
+
+def _without_personal_parts(breakdown: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Keeps the amounts, which finance and the KPIs still need; drops the quantities,
+    which restate answers (how many copies, how many children)."""
+    if breakdown is None:
+        return None
+    items = [{**item, "quantity": None} for item in breakdown.get("items", [])]
+    return {**breakdown, "items": items}

@@ -1,0 +1,1 @@
+"""Protection against abuse: rate limits shared by every worker through the database."""

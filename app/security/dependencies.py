@@ -1,0 +1,75 @@
+"""Rate limits as route dependencies, attached with one line, and the 429 answer with
+`Retry-After`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.config import Settings
+from app.db import utcnow
+from app.errors import app_error_response
+from app.security import ratelimit
+from app.security.ratelimit import RateLimited
+
+
+def _client_ip(request: Request) -> str:
+    # Behind a load balancer uvicorn's --proxy-headers puts the real client here
+    # (see docs/operations.md); an unknown peer shares one bucket.
+    return request.client.host if request.client else "unknown"
+
+
+async def _enforce(request: Request, key: str, limit: int) -> None:
+    settings: Settings = request.app.state.settings
+    decision = await ratelimit.hit(
+        request.app.state.session_factory,
+        key,
+        limit=limit,
+        window_seconds=settings.rate_limit_window_seconds,
+        now=utcnow(),
+    )
+    if not decision.allowed:
+        raise RateLimited(decision.retry_after)
+
+
+async def limit_jpki(request: Request) -> None:
+    """JPKI challenge and login: per client IP."""
+    settings: Settings = request.app.state.settings
+    key = ratelimit.bucket_key("jpki", _client_ip(request))
+    await _enforce(request, key, settings.rate_limit_jpki_per_window)
+
+
+async def limit_staff_token(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> None:
+    """Staff sign-in: per client IP and user name, so one guessed account cannot be
+    hammered from one address, and one address cannot lock others out."""
+    settings: Settings = request.app.state.settings
+    key = ratelimit.bucket_key("staff-token", _client_ip(request), form.username.casefold())
+    await _enforce(request, key, settings.rate_limit_staff_token_per_window)
+
+
+JpkiRateLimit = Depends(limit_jpki)
+StaffTokenRateLimit = Depends(limit_staff_token)
+
+
+def install_rate_limit_handler(app: FastAPI) -> None:
+    """More specific than the AppError handler: adds the `Retry-After` header."""
+
+    async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, RateLimited):  # registered for RateLimited only
+            raise exc
+        response = app_error_response(exc, instance=request.url.path)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    handler: Callable[[Request, Exception], Awaitable[JSONResponse]] = _rate_limited
+    app.add_exception_handler(RateLimited, handler)
+
+
+RATE_LIMIT_ERRORS = (RateLimited,)
+"""For a rate-limited route's `responses=`."""

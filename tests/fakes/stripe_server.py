@@ -1,0 +1,816 @@
+"""A fake Stripe API for tests and benchmarks: a small Starlette app that speaks Stripe's
+wire format, served on a real loopback port so the official SDK talks real HTTP to it.
+
+- Requests: form-encoded bodies and query strings in bracket notation
+  (`line_items[0][price_data][unit_amount]=300`, `expand[0]=...`), `Authorization:
+  Bearer <key>`, `Idempotency-Key` honoured (same key and parameters: the first
+  response again; same key, other parameters: an `idempotency_error`).
+- Responses: Stripe-shaped objects (`id`, `object`, `created`, ...), list objects with
+  `has_more` and `starting_after` paging, and errors as `{"error": {"type", "code",
+  "message", "param"}}` with Stripe's status codes.
+- State: checkout sessions, payment intents, charges, refunds, disputes, balance
+  transactions and payouts, changed by the API and by the test controls below.
+- Events: every change a webhook would announce is appended to `events` as a Stripe
+  event; `signed_delivery` signs one as Stripe does (`t=...,v1=HMAC-SHA256`).
+
+Nothing here reaches the internet.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+API_KEY = "sk_test_fake_madoguchi"
+WEBHOOK_SECRET = "whsec_fake_madoguchi"
+STRIPE_FEE_RATE = 0.036
+"""3.6%: Stripe Japan's card rate, rounded to whole yen."""
+
+
+class StripeError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type_: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.type, self.code, self.param = status, type_, code, param
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"type": self.type, "message": str(self)}
+        if self.code:
+            error["code"] = self.code
+        if self.param:
+            error["param"] = self.param
+        return {"error": error}
+
+
+def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Stripe's bracket notation back into nested dicts and lists."""
+    root: dict[str, Any] = {}
+    for key, value in pairs:
+        parts = key.replace("]", "").split("[")
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return _listify(root)
+
+
+def _listify(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _listify(value) for key, value in node.items()}
+    if converted and all(key.isdigit() for key in converted):
+        return [converted[key] for key in sorted(converted, key=int)]
+    return converted
+
+
+def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header Stripe would send with `payload`."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = f"{timestamp}.".encode() + payload
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def signed_delivery(
+    event: dict[str, Any], secret: str = WEBHOOK_SECRET, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of a webhook delivery of `event`."""
+    payload = json.dumps(event, ensure_ascii=False).encode()
+    return payload, {
+        "Stripe-Signature": sign(payload, secret, timestamp),
+        "Content-Type": "application/json; charset=utf-8",
+    }
+
+
+@dataclass
+class _State:
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payouts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    balance: list[dict[str, Any]] = field(default_factory=list)
+    """Balance transactions, oldest first."""
+    idempotency: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
+
+
+class FakeStripe:
+    """The fake's state, its HTTP app and the test controls. Thread-safe: the server
+    runs in its own thread while the test drives the controls."""
+
+    def __init__(self, api_key: str = API_KEY) -> None:
+        self.api_key = api_key
+        self.base_url = ""
+        self.state = _State()
+        self.events: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, str, dict[str, Any], dict[str, str]]] = []
+        """(method, path, params, selected headers) of every API call, for assertions."""
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._fail_next: list[int] = []
+        self._clock: int | None = None
+        self._list_cache: dict[tuple[Any, ...], tuple[list[dict[str, Any]], dict[str, int]]] = {}
+        self._balance_version = 0
+        """Bumped by every change to the balance, so cached listings are dropped."""
+        self.app = Starlette(
+            routes=[
+                Route("/v1/checkout/sessions", self._create_session, methods=["POST"]),
+                Route("/v1/checkout/sessions/{id}", self._get_session, methods=["GET"]),
+                Route("/v1/checkout/sessions/{id}/expire", self._expire_session, methods=["POST"]),
+                Route("/v1/payment_intents/{id}", self._get_intent, methods=["GET"]),
+                Route("/v1/charges/{id}", self._get_charge, methods=["GET"]),
+                Route("/v1/refunds", self._create_refund, methods=["POST"]),
+                Route("/v1/balance_transactions", self._list_balance, methods=["GET"]),
+                Route("/v1/payouts/{id}", self._get_payout, methods=["GET"]),
+            ]
+        )
+
+    # --- Test controls ------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything (between tests sharing one server)."""
+        with self._lock:
+            self.state = _State()
+            self.events, self.requests, self._fail_next = [], [], []
+            self._clock = None
+            self._list_cache = {}
+            self._balance_version += 1
+
+    def now(self) -> int:
+        return self._clock if self._clock is not None else int(time.time())
+
+    def set_time(self, moment: datetime | None) -> None:
+        """Stamp what happens next at `moment` (balance transactions, payouts)."""
+        self._clock = None if moment is None else int(moment.timestamp())
+
+    def fail_next(self, *statuses: int) -> None:
+        """The next requests answer these statuses (e.g. 500) before doing anything."""
+        with self._lock:
+            self._fail_next.extend(statuses)
+
+    def take_events(self) -> list[dict[str, Any]]:
+        with self._lock:
+            taken, self.events = self.events, []
+        return taken
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self.state.sessions[session_id])
+
+    def charge_of(self, session_id: str) -> dict[str, Any]:
+        with self._lock:
+            intent = self.state.intents[self.state.sessions[session_id]["payment_intent"]]
+            return copy.deepcopy(self.state.charges[intent["latest_charge"]])
+
+    def complete_card(
+        self, session_id: str, *, charged_amount: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The citizen pays by card: the session completes paid. `charged_amount` makes
+        the charge differ from the session (a discrepancy for reconciliation)."""
+        with self._lock:
+            session = self._open_session(session_id)
+            intent = self._intent_for(session, "card")
+            self._charge(intent, charged_amount or session["amount_total"])
+            session.update(status="complete", payment_status="paid")
+            return [self._event("checkout.session.completed", session)]
+
+    def complete_konbini(self, session_id: str) -> list[dict[str, Any]]:
+        """The citizen takes a konbini voucher: complete, but unpaid until they pay."""
+        with self._lock:
+            session = self._open_session(session_id)
+            intent = self._intent_for(session, "konbini")
+            intent["status"] = "requires_action"
+            session.update(status="complete", payment_status="unpaid")
+            return [self._event("checkout.session.completed", session)]
+
+    def konbini_paid(self, session_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            session = self.state.sessions[session_id]
+            intent = self.state.intents[session["payment_intent"]]
+            self._charge(intent, session["amount_total"])
+            session["payment_status"] = "paid"
+            return [self._event("checkout.session.async_payment_succeeded", session)]
+
+    def konbini_failed(self, session_id: str) -> list[dict[str, Any]]:
+        """The voucher lapsed unpaid."""
+        with self._lock:
+            session = self.state.sessions[session_id]
+            intent = self.state.intents[session["payment_intent"]]
+            intent["status"] = "requires_payment_method"
+            return [self._event("checkout.session.async_payment_failed", session)]
+
+    def expire(self, session_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            session = self._open_session(session_id)
+            session["status"] = "expired"
+            return [self._event("checkout.session.expired", session)]
+
+    def refund_in_dashboard(self, charge_id: str, amount: int) -> list[dict[str, Any]]:
+        """A refund made in Stripe's dashboard, not through us."""
+        with self._lock:
+            self._refund(self.state.charges[charge_id], amount, {})
+            return [copy.deepcopy(self.events[-1])]
+
+    def dispute(self, charge_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            charge = self.state.charges[charge_id]
+            dispute = {
+                "id": self._id("du"),
+                "object": "dispute",
+                "amount": charge["amount"],
+                "currency": "jpy",
+                "charge": charge_id,
+                "payment_intent": charge["payment_intent"],
+                "reason": "fraudulent",
+                "status": "needs_response",
+                "created": self.now(),
+                "metadata": {},
+            }
+            self.state.disputes[dispute["id"]] = dispute
+            charge["disputed"] = True
+            self._balance_transaction(
+                "adjustment", -charge["amount"], 1500, dispute["id"], "dispute"
+            )
+            return [self._event("charge.dispute.created", dispute)]
+
+    def add_unknown_charge(self, amount: int, metadata: dict[str, str] | None = None) -> str:
+        """Money Stripe received that no payment of ours explains."""
+        with self._lock:
+            intent = {
+                "id": self._id("pi"),
+                "object": "payment_intent",
+                "amount": amount,
+                "currency": "jpy",
+                "status": "succeeded",
+                "metadata": dict(metadata or {}),
+                "payment_method_types": ["card"],
+                "latest_charge": None,
+                "created": self.now(),
+            }
+            self.state.intents[intent["id"]] = intent
+            return str(self._charge(intent, amount)["id"])
+
+    def add_fee_adjustment(self, amount: int) -> str:
+        """An account-level movement (e.g. a Stripe fee) with no charge behind it."""
+        with self._lock:
+            return str(self._balance_transaction("stripe_fee", -amount, 0, None, "fee")["id"])
+
+    def create_payout(
+        self, *, exclude_sources: tuple[str, ...] = (), arrival: datetime | None = None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Pay out every balance transaction not yet paid out (except those whose source
+        is in `exclude_sources`): the payout's amount is the sum of their nets."""
+        with self._lock:
+            included = [
+                txn
+                for txn in self.state.balance
+                if txn["_payout"] is None
+                and txn["type"] != "payout"
+                and txn["source"] not in exclude_sources
+            ]
+            amount = sum(txn["net"] for txn in included)
+            arrival_ts = int((arrival or datetime.now(UTC)).timestamp())
+            payout = {
+                "id": self._id("po"),
+                "object": "payout",
+                "amount": amount,
+                "currency": "jpy",
+                "arrival_date": arrival_ts - arrival_ts % 86400,
+                "automatic": True,
+                "status": "paid",
+                "method": "standard",
+                "type": "bank_account",
+                "created": self.now(),
+                "metadata": {},
+            }
+            self.state.payouts[payout["id"]] = payout
+            for txn in included:
+                txn["_payout"] = payout["id"]
+            self._balance_version += 1
+            own = self._balance_transaction("payout", -amount, 0, payout["id"], "payout")
+            own["_payout"] = payout["id"]
+            payout["balance_transaction"] = own["id"]
+            return payout["id"], [self._event("payout.paid", payout)]
+
+    def bulk_load(self, count: int, *, amount: int = 300, metadata: Any = None) -> str:
+        """`count` paid-out charges in one payout, for benchmarks: `metadata(i)` gives each
+        charge's metadata (our ids), so reconciliation has something to match."""
+        with self._lock:
+            created = self.now() - count
+            for index in range(count):
+                intent_id, charge_id = self._id("pi"), self._id("ch")
+                meta = dict(metadata(index)) if metadata else {}
+                fee = round(amount * STRIPE_FEE_RATE)
+                charge = {
+                    "id": charge_id,
+                    "object": "charge",
+                    "amount": amount,
+                    "amount_refunded": 0,
+                    "currency": "jpy",
+                    "paid": True,
+                    "refunded": False,
+                    "disputed": False,
+                    "status": "succeeded",
+                    "payment_intent": intent_id,
+                    "metadata": meta,
+                    "created": created + index,
+                }
+                self.state.charges[charge_id] = charge
+                self._balance_transaction(
+                    "charge", amount, fee, charge_id, "charge", created=created + index
+                )
+            payout_id, _ = self.create_payout()
+            self.events.clear()
+            return payout_id
+
+    # --- The HTTP API -------------------------------------------------------------------
+
+    async def _create_session(self, request: Request) -> Response:
+        return await self._handle(request, self._do_create_session)
+
+    async def _get_session(self, request: Request) -> Response:
+        return await self._handle(request, self._do_get_session)
+
+    async def _expire_session(self, request: Request) -> Response:
+        return await self._handle(request, self._do_expire_session)
+
+    async def _get_intent(self, request: Request) -> Response:
+        return await self._handle(
+            request, lambda p, r: self._expand(self._find("intents", r), p.get("expand", []))
+        )
+
+    async def _get_charge(self, request: Request) -> Response:
+        return await self._handle(request, lambda p, r: copy.deepcopy(self._find("charges", r)))
+
+    async def _create_refund(self, request: Request) -> Response:
+        return await self._handle(request, self._do_create_refund)
+
+    async def _list_balance(self, request: Request) -> Response:
+        return await self._handle(request, self._do_list_balance)
+
+    async def _get_payout(self, request: Request) -> Response:
+        return await self._handle(request, lambda p, r: copy.deepcopy(self._find("payouts", r)))
+
+    async def _handle(self, request: Request, action: Any) -> Response:
+        request_id = self._id("req")
+        headers = {"Request-Id": request_id, "Stripe-Version": "fake"}
+        try:
+            self._authenticate(request)
+            raw = await request.body()
+            if request.method == "POST":
+                if not request.headers.get("content-type", "").startswith(
+                    "application/x-www-form-urlencoded"
+                ):
+                    raise StripeError(400, "Stripe expects form-encoded parameters.")
+                pairs = parse_qsl(raw.decode(), keep_blank_values=True)
+            else:
+                pairs = parse_qsl(request.url.query, keep_blank_values=True)
+            params = decode_form(pairs)
+            key = request.headers.get("idempotency-key")
+            with self._lock:
+                self.requests.append(
+                    (request.method, request.url.path, params, {"Idempotency-Key": key or ""})
+                )
+                if self._fail_next:
+                    status = self._fail_next.pop(0)
+                    raise StripeError(status, "Simulated failure.", type_="api_error")
+                fingerprint = json.dumps([request.url.path, params], sort_keys=True)
+                if request.method == "POST" and key:
+                    stored = self.state.idempotency.get(key)
+                    if stored is not None:
+                        if stored[0] != fingerprint:
+                            raise StripeError(
+                                400,
+                                "Keys for idempotent requests can only be used with the same "
+                                "parameters they were first used with.",
+                                type_="idempotency_error",
+                            )
+                        return JSONResponse(
+                            stored[2],
+                            status_code=stored[1],
+                            headers={**headers, "Idempotent-Replayed": "true"},
+                        )
+                body = action(params, request)
+                if request.method == "POST" and key:
+                    self.state.idempotency[key] = (fingerprint, 200, body)
+            return JSONResponse(body, headers=headers)
+        except StripeError as error:
+            return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+    def _authenticate(self, request: Request) -> None:
+        supplied = request.headers.get("authorization", "")
+        if supplied != f"Bearer {self.api_key}":
+            raise StripeError(401, "Invalid API Key provided.")
+
+    def _do_create_session(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
+        for name in ("mode", "success_url", "line_items"):
+            if name not in params:
+                raise StripeError(
+                    400, f"Missing required param: {name}.", code="parameter_missing", param=name
+                )
+        if params["mode"] != "payment":
+            raise StripeError(400, "Only payment mode is faked.", param="mode")
+        total = 0
+        for index, item in enumerate(params["line_items"]):
+            price = item.get("price_data", {})
+            if price.get("currency") != "jpy":
+                raise StripeError(
+                    400,
+                    "This fake takes JPY only.",
+                    code="parameter_invalid_string",
+                    param=f"line_items[{index}][price_data][currency]",
+                )
+            unit_amount, quantity = (
+                _integer(price.get("unit_amount")),
+                _integer(item.get("quantity", "1")),
+            )
+            if unit_amount is None or unit_amount < 0 or quantity is None or quantity < 1:
+                raise StripeError(
+                    400,
+                    "Invalid integer.",
+                    code="parameter_invalid_integer",
+                    param=f"line_items[{index}][price_data][unit_amount]",
+                )
+            total += unit_amount * quantity
+        expires_at = _integer(params.get("expires_at")) or self.now() + 24 * 3600
+        if not self.now() + 30 * 60 - 5 <= expires_at <= self.now() + 24 * 3600 + 5:
+            raise StripeError(
+                400,
+                "The `expires_at` timestamp must be between 30 minutes and 24 hours from now.",
+                code="parameter_invalid_integer",
+                param="expires_at",
+            )
+        methods = (
+            params.get("allowed_payment_method_types")
+            or params.get("payment_method_types")
+            or ["card"]
+        )
+        session_id = self._id("cs_test")
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": "payment",
+            "status": "open",
+            "payment_status": "unpaid",
+            "amount_subtotal": total,
+            "amount_total": total,
+            "currency": "jpy",
+            "client_reference_id": params.get("client_reference_id"),
+            "metadata": params.get("metadata", {}),
+            "payment_intent": None,
+            "payment_method_types": list(methods),
+            "payment_method_options": params.get("payment_method_options", {}),
+            "success_url": params["success_url"],
+            "cancel_url": params.get("cancel_url"),
+            "locale": params.get("locale"),
+            "url": f"{self.base_url}/c/pay/{session_id}",
+            "expires_at": expires_at,
+            "created": self.now(),
+            "livemode": False,
+            "_intent_data": params.get("payment_intent_data", {}),
+            "_line_items": params["line_items"],
+        }
+        self.state.sessions[session_id] = session
+        return _public(session)
+
+    def _do_get_session(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
+        session = self._find("sessions", request)
+        return self._expand(session, params.get("expand", []))
+
+    def _do_expire_session(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
+        session = self._find("sessions", request)
+        if session["status"] != "open":
+            raise StripeError(
+                400,
+                f'Only Checkout Sessions with a status in ["open"] can be expired. '
+                f'This Checkout Session has a status of "{session["status"]}".',
+            )
+        session["status"] = "expired"
+        self._event("checkout.session.expired", session)
+        return _public(session)
+
+    def _do_create_refund(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
+        if "payment_intent" in params:
+            intent = self.state.intents.get(params["payment_intent"])
+            if intent is None or intent.get("latest_charge") is None:
+                raise StripeError(
+                    404,
+                    f"No such payment_intent: '{params['payment_intent']}'",
+                    code="resource_missing",
+                    param="payment_intent",
+                )
+            charge = self.state.charges[intent["latest_charge"]]
+        elif "charge" in params:
+            charge = self.state.charges.get(params["charge"]) or {}
+            if not charge:
+                raise StripeError(404, "No such charge", code="resource_missing", param="charge")
+        else:
+            raise StripeError(
+                400, "Missing required param: payment_intent.", code="parameter_missing"
+            )
+        remaining = charge["amount"] - charge["amount_refunded"]
+        amount = _integer(params.get("amount")) or remaining
+        if remaining <= 0:
+            raise StripeError(
+                400,
+                f"Charge {charge['id']} has already been refunded.",
+                code="charge_already_refunded",
+            )
+        if amount > remaining:
+            raise StripeError(
+                400,
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge "
+                f"({remaining})",
+                code="amount_too_large",
+                param="amount",
+            )
+        return self._refund(charge, amount, params.get("metadata", {}))
+
+    def _do_list_balance(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
+        limit = min(max(_integer(params.get("limit")) or 10, 1), 100)
+        created = params.get("created", {}) if isinstance(params.get("created"), dict) else {}
+        filters = (
+            params.get("payout"),
+            _integer(created.get("gte")),
+            _integer(created.get("lt")),
+            self._balance_version,
+        )
+        cached = self._list_cache.get(filters)
+        if cached is None:
+            # Stripe lists newest first.
+            matching = [
+                txn
+                for txn in reversed(self.state.balance)
+                if (filters[0] is None or txn["_payout"] == filters[0])
+                and (filters[1] is None or txn["created"] >= filters[1])
+                and (filters[2] is None or txn["created"] < filters[2])
+            ]
+            cached = (matching, {txn["id"]: index for index, txn in enumerate(matching)})
+            self._list_cache = {filters: cached}
+        matching, positions = cached
+        start = 0
+        if params.get("starting_after"):
+            if params["starting_after"] not in positions:
+                raise StripeError(
+                    400, "Invalid starting_after.", code="resource_missing", param="starting_after"
+                )
+            start = positions[params["starting_after"]] + 1
+        page = matching[start : start + limit]
+        expand_source = "data.source" in params.get("expand", [])
+        data = []
+        for txn in page:
+            item = _public(txn)
+            if expand_source and txn["source"]:
+                item["source"] = copy.deepcopy(self._source_object(txn["source"]))
+            data.append(item)
+        return {
+            "object": "list",
+            "url": "/v1/balance_transactions",
+            "has_more": start + limit < len(matching),
+            "data": data,
+        }
+
+    # --- Internals ----------------------------------------------------------------------
+
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids):08d}{secrets.token_hex(4)}"
+
+    def _find(self, collection: str, request: Request) -> dict[str, Any]:
+        found: dict[str, Any] | None = getattr(self.state, collection).get(
+            request.path_params["id"]
+        )
+        if found is None:
+            raise StripeError(
+                404,
+                f"No such {collection.rstrip('s')}: '{request.path_params['id']}'",
+                code="resource_missing",
+                param="id",
+            )
+        return found
+
+    def _open_session(self, session_id: str) -> dict[str, Any]:
+        session = self.state.sessions[session_id]
+        assert session["status"] == "open", f"session {session_id} is {session['status']}"
+        return session
+
+    def _intent_for(self, session: dict[str, Any], method: str) -> dict[str, Any]:
+        data = session["_intent_data"]
+        intent = {
+            "id": self._id("pi"),
+            "object": "payment_intent",
+            "amount": session["amount_total"],
+            "currency": "jpy",
+            "status": "processing",
+            "description": data.get("description"),
+            "metadata": dict(data.get("metadata", {})),
+            "payment_method_types": [method],
+            "latest_charge": None,
+            "created": self.now(),
+        }
+        self.state.intents[intent["id"]] = intent
+        session["payment_intent"] = intent["id"]
+        return intent
+
+    def _charge(self, intent: dict[str, Any], amount: int) -> dict[str, Any]:
+        charge = {
+            "id": self._id("ch"),
+            "object": "charge",
+            "amount": amount,
+            "amount_captured": amount,
+            "amount_refunded": 0,
+            "currency": "jpy",
+            "paid": True,
+            "captured": True,
+            "refunded": False,
+            "disputed": False,
+            "status": "succeeded",
+            "payment_intent": intent["id"],
+            # Stripe copies the PaymentIntent's metadata to the charge it creates.
+            "metadata": dict(intent["metadata"]),
+            "payment_method_details": {"type": intent["payment_method_types"][0]},
+            "created": self.now(),
+        }
+        self.state.charges[charge["id"]] = charge
+        intent.update(status="succeeded", latest_charge=charge["id"])
+        fee = round(amount * STRIPE_FEE_RATE)
+        txn = self._balance_transaction("charge", amount, fee, charge["id"], "charge")
+        charge["balance_transaction"] = txn["id"]
+        return charge
+
+    def _refund(
+        self, charge: dict[str, Any], amount: int, metadata: dict[str, Any]
+    ) -> dict[str, Any]:
+        method = (
+            charge["payment_method_details"]["type"]
+            if "payment_method_details" in (charge)
+            else "card"
+        )
+        refund = {
+            "id": self._id("re"),
+            "object": "refund",
+            "amount": amount,
+            "currency": "jpy",
+            "charge": charge["id"],
+            "payment_intent": charge["payment_intent"],
+            "reason": "requested_by_customer",
+            # Konbini refunds wait for the customer's bank account.
+            "status": "requires_action" if method == "konbini" else "succeeded",
+            "metadata": dict(metadata),
+            "created": self.now(),
+        }
+        self.state.refunds[refund["id"]] = refund
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+        txn = self._balance_transaction("refund", -amount, 0, refund["id"], "refund")
+        refund["balance_transaction"] = txn["id"]
+        self._event("charge.refunded", charge)
+        return _public(refund)
+
+    def _balance_transaction(
+        self,
+        type_: str,
+        amount: int,
+        fee: int,
+        source: str | None,
+        category: str,
+        *,
+        created: int | None = None,
+    ) -> dict[str, Any]:
+        created = self.now() if created is None else created
+        txn = {
+            "id": self._id("txn"),
+            "object": "balance_transaction",
+            "amount": amount,
+            "fee": fee,
+            "net": amount - fee,
+            "currency": "jpy",
+            "type": type_,
+            "reporting_category": category,
+            "source": source,
+            "status": "available",
+            "created": created,
+            "available_on": created + 4 * 86400,
+            "_payout": None,
+        }
+        self.state.balance.append(txn)
+        self._balance_version += 1
+        return txn
+
+    def _source_object(self, source_id: str) -> dict[str, Any] | str:
+        for collection in (
+            self.state.charges,
+            self.state.refunds,
+            self.state.disputes,
+            self.state.payouts,
+        ):
+            if source_id in collection:
+                return _public(collection[source_id])
+        return source_id
+
+    def _expand(self, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+        expanded = _public(obj)
+        for path in paths:
+            node = expanded
+            for part in path.split("."):
+                value = node.get(part)
+                if isinstance(value, str):
+                    target = self._lookup(value)
+                    if target is not None:
+                        node[part] = _public(target)
+                        value = node[part]
+                if not isinstance(value, dict):
+                    break
+                node = value
+        return expanded
+
+    def _lookup(self, object_id: str) -> dict[str, Any] | None:
+        for collection in (self.state.intents, self.state.charges, self.state.sessions):
+            if object_id in collection:
+                return collection[object_id]
+        return None
+
+    def _event(self, event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
+        event = {
+            "id": self._id("evt"),
+            "object": "event",
+            "api_version": "2026-10-28.endive",
+            "created": self.now(),
+            "data": {"object": _public(obj)},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": event_type,
+        }
+        self.events.append(event)
+        return event
+
+
+def _public(obj: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy without the fake's private fields (`_...`)."""
+    return {key: copy.deepcopy(value) for key, value in obj.items() if not key.startswith("_")}
+
+
+def _integer(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(fake: FakeStripe | None = None) -> Iterator[FakeStripe]:
+    """Run the fake on a free loopback port in a background thread until the block ends."""
+    fake = fake or FakeStripe()
+    port = free_port()
+    fake.base_url = f"http://127.0.0.1:{port}"
+    config = uvicorn.Config(
+        fake.app, host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="fake-stripe", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the fake Stripe server did not start")
+        time.sleep(0.02)
+    try:
+        yield fake
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,156 @@
+"""The other pages and promises of the web client: English, 200% text at 360 px, a
+procedure without the card, production hiding the test card, the analysts' chart, and
+display conditions computed in the browser exactly as the server computes them."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from app.forms.conditions import top_level_visibility
+from app.forms.definition import ProcedureDefinition
+from tests.web.a11y import assert_accessible
+from tests.web.test_citizen_flow import snap
+
+TOMI = "202193"
+
+
+def no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_english_and_200_percent_text_without_the_card(phone, screenshots):
+    page = phone
+    page.goto("/")
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("heading", name="Choose your municipality").wait_for()
+    assert page.locator("html").get_attribute("lang") == "en"
+
+    # Browser text zoom to 200%: everything reflows, nothing scrolls sideways.
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    page.get_by_role("link", name="Tomi City").click()
+    page.get_by_role("link", name="Request for a new or repaired street light").click()
+    page.get_by_text("No My Number card needed").wait_for()
+    page.get_by_role("button", name="Start the application").click()
+    page.locator("form").wait_for()
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    assert no_horizontal_scroll(page)
+    assert_accessible(page, "20-english-200-percent")
+    snap(page, screenshots, "20-english-200-percent")
+
+    # Submitting the empty step: the summary takes the focus, every field says why.
+    page.get_by_role("button", name="Next").click()
+    summary = page.locator(".error-summary")
+    summary.wait_for()
+    assert summary.evaluate("node => node === document.activeElement")
+    assert "This field is required" in summary.inner_text()
+    assert no_horizontal_scroll(page)
+    assert_accessible(page, "21-english-errors")
+    snap(page, screenshots, "21-english-errors")
+
+
+def test_every_input_is_labelled(phone, web_server):
+    page = phone
+    page.goto(f"/#/m/{TOMI}/p/bulky-waste")
+    page.get_by_role("button", name="申請を始める").click()
+    page.locator("form").wait_for()
+    first_step = page.url
+    steps = int(page.locator(".progress").inner_text().split("/")[-1])
+    group_items_checked = 0
+    for index in range(steps):
+        page.goto(first_step.replace("/step/0", f"/step/{index}"))
+        page.get_by_text(f"ステップ {index + 1} / {steps}").wait_for()
+        if page.get_by_role("button", name="品目を追加").count():
+            page.get_by_role("button", name="品目を追加").click()
+            group_items_checked += page.locator("[id^='f-items-0-']").count()
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea')]
+                .filter((node) => !node.labels?.length && !node.getAttribute('aria-label'))
+                .map((node) => node.id)"""
+        )
+        assert unlabelled == [], f"step {index}"
+    assert group_items_checked > 0  # the repeating group's inputs were among them
+
+
+def test_production_offers_the_card_app_not_the_test_card(phone):
+    page = phone
+    page.route(
+        "**/api/v1/client-config",
+        lambda route: route.fulfill(json={"environment": "production", "test_card_enabled": False}),
+    )
+    page.goto(f"/#/m/{TOMI}/p/juminhyo-copy/login")
+    page.get_by_role("heading", name="マイナンバーカードでログイン").wait_for()
+    assert page.locator("#test-card-files").count() == 0
+    assert page.locator("#dev-banner").is_hidden()
+    assert page.get_by_text("カード読み取りアプリ").first.is_visible()
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {},
+        {"requester_type": "self"},
+        {"requester_type": "agent", "scope": "some_members"},
+        {"requester_type": "household", "scope": "one_person", "purpose": "other"},
+    ],
+)
+def test_conditions_match_the_server(phone, web_server, answers):
+    """The browser's visibility of every field equals app.forms.conditions'."""
+    page = phone
+    page.goto("/")
+    page.locator("h1").wait_for()
+    detail = httpx.get(f"{web_server}/api/v1/municipalities/{TOMI}/procedures/juminhyo-copy").json()
+    in_browser = page.evaluate(
+        """async ([definition, answers]) => {
+            const { topLevelVisibility } = await import('/assets/conditions.js');
+            return topLevelVisibility(definition, answers);
+        }""",
+        [detail["definition"], answers],
+    )
+    definition = ProcedureDefinition.model_validate(detail["definition"])
+    assert in_browser == top_level_visibility(definition, answers), json.dumps(answers)
+
+
+def test_analyst_page_draws_the_kpi_trend(phone, web_server, screenshots):
+    page = phone
+    page.goto("/analyst")
+    page.get_by_label("メールアドレス（ログインID）").wait_for()
+    assert_accessible(page, "30-analyst-sign-in")
+    snap(page, screenshots, "30-analyst-sign-in")
+    schema = httpx.get(f"{web_server}/openapi.json").json()
+    if "/api/v1/kpi/online-procedures" not in schema["paths"]:
+        pytest.skip("GET /api/v1/kpi/online-procedures is not there yet (KPI issue)")
+
+    page.get_by_label("メールアドレス（ログインID）").fill("tokei@tomi.example")
+    page.get_by_label("パスワード").fill("madoguchi-demo-only")
+    page.get_by_role("button", name="ログインする").click()
+    chart = page.locator("svg[role='img']")
+    chart.wait_for()
+    assert chart.locator("rect").count() >= 1
+    assert page.locator("table tbody tr").count() == chart.locator("rect").count()
+    assert_accessible(page, "31-analyst-chart")
+    snap(page, screenshots, "31-analyst-chart")
+
+
+def test_a_refused_submit_focuses_the_summary_and_links_to_the_step(phone, screenshots):
+    page = phone
+    page.goto(f"/#/m/{TOMI}/p/street-light-request")
+    page.get_by_role("button", name="申請を始める").click()
+    page.get_by_text("ステップ 1 /").wait_for()
+    page.goto(page.url.replace("/step/0", "/review"))
+    page.get_by_role("heading", name="申請内容の確認").wait_for()
+    page.get_by_role("button", name="申請する").click()
+
+    summary = page.locator(".error-summary")
+    summary.wait_for()
+    assert summary.evaluate("node => node === document.activeElement")
+    assert "要望の種類: 必須項目です" in summary.inner_text()
+    assert_accessible(page, "22-submit-refused")
+    snap(page, screenshots, "22-submit-refused")
+
+    summary.get_by_role("link", name="要望の種類: 必須項目です").click()
+    page.get_by_text("ステップ 1 /").wait_for()
+    field = page.locator("[data-path='/request_type']")
+    assert "必須項目です" in field.locator(".field-error").inner_text()
