@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 migrate: $(STAMP)
-	$(BIN)/alembic upgrade heads
+	$(BIN)/alembic upgrade head
 
 seed: migrate
 	$(BIN)/python -m app.seed

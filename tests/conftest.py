@@ -88,7 +88,7 @@ def backend(
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "madoguchi_test.db"
         url = f"sqlite+aiosqlite:///{path}"
-        run_alembic(url, "upgrade", "heads")
+        run_alembic(url, "upgrade", "head")
         yield Backend("sqlite", url)
         return
 
@@ -102,7 +102,7 @@ def backend(
     url = make_url(admin_url).set(database=database).render_as_string(hide_password=False)
     asyncio.run(_admin_execute(admin_url, f'CREATE DATABASE "{database}"'))
     try:
-        run_alembic(url, "upgrade", "heads")
+        run_alembic(url, "upgrade", "head")
         yield Backend("postgresql", url)
     finally:
         asyncio.run(_admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
