@@ -23,7 +23,6 @@ from app.logging_config import configure_logging
 from app.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from app.municipalities.router import router as municipalities_router
 from app.payments.router import router as payments_router
-from app.security.dependencies import install_rate_limit_handler
 from app.submissions.router import router as submissions_router
 from app.web import router as web
 
@@ -81,7 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
 
     install_error_handlers(app)
-    install_rate_limit_handler(app)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_body_bytes,

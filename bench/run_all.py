@@ -5,7 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.forms_bench", "bench.submit_bench", "bench.jpki_bench"]
+BENCHMARKS = [
+    "bench.forms_bench",
+    "bench.submit_bench",
+    "bench.jpki_bench",
+    "bench.payments_bench",
+    "bench.kpi_bench",
+]
 
 
 def main() -> None:

@@ -135,7 +135,11 @@ async def applications(
         return Table(header, [])
     # A procedure has one department, so grouping by it as well splits nothing.
     report = await service.usage(
-        session, municipality, period=period, group_by=["procedure", "department", "month"]
+        session,
+        municipality,
+        period=period,
+        group_by=["procedure", "department", "month"],
+        lead_times=False,
     )
     start_month = municipality.fiscal_year_start_month
     rows = []

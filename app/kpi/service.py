@@ -37,6 +37,7 @@ from app.kpi.periods import (
 )
 from app.kpi.schemas import (
     Baseline,
+    IdentityRequirement,
     OnlineProceduresReport,
     OnlineProceduresRow,
     ProcedureListReport,
@@ -89,7 +90,7 @@ class VersionFacts:
     title_ja: str
     title_en: str | None
     department: str
-    identity_requirement: str
+    identity_requirement: IdentityRequirement
     fee_due: bool
     visit_reasons: tuple[str, ...]
 
@@ -126,6 +127,8 @@ class ProcedureState:
 
 @dataclass
 class ProcedureHistory:
+    """One procedure's published versions and its publish/retire events."""
+
     procedure_id: uuid.UUID
     code: str
     versions: dict[int, VersionFacts] = field(default_factory=dict)
@@ -322,7 +325,7 @@ async def procedure_list(
                 version=facts.version,
                 first_published_on=first_on,
                 retired_on=retired_on,
-                identity_requirement=cast(Any, facts.identity_requirement),
+                identity_requirement=facts.identity_requirement,
                 fee_due=facts.fee_due,
                 fully_online=facts.fully_online,
                 visit_reasons=list(facts.visit_reasons),
@@ -353,15 +356,18 @@ async def usage(
     *,
     period: Period,
     group_by: Sequence[str],
+    lead_times: bool = True,
 ) -> UsageReport:
     """Applications received in the period and what became of them, grouped as asked,
-    from the rollups: a bounded number of rows whatever the number of applications."""
+    from the rollups: a bounded number of rows whatever the number of applications.
+    `lead_times=False` leaves the percentiles out (None) for callers that show none."""
     histories = await procedure_histories(session, municipality.code)
     labels = {h.procedure_id: h.latest for h in histories if h.latest is not None}
     codes = {h.procedure_id: h.code for h in histories}
     start_month = municipality.fiscal_year_start_month
-    grouped = await _figures(session, municipality.code, period, group_by, labels, start_month)
-    overall = await _figures(session, municipality.code, period, (), labels, start_month)
+    grouped, total = await _figures(
+        session, municipality.code, period, group_by, labels, start_month, lead_times
+    )
     items = []
     for key, figures in sorted(grouped.items(), key=lambda item: _sort_key(item[0], codes)):
         row = UsageRow(**figures.model_dump())
@@ -378,7 +384,7 @@ async def usage(
         ),
         group_by=cast(list[UsageDimension], list(group_by)),
         items=items,
-        total=overall.get((), _figures_of({}, None)),
+        total=total,
     )
 
 
@@ -411,23 +417,53 @@ async def _figures(
     group_by: Sequence[str],
     labels: dict[uuid.UUID, VersionFacts],
     start_month: int,
-) -> dict[tuple[Any, ...], UsageFigures]:
+    lead_times: bool,
+) -> tuple[dict[tuple[Any, ...], UsageFigures], UsageFigures]:
+    """The figures per group and in total, from one query of each rollup: counts add
+    up, and the total's percentiles come from the merged histograms."""
+    width = len(group_by)
+    sums_by_group: dict[tuple[Any, ...], dict[str, int]] = {}
+    total_sums = dict.fromkeys(_SUMS + _SUMS_AFTER, 0)
     counts = await session.execute(
         _usage_query(municipality_code, period, group_by, labels, start_month)
     )
-    leads = await session.execute(
-        _lead_time_query(municipality_code, period, group_by, labels, start_month)
-    )
-    width = len(group_by)
-    percentiles = {tuple(row[:width]): (row[width], row[width + 1]) for row in leads}
-    figures = {}
     for row in counts:
-        key = tuple(row[:width])
-        sums = dict(zip((*_SUMS, *_SUMS_AFTER), (int(v or 0) for v in row[width:]), strict=True))
-        if sums["received"] == 0 and width == 0:
+        sums = dict(zip(total_sums, (int(value or 0) for value in row[width:]), strict=True))
+        if sums["received"] == 0:  # the ungrouped aggregate of no rows at all
             continue
-        figures[key] = _figures_of(sums, percentiles.get(key))
-    return figures
+        sums_by_group[tuple(row[:width])] = sums
+        for name, value in sums.items():
+            total_sums[name] += value
+    histograms: dict[tuple[Any, ...], dict[int, int]] = {}
+    merged: dict[int, int] = {}
+    if lead_times:
+        rows = await session.execute(
+            _lead_time_query(municipality_code, period, group_by, labels, start_month)
+        )
+        for row in rows:
+            hours, decided = int(row[width]), int(row[width + 1])
+            histograms.setdefault(tuple(row[:width]), {})[hours] = decided
+            merged[hours] = merged.get(hours, 0) + decided
+    grouped = {
+        key: _figures_of(sums, _percentiles(histograms.get(key, {})))
+        for key, sums in sums_by_group.items()
+    }
+    return grouped, _figures_of(total_sums, _percentiles(merged))
+
+
+def _percentiles(histogram: dict[int, int]) -> tuple[int | None, int | None]:
+    """Median and 90th percentile by nearest rank: the smallest whole hour whose
+    cumulative count reaches q x N. Exact, since the histogram holds every decision."""
+    total = sum(histogram.values())
+    median: int | None = None
+    cumulative = 0
+    for hours in sorted(histogram):
+        cumulative += histogram[hours]
+        if median is None and cumulative * 2 >= total:
+            median = hours
+        if cumulative * 10 >= total * 9:
+            return median, hours
+    return None, None
 
 
 def _usage_query(
@@ -463,52 +499,28 @@ def _lead_time_query(
     labels: dict[uuid.UUID, VersionFacts],
     start_month: int,
 ) -> Select[Any]:
-    """Median and 90th percentile by nearest rank over the hour histogram: the smallest
-    hour h whose cumulative count reaches q x N (exact, in SQL, on both databases)."""
-    dimensions = [
-        _dimension(LeadTimeRollup, name, labels, start_month).label(f"d{i}")
-        for i, name in enumerate(group_by)
-    ]
-    histogram = (
-        select(
-            *dimensions,
-            LeadTimeRollup.lead_time_hours.label("hours"),
-            func.sum(LeadTimeRollup.decided).label("decided"),
-        )
+    """Decisions per group and whole hour of lead time (the merged histogram)."""
+    dimensions = [_dimension(LeadTimeRollup, name, labels, start_month) for name in group_by]
+    return (
+        select(*dimensions, LeadTimeRollup.lead_time_hours, func.sum(LeadTimeRollup.decided))
         .where(
             LeadTimeRollup.municipality_code == municipality_code,
             LeadTimeRollup.received_on >= period.start,
             LeadTimeRollup.received_on <= period.end,
         )
-        .group_by(*(d.element for d in dimensions), LeadTimeRollup.lead_time_hours)
-        .subquery()
+        .group_by(*dimensions, LeadTimeRollup.lead_time_hours)
     )
-    partition = [histogram.c[f"d{i}"] for i in range(len(group_by))]
-    ranked = select(
-        *partition,
-        histogram.c.hours,
-        func.sum(histogram.c.decided)
-        .over(partition_by=partition or None, order_by=histogram.c.hours)
-        .label("cumulative"),
-        func.sum(histogram.c.decided).over(partition_by=partition or None).label("total"),
-    ).subquery()
-    keys = [ranked.c[f"d{i}"] for i in range(len(group_by))]
-    return select(
-        *keys,
-        func.min(case((ranked.c.cumulative * 2 >= ranked.c.total, ranked.c.hours))),
-        func.min(case((ranked.c.cumulative * 10 >= ranked.c.total * 9, ranked.c.hours))),
-    ).group_by(*keys)
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def _figures_of(sums: dict[str, int], percentiles: tuple[Any, Any] | None) -> UsageFigures:
+def _figures_of(sums: dict[str, int], percentiles: tuple[int | None, int | None]) -> UsageFigures:
     get = sums.get
     received, online = get("received", 0), get("online", 0)
     paid_online, paid_offline = get("paid_online", 0), get("paid_offline", 0)
-    p50, p90 = percentiles if percentiles is not None else (None, None)
+    p50, p90 = percentiles
     return UsageFigures(
         applications=received,
         online=online,
@@ -525,8 +537,8 @@ def _figures_of(sums: dict[str, int], percentiles: tuple[Any, Any] | None) -> Us
         approved=get("approved", 0),
         rejected=get("rejected", 0),
         withdrawn=get("withdrawn", 0),
-        lead_time_p50_hours=None if p50 is None else int(p50),
-        lead_time_p90_hours=None if p90 is None else int(p90),
+        lead_time_p50_hours=p50,
+        lead_time_p90_hours=p90,
     )
 
 

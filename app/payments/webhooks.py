@@ -95,7 +95,7 @@ async def receive_stripe_event(
     await _mark_handled(session, STRIPE, event_id, handled, now)
     if handled.outcome == "unmatched":
         logger.info("stripe event %s (%s) names no payment of ours yet", event_id, event_type)
-    elif handled.payment_id is not None and handled.related_id is not None:
+    elif handled.learnt_intent and handled.related_id is not None:
         await _replay_unmatched(session, handled.related_id, now)
     return ReceivedEvent(event_id, event_type, handled.outcome)
 
@@ -124,6 +124,8 @@ class _Handled:
     outcome: Outcome
     payment_id: uuid.UUID | None = None
     related_id: str | None = None
+    learnt_intent: bool = False
+    """This event told us the payment's PaymentIntent: earlier events may now match."""
 
 
 async def _handle_stripe(
@@ -170,10 +172,11 @@ async def _handle_stripe(
         return _Handled("ignored")
     if payment is None:
         return _Handled("unmatched", None, intent_id)
+    learnt = intent_id is not None and payment.provider_payment_intent_id is None
     changed = await service.apply_facts(
         session, payment.id, facts, now=now, payment_intent_id=intent_id, charge_id=charge_id
     )
-    return _Handled("applied" if changed else "no_change", payment.id, intent_id)
+    return _Handled("applied" if changed else "no_change", payment.id, intent_id, learnt)
 
 
 async def _replay_unmatched(session: AsyncSession, intent_id: str, now: datetime) -> None:

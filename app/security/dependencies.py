@@ -1,18 +1,15 @@
-"""Rate limits as route dependencies, attached with one line, and the 429 answer with
-`Retry-After`."""
+"""Rate limits as route dependencies, attached with one line; over the limit they raise
+RateLimited (429 with `Retry-After`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.config import Settings
 from app.db import utcnow
-from app.errors import app_error_response
 from app.security import ratelimit
 from app.security.ratelimit import RateLimited
 
@@ -55,20 +52,6 @@ async def limit_staff_token(
 
 JpkiRateLimit = Depends(limit_jpki)
 StaffTokenRateLimit = Depends(limit_staff_token)
-
-
-def install_rate_limit_handler(app: FastAPI) -> None:
-    """More specific than the AppError handler: adds the `Retry-After` header."""
-
-    async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
-        if not isinstance(exc, RateLimited):  # registered for RateLimited only
-            raise exc
-        response = app_error_response(exc, instance=request.url.path)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-
-    handler: Callable[[Request, Exception], Awaitable[JSONResponse]] = _rate_limited
-    app.add_exception_handler(RateLimited, handler)
 
 
 RATE_LIMIT_ERRORS = (RateLimited,)

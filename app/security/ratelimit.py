@@ -30,6 +30,7 @@ class RateLimited(AppError):
         super().__init__(
             f"Too many attempts. Try again in {retry_after} seconds.",
             f"試行回数が上限を超えました。{retry_after}秒後に再度お試しください。",
+            headers={"Retry-After": str(retry_after)},
         )
         self.retry_after = retry_after
 

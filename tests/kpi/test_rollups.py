@@ -4,6 +4,8 @@ when no figure moves."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +25,7 @@ from app.submissions import lifecycle
 from app.submissions import service as submissions
 from app.submissions.lifecycle import TRANSITIONS, Actor, Status
 from app.submissions.models import Submission
+from tests.conftest import Backend
 from tests.factories import TOMI, seed_municipalities, simple_definition
 from tests.kpi.conftest import Seeded
 from tests.kpi.helpers import STAFF, ProcedureClock, jst
@@ -115,6 +118,56 @@ async def _new_application(
         now=at,
     )
     return created.submission
+
+
+async def test_concurrent_transitions_in_one_cell_stay_exact(
+    catalog: None,
+    backend: Backend,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """Twelve applications received in the same minute, then decided at once from twelve
+    transactions: every one adds its own delta to the same rollup rows."""
+    if backend.name != "postgresql":
+        pytest.skip("row locks and real concurrency: PostgreSQL only")
+
+    async def receive() -> uuid.UUID:
+        async with session_factory() as session, session.begin():
+            created = await submissions.create_submission(
+                session,
+                municipality_code=TOMI,
+                procedure_code=FREE,
+                answers={"copies": 1, "requester": "self"},
+                submit=True,
+                caller=ANONYMOUS,
+                settings=settings,
+                now=START,
+            )
+            return created.submission.id
+
+    async def decide(submission_id: uuid.UUID, decision: Status) -> None:
+        async with session_factory() as session, session.begin():
+            submission = await submissions.get_for_update(session, submission_id)
+            await lifecycle.transition(
+                session, submission, Status.IN_REVIEW, STAFF, now=START + timedelta(hours=1)
+            )
+            await lifecycle.transition(
+                session, submission, decision, STAFF, now=START + timedelta(hours=5)
+            )
+
+    received = await asyncio.gather(*(receive() for _ in range(12)))
+    await asyncio.gather(
+        *(
+            decide(submission_id, Status.REJECTED if index % 3 == 0 else Status.APPROVED)
+            for index, submission_id in enumerate(received)
+        )
+    )
+    async with session_factory() as session:
+        stored = await rollups.stored(session)
+        assert stored == await rollups.recount(session)
+    ((cell, counts),) = stored.usage.items()
+    assert (counts["received"], counts["approved"], counts["rejected"]) == (12, 8, 4)
+    assert stored.lead_times == {(cell, 5): 12}
 
 
 async def test_the_seeded_rollups_equal_a_recount(

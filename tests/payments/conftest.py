@@ -4,7 +4,7 @@ a fee, and finance staff."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -141,7 +141,9 @@ async def staff(procedures: None, session_factory: async_sessionmaker[AsyncSessi
 
 
 @pytest.fixture
-def as_staff(settings: Settings):  # type: ignore[no-untyped-def]
+def as_staff(settings: Settings) -> Callable[[StaffUser], dict[str, str]]:
+    """`Authorization` headers for a staff member (a fresh token each call)."""
+
     def headers(member: StaffUser) -> dict[str, str]:
         return staff_headers(settings, member)
 

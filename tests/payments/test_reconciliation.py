@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEntry
@@ -169,6 +169,25 @@ async def test_a_payout_run_finds_every_kind_of_discrepancy(
     assert sum(1 for txn in stored if txn.payment_id is not None) == 5
     assert audited is not None and audited.target_id == run["id"]
     assert audited.details["counts"] == run["counts"]
+
+    # A later date-range run meets the same transactions: they stay in their payout.
+    now = utcnow()
+    again = await stripe_api.post(
+        RUNS,
+        json={
+            "created_from": (now - timedelta(days=30)).isoformat(),
+            "created_to": (now + timedelta(hours=1)).isoformat(),
+        },
+        headers=finance,
+    )
+    assert again.status_code == 201
+    async with session_factory() as session:
+        still = await session.scalar(
+            select(func.count())
+            .select_from(BalanceTransaction)
+            .where(BalanceTransaction.provider_payout_id == seeded.payout_id)
+        )
+    assert still == 8
 
 
 async def test_the_csv_opens_in_excel(

@@ -23,7 +23,8 @@ from enum import StrEnum
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Table, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -360,7 +361,6 @@ async def _reconcile_batch(
     refunds = await _refunds_for(session, batch)
     items: list[dict[str, Any]] = []
     stored: list[tuple[LedgerTransaction, Payment | None]] = []
-    charge_ids: dict[uuid.UUID, str] = {}
     for transaction in batch:
         payment = _payment_of(transaction, payments)
         owner = (
@@ -372,13 +372,6 @@ async def _reconcile_batch(
         if transaction.type in PAYOUT_TYPES:
             continue
         kind, expected, note = _classify(transaction, payment, refunds)
-        if (
-            payment is not None
-            and transaction.type in CHARGE_TYPES
-            and transaction.charge_id
-            and payment.provider_charge_id is None
-        ):
-            charge_ids[payment.id] = transaction.charge_id
         tally.counts[kind] += 1
         tally.transactions += 1
         tally.gross += transaction.amount
@@ -402,15 +395,6 @@ async def _reconcile_batch(
             }
         )
     await _store_transactions(session, provider, scope, stored, now)
-    if charge_ids:
-        # Learning the charge id changes no state of the payment: no version bump.
-        payments_table = _table(Payment)
-        await session.execute(
-            update(payments_table)
-            .where(payments_table.c.id == bindparam("payment"))
-            .values(provider_charge_id=bindparam("charge")),
-            [{"payment": pid, "charge": charge} for pid, charge in charge_ids.items()],
-        )
     if items:
         await session.execute(insert(_table(ReconciliationItem)), items)
 
@@ -454,32 +438,35 @@ def _payment_of(transaction: LedgerTransaction, payments: Mapping[str, Payment])
 async def _payments_for(
     session: AsyncSession, batch: Iterable[LedgerTransaction]
 ) -> dict[str, Payment]:
-    """Our payments the batch points at, keyed by every id they may be found under."""
-    payment_ids, charge_ids, intent_ids = set(), set(), set()
-    for transaction in batch:
-        raw_id = transaction.metadata.get("payment_id")
-        if raw_id:
-            with contextlib.suppress(ValueError):
-                payment_ids.add(uuid.UUID(raw_id))
-        if transaction.charge_id:
-            charge_ids.add(transaction.charge_id)
-        if transaction.payment_intent_id:
-            intent_ids.add(transaction.payment_intent_id)
-    conditions = []
-    if payment_ids:
-        conditions.append(Payment.id.in_(payment_ids))
-    if charge_ids:
-        conditions.append(Payment.provider_charge_id.in_(charge_ids))
-    if intent_ids:
-        conditions.append(Payment.provider_payment_intent_id.in_(intent_ids))
-    if not conditions:
-        return {}
+    """Our payments the batch points at, keyed by every id they may be found under: by our
+    id in the metadata first, then by charge or PaymentIntent for what is still unknown.
+    One key kind per query, so each is an index lookup (an OR of them is not)."""
+    transactions = list(batch)
     found: dict[str, Payment] = {}
-    for payment in await session.scalars(select(Payment).where(or_(*conditions))):
-        found[str(payment.id)] = payment
-        for key in (payment.provider_charge_id, payment.provider_payment_intent_id):
-            if key:
-                found[key] = payment
+
+    def remember(payments: Iterable[Payment]) -> None:
+        for payment in payments:
+            found[str(payment.id)] = payment
+            for key in (payment.provider_charge_id, payment.provider_payment_intent_id):
+                if key:
+                    found[key] = payment
+
+    payment_ids = set()
+    for transaction in transactions:
+        with contextlib.suppress(ValueError):
+            payment_ids.add(uuid.UUID(transaction.metadata.get("payment_id", "")))
+    if payment_ids:
+        remember(await session.scalars(select(Payment).where(Payment.id.in_(payment_ids))))
+    unresolved = [t for t in transactions if _payment_of(t, found) is None]
+    for column, keys in (
+        (Payment.provider_charge_id, {t.charge_id for t in unresolved if t.charge_id}),
+        (
+            Payment.provider_payment_intent_id,
+            {t.payment_intent_id for t in unresolved if t.payment_intent_id},
+        ),
+    ):
+        if keys:
+            remember(await session.scalars(select(Payment).where(column.in_(keys))))
     return found
 
 
@@ -500,53 +487,48 @@ async def _store_transactions(
     stored: list[tuple[LedgerTransaction, Payment | None]],
     now: datetime,
 ) -> None:
-    """Insert new balance transactions, refresh known ones; a payout once learned stays."""
-    ids = [transaction.id for transaction, _ in stored]
-    known = await session.execute(
-        select(BalanceTransaction.provider_transaction_id, BalanceTransaction.id).where(
-            BalanceTransaction.provider_transaction_id.in_(ids)
-        )
-    )
-    existing = {provider_id: row_id for provider_id, row_id in known.all()}
-    new_rows, known_rows = [], []
-    for transaction, payment in stored:
-        values: dict[str, Any] = {
+    """Insert new balance transactions and refresh known ones in one upsert (the unique
+    index finds them, however large the table grew in this transaction); a payout once
+    learnt stays when a date-range run meets the transaction again."""
+    rows = [
+        {
+            "provider": provider,
+            "provider_transaction_id": transaction.id,
+            "type": transaction.type[:40],
+            "reporting_category": (transaction.reporting_category or "")[:40] or None,
+            "amount": transaction.amount,
+            "fee": transaction.fee,
+            "net": transaction.net,
+            "currency": transaction.currency[:3],
+            "source_id": transaction.source_id,
+            "provider_payout_id": scope.payout_id,
             "payment_id": payment.id if payment else None,
-            "municipality_code": payment.municipality_code
-            if payment
-            else transaction.metadata.get("municipality_code"),
+            "municipality_code": (
+                payment.municipality_code
+                if payment
+                else transaction.metadata.get("municipality_code")
+            ),
+            "created_at": transaction.created,
+            "available_on": transaction.available_on,
             "imported_at": now,
         }
-        if scope.payout_id is not None:
-            values["provider_payout_id"] = scope.payout_id
-        if transaction.id in existing:
-            known_rows.append({"id": existing[transaction.id], **values})
-            continue
-        new_rows.append(
-            {
-                **values,
-                "provider": provider,
-                "provider_transaction_id": transaction.id,
-                "type": transaction.type[:40],
-                "reporting_category": (transaction.reporting_category or "")[:40] or None,
-                "amount": transaction.amount,
-                "fee": transaction.fee,
-                "net": transaction.net,
-                "currency": transaction.currency[:3],
-                "source_id": transaction.source_id,
-                "provider_payout_id": scope.payout_id,
-                "created_at": transaction.created,
-                "available_on": transaction.available_on,
-            }
-        )
-    if new_rows:
-        await session.execute(insert(_table(BalanceTransaction)), new_rows)
-    if known_rows:
-        await session.execute(
-            update(BalanceTransaction),
-            known_rows,
-            execution_options={"synchronize_session": False},
-        )
+        for transaction, payment in stored
+    ]
+    table = _table(BalanceTransaction)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["provider_transaction_id"],
+        set_={
+            "payment_id": statement.excluded.payment_id,
+            "municipality_code": statement.excluded.municipality_code,
+            "provider_payout_id": func.coalesce(
+                statement.excluded.provider_payout_id, table.c.provider_payout_id
+            ),
+            "imported_at": statement.excluded.imported_at,
+        },
+    )
+    await session.execute(statement, rows)
 
 
 async def _report_not_in_payout(
