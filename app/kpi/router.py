@@ -4,6 +4,7 @@ For staff holding the analyst or admin role, always about their own municipality
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -62,6 +63,39 @@ TrendGroupBy = Annotated[
     Query(description="Empty (per fiscal year, the default) or `department`"),
 ]
 
+
+@dataclass(frozen=True)
+class PeriodQuery:
+    """The period parameters as sent (`from`/`to` or `fiscal_year`), with today (JST)."""
+
+    today: date
+    date_from: date | None
+    date_to: date | None
+    fiscal_year: int | None
+
+
+def period_query(
+    today: Today,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    fiscal_year: FiscalYear = None,
+) -> PeriodQuery:
+    return PeriodQuery(today, date_from, date_to, fiscal_year)
+
+
+PeriodParams = Annotated[PeriodQuery, Depends(period_query)]
+
+
+def _period_or_this_fiscal_year(query: PeriodQuery, start_month: int) -> Period:
+    return resolve_period(
+        date_from=query.date_from,
+        date_to=query.date_to,
+        fiscal_year=query.fiscal_year,
+        default=service.current_fiscal_year_period(query.today, start_month),
+        start_month=start_month,
+    )
+
+
 _ERRORS = problem_responses(*ACCESS_ERRORS, KpiPeriodInvalid, service.KpiGroupByInvalid)
 _CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
@@ -77,28 +111,26 @@ _CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 async def _online_procedures(
     session: DbSession,
     staff: StaffPrincipal,
-    today: date,
-    date_from: date | None,
-    date_to: date | None,
-    fiscal_year: int | None,
+    query: PeriodQuery,
     group_by: str | None,
 ) -> OnlineProceduresReport:
     municipality = await get_municipality(session, staff.municipality_code)
     period: Period | None = None
-    if date_from is not None or date_to is not None or fiscal_year is not None:
+    if query.date_from is not None or query.date_to is not None or query.fiscal_year is not None:
         earliest, _ = fiscal_year_bounds(EARLIEST_FISCAL_YEAR)
-        if date_from is None and fiscal_year is None:
+        date_from = query.date_from
+        if date_from is None and query.fiscal_year is None:
             date_from = earliest  # `to` alone: every year up to it
         period = resolve_period(
             date_from=date_from,
-            date_to=date_to,
-            fiscal_year=fiscal_year,
-            default=Period(earliest, today),
+            date_to=query.date_to,
+            fiscal_year=query.fiscal_year,
+            default=Period(earliest, query.today),
             start_month=municipality.fiscal_year_start_month,
         )
     groups = service.parse_group_by(group_by, service.TREND_DIMENSIONS, ())
     return await service.online_procedure_trend(
-        session, municipality, period=period, group_by=groups, today=today
+        session, municipality, period=period, group_by=groups, today=query.today
     )
 
 
@@ -110,17 +142,12 @@ async def _online_procedures(
 async def online_procedures(
     staff: AnalystStaff,
     session: DbSession,
-    today: Today,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    fiscal_year: FiscalYear = None,
+    query: PeriodParams,
     group_by: TrendGroupBy = None,
 ) -> OnlineProceduresReport:
     """行政手続のオンライン手続数 per fiscal year (at 31 March, or today for this year),
     fully online ones, first published and retired in the year, against the baseline."""
-    return await _online_procedures(
-        session, staff, today, date_from, date_to, fiscal_year, group_by
-    )
+    return await _online_procedures(session, staff, query, group_by)
 
 
 @router.get(
@@ -131,16 +158,11 @@ async def online_procedures(
 async def online_procedures_csv(
     staff: AnalystStaff,
     session: DbSession,
-    today: Today,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    fiscal_year: FiscalYear = None,
+    query: PeriodParams,
     group_by: TrendGroupBy = None,
 ) -> Response:
     """The online procedure count as CSV (columns: docs/kpi.md)."""
-    report = await _online_procedures(
-        session, staff, today, date_from, date_to, fiscal_year, group_by
-    )
+    report = await _online_procedures(session, staff, query, group_by)
     return _csv(
         csv_export.online_procedures_csv(report), f"online-procedures-{staff.municipality_code}"
     )
@@ -152,34 +174,22 @@ async def online_procedures_csv(
 async def _procedures(
     session: DbSession,
     staff: StaffPrincipal,
-    today: date,
-    date_from: date | None,
-    date_to: date | None,
-    fiscal_year: int | None,
+    query: PeriodQuery,
 ) -> ProcedureListReport:
     municipality = await get_municipality(session, staff.municipality_code)
-    period = resolve_period(
-        date_from=date_from,
-        date_to=date_to,
-        fiscal_year=fiscal_year,
-        default=service.current_fiscal_year_period(today, municipality.fiscal_year_start_month),
-        start_month=municipality.fiscal_year_start_month,
-    )
-    return await service.procedure_list(session, municipality, period=period, today=today)
+    period = _period_or_this_fiscal_year(query, municipality.fiscal_year_start_month)
+    return await service.procedure_list(session, municipality, period=period, today=query.today)
 
 
 @router.get("/procedures", response_model=ProcedureListReport, responses=_ERRORS)
 async def procedures(
     staff: AnalystStaff,
     session: DbSession,
-    today: Today,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    fiscal_year: FiscalYear = None,
+    query: PeriodParams,
 ) -> ProcedureListReport:
     """Every procedure published online by the end of the period (default: today), with
     first publication, retirement and whether it is fully online."""
-    return await _procedures(session, staff, today, date_from, date_to, fiscal_year)
+    return await _procedures(session, staff, query)
 
 
 @router.get(
@@ -190,13 +200,10 @@ async def procedures(
 async def procedures_csv(
     staff: AnalystStaff,
     session: DbSession,
-    today: Today,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    fiscal_year: FiscalYear = None,
+    query: PeriodParams,
 ) -> Response:
     """The procedure list as CSV (columns: docs/kpi.md)."""
-    report = await _procedures(session, staff, today, date_from, date_to, fiscal_year)
+    report = await _procedures(session, staff, query)
     return _csv(csv_export.procedure_list_csv(report), f"procedures-{staff.municipality_code}")
 
 
@@ -206,20 +213,11 @@ async def procedures_csv(
 async def _usage(
     session: DbSession,
     staff: StaffPrincipal,
-    today: date,
-    date_from: date | None,
-    date_to: date | None,
-    fiscal_year: int | None,
+    query: PeriodQuery,
     group_by: str | None,
 ) -> UsageReport:
     municipality = await get_municipality(session, staff.municipality_code)
-    period = resolve_period(
-        date_from=date_from,
-        date_to=date_to,
-        fiscal_year=fiscal_year,
-        default=service.current_fiscal_year_period(today, municipality.fiscal_year_start_month),
-        start_month=municipality.fiscal_year_start_month,
-    )
+    period = _period_or_this_fiscal_year(query, municipality.fiscal_year_start_month)
     groups = service.parse_group_by(
         group_by, service.USAGE_DIMENSIONS, service.DEFAULT_USAGE_GROUPS
     )
@@ -230,15 +228,12 @@ async def _usage(
 async def usage(
     staff: AnalystStaff,
     session: DbSession,
-    today: Today,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    fiscal_year: FiscalYear = None,
+    query: PeriodParams,
     group_by: UsageGroupBy = None,
 ) -> UsageReport:
     """Applications received in the period (default: this fiscal year) by channel,
     オンライン利用率, My Number card share, cashless share, returned rate and lead time."""
-    return await _usage(session, staff, today, date_from, date_to, fiscal_year, group_by)
+    return await _usage(session, staff, query, group_by)
 
 
 @router.get(
@@ -249,14 +244,11 @@ async def usage(
 async def usage_csv(
     staff: AnalystStaff,
     session: DbSession,
-    today: Today,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    fiscal_year: FiscalYear = None,
+    query: PeriodParams,
     group_by: UsageGroupBy = None,
 ) -> Response:
     """The usage report as CSV: one row per group (columns: docs/kpi.md)."""
-    report = await _usage(session, staff, today, date_from, date_to, fiscal_year, group_by)
+    report = await _usage(session, staff, query, group_by)
     name = f"usage-{staff.municipality_code}-{report.period_from}_{report.period_to}"
     return _csv(csv_export.usage_csv(report), name)
 
