@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db import session_scope
+from app.db import session_scope, utcnow
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -26,3 +27,12 @@ def get_app_settings(request: Request) -> Settings:
 # commit becomes an error response instead of a lost write behind a 2xx.
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
+
+
+def current_time() -> datetime:
+    """The clock of a request; tests override this one dependency to stand at a given
+    moment (e.g. 31 March 23:59 JST for the fiscal-year rollover)."""
+    return utcnow()
+
+
+Now = Annotated[datetime, Depends(current_time)]

@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.db import utcnow
+from app.dependencies import Now
 from app.kpi.periods import local_date
 
 
-def kpi_today() -> date:
-    """Today in Japan; tests override this dependency to stand at a given date."""
-    return local_date(utcnow())
+def kpi_today(now: Now) -> date:
+    """Today in Japan; tests override this dependency (or the clock) to stand at a date."""
+    return local_date(now)
 
 
 Today = Annotated[date, Depends(kpi_today)]

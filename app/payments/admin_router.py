@@ -15,11 +15,11 @@ from pydantic import AwareDatetime
 
 from app.admin.review_service import PreconditionRequired
 from app.auth.staff_access import ACCESS_ERRORS
-from app.dependencies import AppSettings, DbSession
+from app.dependencies import AppSettings, DbSession, Now
 from app.errors import problem_responses
 from app.forms.service import ProcedureVersionNotFound
 from app.payments import service
-from app.payments.dependencies import FeeStaff, FinanceStaff, Now, Providers
+from app.payments.dependencies import FeeStaff, FinanceStaff, Providers
 from app.payments.lifecycle import PaymentStatus
 from app.payments.models import Payment
 from app.payments.providers.base import ProviderUnavailable

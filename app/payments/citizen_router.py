@@ -16,10 +16,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from app.auth.principals import AuthenticatedCaller, AuthenticationRequired
 from app.config import Settings
-from app.dependencies import AppSettings, DbSession
+from app.dependencies import AppSettings, DbSession, Now
 from app.errors import NotFound, problem_responses
 from app.payments import service, webhooks
-from app.payments.dependencies import Now, Providers
+from app.payments.dependencies import Providers
 from app.payments.lifecycle import PaymentStatus
 from app.payments.models import Payment
 from app.payments.providers.base import ProviderUnavailable

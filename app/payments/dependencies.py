@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -12,7 +11,6 @@ from fastapi import Depends, FastAPI, Request
 from app.auth.staff_access import require
 from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffPrincipal
-from app.db import utcnow
 from app.payments.providers import ProviderRegistry
 
 
@@ -38,13 +36,7 @@ async def close_providers(app: Any) -> AsyncIterator[None]:
         await registry.aclose()
 
 
-def payment_clock() -> datetime:
-    """The clock of a payment request; tests override it to stand at a given moment."""
-    return utcnow()
-
-
 Providers = Annotated[ProviderRegistry, Depends(get_registry)]
-Now = Annotated[datetime, Depends(payment_clock)]
 
 FinanceStaff = Annotated[StaffPrincipal, Depends(require(StaffRole.ADMIN, StaffRole.FINANCE))]
 """会計: payments, refunds and reconciliation of the staff member's municipality."""

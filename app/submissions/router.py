@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Request
+from fastapi import APIRouter, Body, Header, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,8 +24,7 @@ from app.auth.principals import (
     CurrentCaller,
 )
 from app.config import Settings
-from app.db import utcnow
-from app.dependencies import AppSettings, DbSession
+from app.dependencies import AppSettings, DbSession, Now
 from app.errors import PayloadTooLarge, problem_responses
 from app.forms.service import ProcedureNotFound
 from app.municipalities.service import MunicipalityCodeInvalid, MunicipalityNotFound
@@ -53,13 +52,6 @@ from app.submissions.schemas import (
 router = APIRouter(tags=["submissions"])
 
 
-def current_time() -> datetime:
-    """The clock of a request; tests override this dependency to stand at a given moment
-    (e.g. 31 March 23:59 JST for the fiscal-year rollover)."""
-    return utcnow()
-
-
-Now = Annotated[datetime, Depends(current_time)]
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(

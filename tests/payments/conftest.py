@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import (
 from app.auth.staff_models import StaffUser
 from app.config import Settings
 from app.db import make_session_factory
+from app.dependencies import current_time
 from app.main import create_app
-from app.payments.dependencies import payment_clock, payment_registry
-from app.submissions.router import current_time
+from app.payments.dependencies import payment_registry
 from tests.factories import (
     TOMI,
     UEDA,
@@ -68,7 +68,6 @@ def stripe_settings(settings: Settings, fake: FakeStripe) -> Settings:
 
 async def _app_client(settings: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
-    app.dependency_overrides[payment_clock] = clock
     app.dependency_overrides[current_time] = clock
     engines = [app.state.engine]
     if settings.database_url.startswith("postgresql"):

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import (
 
 from app.config import Settings
 from app.db import make_session_factory
+from app.dependencies import current_time
 from app.main import create_app
-from app.submissions.router import current_time
 from tests.factories import TOMI, publish_definition, seed_municipalities, simple_definition
 from tests.submissions.helpers import Clock
 

@@ -21,11 +21,10 @@ from app.auth.jpki.schemas import (
     TokenResponse,
 )
 from app.auth.principals import AuthenticatedCaller, AuthenticationRequired
-from app.dependencies import AppSettings, DbSession
+from app.dependencies import AppSettings, DbSession, Now
 from app.errors import problem_responses
 from app.security.dependencies import RATE_LIMIT_ERRORS, JpkiRateLimit
 from app.submissions import service as submissions_service
-from app.submissions.router import Now
 from app.submissions.service import AnswersInvalid, SubmissionNotEditable, SubmissionNotFound
 
 router = APIRouter(prefix="/auth/jpki", tags=["citizen login"])

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.auth.staff_access import ACCESS_ERRORS
-from app.dependencies import AppSettings, DbSession
+from app.dependencies import AppSettings, DbSession, Now
 from app.errors import problem_responses
-from app.payments.dependencies import FinanceStaff, Now, Providers
+from app.payments.dependencies import FinanceStaff, Providers
 from app.payments.providers.base import ProviderUnavailable
 from app.payments.reconciliation import service
 from app.payments.reconciliation.ledger import LedgerUnavailable, ledger_for

@@ -18,8 +18,8 @@ from app.auth.jpki.testca import CardHolder, TestCaHome, TestCard, mint_card
 from app.auth.jpki.verifier import CertificateKind
 from app.config import Settings
 from app.db import utcnow
+from app.dependencies import current_time
 from app.main import create_app
-from app.submissions.router import current_time
 from tests.auth.jpki.helpers import HANAKO, KeyPool
 
 
