@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         "dry_run": report.dry_run,
         "submissions": report.submissions,
         "signatures": report.signatures,
+        "idempotency_records": report.idempotency_records,
         "per_municipality": dict(report.per_municipality),
     }
     print(json.dumps(summary, ensure_ascii=False))

@@ -23,6 +23,7 @@ from app.auth.jpki.models import SubmissionSignature
 from app.forms.models import ProcedureVersion
 from app.retention.models import RetentionPurge
 from app.security.ratelimit import delete_expired as delete_expired_rate_limits
+from app.submissions import idempotency
 from app.submissions.lifecycle import Status
 from app.submissions.models import Submission
 
@@ -36,6 +37,7 @@ class PurgeReport:
     dry_run: bool
     submissions: int = 0
     signatures: int = 0
+    idempotency_records: int = 0
     per_municipality: Counter[str] = field(default_factory=Counter)
 
 
@@ -112,8 +114,10 @@ async def purge(
             municipality_code,
             details={"submissions": count, "default_retention_days": default_days},
         )
-    # Rate-limit windows older than a day are of no further use.
+    # Rate-limit windows older than a day, and expired Idempotency-Key records (which
+    # hold receipts, never answers), are of no further use.
     await delete_expired_rate_limits(session, before=now - timedelta(days=1))
+    report.idempotency_records = await idempotency.purge_expired(session, now=now)
     return report
 
 

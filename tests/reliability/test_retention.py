@@ -20,7 +20,7 @@ from app.db import utcnow
 from app.retention import service
 from app.retention.__main__ import main as retention_main
 from app.retention.models import RetentionPurge
-from app.submissions.models import Submission, SubmissionEvent
+from app.submissions.models import IdempotencyRecord, Submission, SubmissionEvent
 
 ANSWERS = {"copies": 2, "requester": "agent", "agent_name": "山田太郎"}
 DEFAULT_DAYS = 365
@@ -186,3 +186,27 @@ def test_the_command_prints_its_report(
     report = json.loads(capsys.readouterr().out)
     assert report["dry_run"] is True
     assert report["submissions"] == 0
+
+
+async def test_purge_drops_expired_idempotency_keys_only(
+    api: httpx.AsyncClient, tomi: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    for key in ("expired-key-0001", "fresh-key-00001"):
+        response = await api.post(
+            f"/api/v1/municipalities/{tomi}/procedures/test-certificate/submissions",
+            json={"answers": ANSWERS, "submit": False},
+            headers={"Idempotency-Key": key},
+        )
+        assert response.status_code == 201, response.text
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "expired-key-0001")
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    async with session_factory() as session, session.begin():
+        report = await service.purge(session, now=utcnow(), default_days=DEFAULT_DAYS)
+    assert report.idempotency_records == 1
+    async with session_factory() as session:
+        keys = (await session.scalars(select(IdempotencyRecord.key))).all()
+    assert keys == ["fresh-key-00001"]
