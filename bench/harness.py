@@ -14,12 +14,19 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.db import make_engine
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,3 +159,48 @@ def time_calls(function: Callable[[], object], *, repeat: int) -> list[float]:
         function()
         samples.append(time.perf_counter() - started)
     return samples
+
+
+@dataclass(frozen=True)
+class Database:
+    name: str
+    url: str
+    """SQLAlchemy URL (asyncpg driver) for the app."""
+    dsn: str
+    """Plain libpq DSN for asyncpg."""
+
+
+@asynccontextmanager
+async def scratch_database(prefix: str = "madoguchi_bench") -> AsyncIterator[Database]:
+    """A PostgreSQL database of the benchmark's own, migrated to head; dropped at the end.
+    The server is `BENCH_DATABASE_URL` (an account that may create databases)."""
+    admin_url = os.environ.get(
+        "BENCH_DATABASE_URL",
+        f"postgresql+asyncpg://{os.environ.get('PGUSER', 'postgres')}@127.0.0.1:5432/postgres",
+    )
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    url = make_url(admin_url).set(database=name)
+    database = Database(
+        name=name,
+        url=url.render_as_string(hide_password=False),
+        dsn=url.set(drivername="postgresql").render_as_string(hide_password=False),
+    )
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        config = Config(str(PROJECT_ROOT / "alembic.ini"))
+        config.attributes["database_url"] = database.url
+        # Alembic's async env calls asyncio.run(), so it runs in a thread of its own.
+        await asyncio.to_thread(command.upgrade, config, "head")
+        yield database
+    finally:
+        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _admin(admin_url: str, statement: str) -> None:
+    engine = make_engine(admin_url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()

@@ -33,7 +33,6 @@ from typing import Any
 import asyncpg
 import httpx
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from app.audit.service import AuditActor
 from app.auth import staff_service, staff_tokens
@@ -46,8 +45,7 @@ from app.kpi.periods import JAPAN, fiscal_year_of, local_date, month_key
 from app.kpi.rollups import Transition, contribution
 from app.municipalities.service import upsert_municipality
 from app.seed import SAMPLE_MUNICIPALITIES
-from bench.harness import closed_loop, uvicorn_server
-from bench.submit_bench import _admin, _admin_url, _migrate
+from bench.harness import closed_loop, scratch_database, uvicorn_server
 
 TOMI = "202193"
 FIRST_DAY = datetime(2020, 4, 1, tzinfo=JAPAN)
@@ -560,14 +558,8 @@ def _same_figures(body: dict[str, Any], rows: list[Any]) -> bool:
 
 
 async def run(total: int, repeat: int, baseline_repeat: int) -> None:
-    admin_url = _admin_url()
-    database = f"madoguchi_bench_kpi_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = make_url(admin_url).set(database=database)
-    database_url = url.render_as_string(hide_password=False)
-    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    await _admin(admin_url, f'CREATE DATABASE "{database}"')
-    try:
-        await _migrate(database_url)
+    async with scratch_database("madoguchi_bench_kpi") as database:
+        database_url, dsn = database.url, database.dsn
         catalog, headers = await _seed(database_url)
         connection = await asyncpg.connect(dsn)
         server_version = await connection.fetchval("SHOW server_version")
@@ -610,8 +602,6 @@ async def run(total: int, repeat: int, baseline_repeat: int) -> None:
                             await client.get(case.path, params=case.params, headers=headers)
                         ).json()
                     print(f"{'':<4}figures identical to the GROUP BY: {_same_figures(body, rows)}")
-    finally:
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 async def _time_endpoint(app_url: str, case: Case, headers: dict[str, str], repeat: int) -> Any:

@@ -38,12 +38,9 @@ from typing import Any
 import asyncpg
 import httpx
 import stripe
-from alembic import command
-from alembic.config import Config
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select, text
-from sqlalchemy.engine import make_url
 
 from app.audit.service import AuditActor
 from app.config import Settings
@@ -57,7 +54,7 @@ from app.payments.reconciliation import service as reconciliation
 from app.payments.reconciliation.ledger import StripeLedger
 from app.seed import SAMPLE_MUNICIPALITIES
 from app.submissions.models import Submission
-from bench.harness import PROJECT_ROOT, LoadResult, closed_loop, uvicorn_server
+from bench.harness import LoadResult, closed_loop, scratch_database, uvicorn_server
 from tests.factories import simple_definition
 from tests.fakes.stripe_server import API_KEY, WEBHOOK_SECRET, FakeStripe, serve, signed_delivery
 
@@ -125,29 +122,6 @@ def create_baseline_app() -> FastAPI:
 
 
 # --- Setup -------------------------------------------------------------------------------
-
-
-def _admin_url() -> str:
-    return os.environ.get(
-        "BENCH_DATABASE_URL",
-        f"postgresql+asyncpg://{os.environ.get('PGUSER', 'postgres')}@127.0.0.1:5432/postgres",
-    )
-
-
-async def _admin(admin_url: str, statement: str) -> None:
-    engine = make_engine(admin_url)
-    try:
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-async def _migrate(database_url: str) -> None:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.attributes["database_url"] = database_url
-    await asyncio.to_thread(command.upgrade, config, "heads")
 
 
 async def _seed_applications(
@@ -383,7 +357,11 @@ async def _webhooks(database_url: str, dsn: str, count: int, concurrency: int) -
     ):
         # Warm-up on the baseline only: every app event may be delivered once.
         await closed_loop(
-            "warm-up", sender("/webhook"), base_url=baseline_url, total=200, concurrency=8
+            "warm-up",
+            sender("/webhook"),
+            base_url=baseline_url,
+            total=min(200, count),
+            concurrency=8,
         )
         results.append(
             await closed_loop(
@@ -431,14 +409,8 @@ async def _paid_count(dsn: str) -> int:
 
 
 async def run(transactions: int, events: int, concurrency: int) -> None:
-    admin_url = _admin_url()
-    database = f"madoguchi_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = make_url(admin_url).set(database=database)
-    database_url = url.render_as_string(hide_password=False)
-    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    await _admin(admin_url, f'CREATE DATABASE "{database}"')
-    try:
-        await _migrate(database_url)
+    async with scratch_database("madoguchi_bench") as database:
+        database_url, dsn = database.url, database.dsn
         server_version = await _seed(database_url, dsn)
         print(
             f"PostgreSQL {server_version}, Python {platform.python_version()}, "
@@ -484,8 +456,6 @@ async def run(transactions: int, events: int, concurrency: int) -> None:
             for r in results
         ]
         print("\n" + json.dumps(figures, ensure_ascii=False))
-    finally:
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -31,18 +31,15 @@ from typing import Literal
 
 import asyncpg
 import httpx
-from alembic import command
-from alembic.config import Config
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from app.db import make_engine, make_session_factory
 from app.forms.service import load_catalog
 from app.municipalities.service import upsert_municipality
 from app.seed import SAMPLE_MUNICIPALITIES
-from bench.harness import PROJECT_ROOT, LoadResult, closed_loop, uvicorn_server
+from bench.harness import LoadResult, closed_loop, scratch_database, uvicorn_server
 
 TOMI = "202193"
 PROCEDURE = "bench-certificate"
@@ -145,30 +142,6 @@ def create_baseline_app() -> FastAPI:
 
 
 # --- Setup ------------------------------------------------------------------------------
-
-
-def _admin_url() -> str:
-    return os.environ.get(
-        "BENCH_DATABASE_URL",
-        f"postgresql+asyncpg://{os.environ.get('PGUSER', 'postgres')}@127.0.0.1:5432/postgres",
-    )
-
-
-async def _admin(admin_url: str, statement: str) -> None:
-    engine = make_engine(admin_url)
-    try:
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-async def _migrate(database_url: str) -> None:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.attributes["database_url"] = database_url
-    # Alembic's async env calls asyncio.run(), so it runs in a thread of its own.
-    await asyncio.to_thread(command.upgrade, config, "heads")
 
 
 async def _seed(database_url: str, dsn: str) -> str:
@@ -300,14 +273,8 @@ async def _gap_free(dsn: str) -> str:
 
 
 async def run(total: int, concurrencies: list[int]) -> None:
-    admin_url = _admin_url()
-    database = f"madoguchi_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = make_url(admin_url).set(database=database)
-    database_url = url.render_as_string(hide_password=False)
-    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    await _admin(admin_url, f'CREATE DATABASE "{database}"')
-    try:
-        await _migrate(database_url)
+    async with scratch_database("madoguchi_bench") as database:
+        database_url, dsn = database.url, database.dsn
         server_version = await _seed(database_url, dsn)
         print(
             f"PostgreSQL {server_version}, Python {platform.python_version()}, "
@@ -346,8 +313,6 @@ async def run(total: int, concurrencies: list[int]) -> None:
                 }
             print(await _gap_free(dsn))
             print(json.dumps(figures, ensure_ascii=False))
-    finally:
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -24,10 +24,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from app.auth import citizen_tokens
 from app.config import Settings
@@ -36,7 +32,8 @@ from app.forms.definition import ProcedureDefinition
 from app.forms.service import load_catalog, read_catalog_directory
 from app.municipalities.service import upsert_municipality
 from app.seed import SAMPLE_MUNICIPALITIES
-from bench.harness import LoadResult, closed_loop, free_port
+from bench.harness import Database, LoadResult, closed_loop, free_port
+from bench.harness import scratch_database as harness_database
 from bench.submit_bench import BASELINE_TABLE
 from tests.forms.sample_answers import sample_answers
 
@@ -48,48 +45,12 @@ IDENTITIES = ("none", "jpki_auth")
 ANSWER_VARIANTS = 20
 
 
-@dataclass(frozen=True)
-class Database:
-    name: str
-    url: str
-    """SQLAlchemy URL (asyncpg driver) for the app."""
-    dsn: str
-    """Plain libpq DSN for asyncpg."""
-
-
 @asynccontextmanager
 async def scratch_database() -> AsyncIterator[Database]:
     """A database of its own, migrated to head and seeded; dropped at the end."""
-    admin_url = os.environ.get(
-        "BENCH_DATABASE_URL",
-        f"postgresql+asyncpg://{os.environ.get('PGUSER', 'postgres')}@127.0.0.1:5432/postgres",
-    )
-    name = f"madoguchi_load_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = make_url(admin_url).set(database=name)
-    database = Database(
-        name=name,
-        url=url.render_as_string(hide_password=False),
-        dsn=url.set(drivername="postgresql").render_as_string(hide_password=False),
-    )
-    await _admin(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        config = Config(str(PROJECT_ROOT / "alembic.ini"))
-        config.attributes["database_url"] = database.url
-        await asyncio.to_thread(command.upgrade, config, "heads")
+    async with harness_database("madoguchi_load") as database:
         await _seed(database)
         yield database
-    finally:
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _admin(admin_url: str, statement: str) -> None:
-    engine = make_engine(admin_url)
-    try:
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 async def _seed(database: Database) -> None:

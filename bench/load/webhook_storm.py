@@ -26,7 +26,8 @@ import httpx
 
 from app.db import make_engine, make_session_factory
 from app.forms.service import load_catalog
-from bench.load.common import TOMI, Check, Database, scratch_database, uvicorn_workers
+from bench.harness import Database
+from bench.load.common import TOMI, Check, scratch_database, uvicorn_workers
 from tests.factories import simple_definition
 from tests.fakes.stripe_server import API_KEY, WEBHOOK_SECRET, FakeStripe, serve, signed_delivery
 
