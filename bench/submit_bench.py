@@ -40,60 +40,15 @@ from app.forms.service import load_catalog
 from app.municipalities.service import upsert_municipality
 from app.seed import SAMPLE_MUNICIPALITIES
 from bench.harness import LoadResult, closed_loop, scratch_database, uvicorn_server
+from tests.factories import simple_definition
 
 TOMI = "202193"
 PROCEDURE = "bench-certificate"
 ANSWERS = {"requester": "self", "copies": 2}
 BASELINE_TABLE = "bench_baseline_applications"
 
-DEFINITION = {
-    "code": PROCEDURE,
-    "title": {"ja": "ベンチマーク用証明書の交付請求", "en": "Benchmark certificate request"},
-    "department": {"ja": "市民課", "en": "Citizens Division"},
-    "payment_timing": "on_submit",
-    "fee_rules": [
-        {
-            "kind": "per_unit",
-            "key": "copy_fee",
-            "label": {"ja": "交付手数料", "en": "Issuance fee"},
-            "unit_price": 300,
-            "quantity_field": "copies",
-        }
-    ],
-    "steps": [
-        {
-            "key": "request",
-            "title": {"ja": "請求内容", "en": "Request"},
-            "fields": [
-                {
-                    "key": "copies",
-                    "type": "integer",
-                    "label": {"ja": "通数", "en": "Copies"},
-                    "required": True,
-                    "minimum": 1,
-                    "maximum": 10,
-                },
-                {
-                    "key": "requester",
-                    "type": "radio",
-                    "label": {"ja": "請求者", "en": "Requester"},
-                    "required": True,
-                    "options": [
-                        {"value": "self", "label": {"ja": "本人", "en": "Self"}},
-                        {"value": "agent", "label": {"ja": "代理人", "en": "Agent"}},
-                    ],
-                },
-                {
-                    "key": "agent_name",
-                    "type": "text",
-                    "label": {"ja": "代理人の氏名", "en": "Agent's name"},
-                    "required": True,
-                    "when": {"field": "requester", "equals": "agent"},
-                },
-            ],
-        }
-    ],
-}
+# The small 300-yen-a-copy procedure the tests use, paid on submit.
+DEFINITION = simple_definition(PROCEDURE)
 
 
 # --- The baseline: what the same request costs with nothing of ours in the way ---------
