@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, Select, TypeDecorator, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -61,6 +61,19 @@ def new_uuid() -> uuid.UUID:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+Row = TypeVar("Row")
+
+
+async def fetch_page(
+    session: AsyncSession, statement: Select[Row], *, limit: int, offset: int
+) -> tuple[list[Row], int]:
+    """One page of the statement's rows, and how many rows it has in all."""
+    counted = statement.order_by(None).subquery()
+    total = await session.scalar(select(func.count()).select_from(counted))
+    rows = await session.scalars(statement.limit(limit).offset(offset))
+    return list(rows), total or 0
 
 
 def make_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
+from app.db import fetch_page
 from app.request_context import current_request_id
 
 
@@ -81,16 +82,12 @@ async def list_entries(
     session: AsyncSession, criteria: AuditFilter, *, limit: int, offset: int
 ) -> tuple[list[AuditEntry], int]:
     """Newest first, with the total count of matching entries."""
-    conditions = _conditions(criteria)
-    total = await session.scalar(select(func.count(AuditEntry.id)).where(*conditions)) or 0
-    rows = await session.scalars(
+    statement = (
         select(AuditEntry)
-        .where(*conditions)
+        .where(*_conditions(criteria))
         .order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
-        .limit(limit)
-        .offset(offset)
     )
-    return list(rows), total
+    return await fetch_page(session, statement, limit=limit, offset=offset)
 
 
 def _conditions(criteria: AuditFilter) -> list[ColumnElement[bool]]:

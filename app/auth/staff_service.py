@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -21,7 +21,7 @@ from app.audit.service import Actor, AuditActor
 from app.auth import staff_tokens
 from app.auth.staff_models import RevokedStaffToken, StaffRole, StaffUser
 from app.config import Settings
-from app.db import utcnow
+from app.db import fetch_page, utcnow
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.municipalities.service import get_municipality
 
@@ -236,12 +236,12 @@ async def get_staff_by_email(session: AsyncSession, email: str) -> StaffUser | N
 async def list_staff(
     session: AsyncSession, municipality_code: str, *, limit: int, offset: int
 ) -> tuple[list[StaffUser], int]:
-    scope = StaffUser.municipality_code == municipality_code
-    total = await session.scalar(select(func.count(StaffUser.id)).where(scope)) or 0
-    rows = await session.scalars(
-        select(StaffUser).where(scope).order_by(StaffUser.email).limit(limit).offset(offset)
+    statement = (
+        select(StaffUser)
+        .where(StaffUser.municipality_code == municipality_code)
+        .order_by(StaffUser.email)
     )
-    return list(rows), total
+    return await fetch_page(session, statement, limit=limit, offset=offset)
 
 
 async def update_staff(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound, ValidationFailed
@@ -47,8 +47,7 @@ async def get_municipality(session: AsyncSession, code: str) -> Municipality:
 
 async def list_municipalities(session: AsyncSession) -> tuple[list[Municipality], int]:
     rows = (await session.scalars(select(Municipality).order_by(Municipality.code))).all()
-    total = await session.scalar(select(func.count()).select_from(Municipality)) or 0
-    return list(rows), total
+    return list(rows), len(rows)
 
 
 @dataclass(frozen=True)

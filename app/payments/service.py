@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -27,7 +27,7 @@ from app.auth.principals import Caller
 from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffPrincipal
 from app.config import Settings
-from app.db import new_uuid
+from app.db import fetch_page, new_uuid
 from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.forms import service as forms
 from app.forms.definition import PerUnitFee
@@ -368,16 +368,12 @@ async def list_payments(
     offset: int,
 ) -> tuple[list[Payment], int]:
     """The municipality's payments, newest first, with the total count."""
-    conditions = _conditions(staff, criteria)
-    total = await session.scalar(select(func.count(Payment.id)).where(*conditions))
-    rows = await session.scalars(
+    statement = (
         select(Payment)
-        .where(*conditions)
+        .where(*_conditions(staff, criteria))
         .order_by(Payment.created_at.desc(), Payment.id)
-        .limit(limit)
-        .offset(offset)
     )
-    return list(rows), total or 0
+    return await fetch_page(session, statement, limit=limit, offset=offset)
 
 
 async def get_payment(
@@ -395,16 +391,12 @@ async def get_payment(
 async def list_refunds(
     session: AsyncSession, staff: StaffPrincipal, *, limit: int, offset: int
 ) -> tuple[list[Refund], int]:
-    condition = Refund.municipality_code == staff.municipality_code
-    total = await session.scalar(select(func.count(Refund.id)).where(condition))
-    rows = await session.scalars(
+    statement = (
         select(Refund)
-        .where(condition)
+        .where(Refund.municipality_code == staff.municipality_code)
         .order_by(Refund.created_at.desc(), Refund.id)
-        .limit(limit)
-        .offset(offset)
     )
-    return list(rows), total or 0
+    return await fetch_page(session, statement, limit=limit, offset=offset)
 
 
 async def refund_payment(

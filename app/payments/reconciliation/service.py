@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.staff_service import StaffPrincipal
-from app.db import new_uuid
+from app.db import fetch_page, new_uuid
 from app.errors import NotFound, ValidationFailed
 from app.payments.lifecycle import PAID, PaymentStatus
 from app.payments.models import Payment, Refund
@@ -205,16 +205,12 @@ async def run_reconciliation(
 async def list_runs(
     session: AsyncSession, staff: StaffPrincipal, *, limit: int, offset: int
 ) -> tuple[list[ReconciliationRun], int]:
-    condition = ReconciliationRun.municipality_code == staff.municipality_code
-    total = await session.scalar(select(func.count(ReconciliationRun.id)).where(condition))
-    rows = await session.scalars(
+    statement = (
         select(ReconciliationRun)
-        .where(condition)
+        .where(ReconciliationRun.municipality_code == staff.municipality_code)
         .order_by(ReconciliationRun.started_at.desc(), ReconciliationRun.id)
-        .limit(limit)
-        .offset(offset)
     )
-    return list(rows), total or 0
+    return await fetch_page(session, statement, limit=limit, offset=offset)
 
 
 async def get_run(
@@ -240,15 +236,8 @@ async def list_items(
     conditions = [ReconciliationItem.run_id == run.id]
     if kinds:
         conditions.append(ReconciliationItem.kind.in_([str(kind) for kind in kinds]))
-    total = await session.scalar(select(func.count(ReconciliationItem.id)).where(*conditions))
-    rows = await session.scalars(
-        select(ReconciliationItem)
-        .where(*conditions)
-        .order_by(ReconciliationItem.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), total or 0
+    statement = select(ReconciliationItem).where(*conditions).order_by(ReconciliationItem.id)
+    return await fetch_page(session, statement, limit=limit, offset=offset)
 
 
 async def report_csv(session: AsyncSession, run: ReconciliationRun) -> bytes:
