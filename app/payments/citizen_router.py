@@ -20,10 +20,16 @@ from app.dependencies import AppSettings, DbSession, Now
 from app.errors import NotFound, problem_responses
 from app.payments import service, webhooks
 from app.payments.dependencies import Providers
-from app.payments.lifecycle import PaymentStatus
+from app.payments.lifecycle import PaymentStatus, Voucher
 from app.payments.models import Payment
 from app.payments.providers.base import ProviderUnavailable
-from app.payments.schemas import PaymentRead, PaymentStartRequest, WebhookReceipt
+from app.payments.schemas import (
+    PaymentRead,
+    PaymentStartRequest,
+    StoreCodeRead,
+    VoucherRead,
+    WebhookReceipt,
+)
 from app.submissions.lifecycle import SubmissionChanged
 from app.submissions.service import SubmissionNotFound
 
@@ -55,6 +61,24 @@ def to_read(payment: Payment) -> PaymentRead:
         reference_number=payment.reference_number,
         expires_at=payment.expires_at,
         paid_at=payment.paid_at,
+        voucher=_voucher(payment),
+    )
+
+
+def _voucher(payment: Payment) -> VoucherRead | None:
+    if payment.voucher is None or payment.status != PaymentStatus.PENDING:
+        return None
+    voucher = Voucher.from_dict(payment.voucher)
+    return VoucherRead(
+        payment_code=voucher.payment_code,
+        expires_at=voucher.expires_at,
+        hosted_voucher_url=voucher.hosted_voucher_url,
+        stores={
+            store: StoreCodeRead(
+                payment_code=code.payment_code, confirmation_number=code.confirmation_number
+            )
+            for store, code in voucher.stores.items()
+        },
     )
 
 

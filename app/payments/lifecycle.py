@@ -14,9 +14,10 @@ in, the payment ends in the same state.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 
 class PaymentStatus(StrEnum):
@@ -72,6 +73,56 @@ FactKind = Literal["pending", "succeeded", "failed", "expired", "refunded", "dis
 
 
 @dataclass(frozen=True)
+class StoreCode:
+    payment_code: str
+    """払込番号 (お客様番号) to give at the store's terminal or till."""
+    confirmation_number: str | None = None
+    """確認番号, where the store asks for one."""
+
+
+@dataclass(frozen=True)
+class Voucher:
+    """コンビニ払込票: what the citizen needs to pay a konbini payment in cash."""
+
+    expires_at: datetime
+    """支払期限."""
+    hosted_voucher_url: str | None
+    """The provider's voucher page (printable)."""
+    stores: Mapping[str, StoreCode] = field(default_factory=dict)
+    """familymart, lawson, ministop, seicomart -> the codes to pay there."""
+
+    @property
+    def payment_code(self) -> str | None:
+        """The 払込番号 when every store takes the same one."""
+        codes = {code.payment_code for code in self.stores.values()}
+        return codes.pop() if len(codes) == 1 else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expires_at": self.expires_at.isoformat(),
+            "hosted_voucher_url": self.hosted_voucher_url,
+            "stores": {
+                store: {
+                    "payment_code": code.payment_code,
+                    "confirmation_number": code.confirmation_number,
+                }
+                for store, code in self.stores.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> Voucher:
+        return cls(
+            expires_at=datetime.fromisoformat(stored["expires_at"]),
+            hosted_voucher_url=stored.get("hosted_voucher_url"),
+            stores={
+                store: StoreCode(code["payment_code"], code.get("confirmation_number"))
+                for store, code in (stored.get("stores") or {}).items()
+            },
+        )
+
+
+@dataclass(frozen=True)
 class Fact:
     """What a provider reported about one payment."""
 
@@ -79,6 +130,8 @@ class Fact:
     refunded_total: int = 0
     """For `refunded`: the total refunded so far, as the provider counts it (absolute,
     so a duplicate or a late event cannot count a refund twice)."""
+    voucher: Voucher | None = None
+    """For `pending`: the konbini voucher, when the report carries it."""
 
 
 def refund_status(amount: int, refunded_amount: int) -> PaymentStatus:

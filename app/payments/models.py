@@ -70,6 +70,9 @@ class Payment(Base):
     """Yen refunded or being refunded; never above `amount`."""
     redirect_url: Mapped[str | None] = mapped_column(Text, default=None)
     """Where the citizen pays (the hosted checkout page) while the payment is `created`."""
+    voucher: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    """コンビニ払込票 while a konbini payment is `pending`: the 払込番号 per store, the
+    deadline and the provider's voucher page (app.payments.lifecycle.Voucher.as_dict)."""
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

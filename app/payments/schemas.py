@@ -18,6 +18,24 @@ class PaymentStartRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class StoreCodeRead(BaseModel):
+    payment_code: str = Field(description="払込番号 (お客様番号) for this store")
+    confirmation_number: str | None = Field(description="確認番号, where the store asks for one")
+
+
+class VoucherRead(BaseModel):
+    """コンビニ払込票: how to pay a pending konbini payment in cash."""
+
+    payment_code: str | None = Field(
+        description="払込番号, when every store takes the same one (else see `stores`)"
+    )
+    expires_at: datetime = Field(description="支払期限 (payment deadline)")
+    hosted_voucher_url: str | None = Field(description="The printable voucher page")
+    stores: dict[str, StoreCodeRead] = Field(
+        description="familymart, lawson, ministop, seicomart -> the codes to pay there"
+    )
+
+
 class PaymentRead(BaseModel):
     """A payment as the citizen sees it."""
 
@@ -33,6 +51,9 @@ class PaymentRead(BaseModel):
     reference_number: str = Field(description="受付番号")
     expires_at: datetime
     paid_at: datetime | None
+    voucher: VoucherRead | None = Field(
+        default=None, description="コンビニ払込票 while a konbini payment is `pending`"
+    )
 
 
 class WebhookReceipt(BaseModel):

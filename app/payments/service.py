@@ -217,6 +217,7 @@ async def start_payment(
             expires_at=payment.expires_at,
             success_url=return_url(settings, submission.id, payment.id, "success"),
             cancel_url=return_url(settings, submission.id, payment.id, "cancel"),
+            requested_at=now,
         )
     )
     payment.provider_checkout_id = started.checkout_id
@@ -617,11 +618,14 @@ async def _apply(
     status = PaymentStatus(payment.status)
     match fact.kind:
         case "pending":
-            if status != PaymentStatus.CREATED:
-                return False
-            _move(payment, PaymentStatus.PENDING)
-            payment.redirect_url = None
-            return True
+            changed = False
+            if status == PaymentStatus.CREATED:
+                _move(payment, PaymentStatus.PENDING)
+                payment.redirect_url, changed = None, True
+            voucher = fact.voucher.as_dict() if fact.voucher else None
+            if payment.status == PaymentStatus.PENDING and voucher and payment.voucher != voucher:
+                payment.voucher, changed = voucher, True
+            return changed
         case "succeeded":
             return await _succeed(session, payment, submission, now)
         case "failed" | "expired":
@@ -629,7 +633,7 @@ async def _apply(
             if not is_allowed(status, target):
                 return False
             _move(payment, target)
-            payment.closed_at, payment.redirect_url = now, None
+            payment.closed_at, payment.redirect_url, payment.voucher = now, None, None
             return True
         case "refunded":
             changed = await _succeed(session, payment, submission, now)
@@ -660,7 +664,7 @@ async def _succeed(
             logger.warning("payment %s: success reported while %s", payment.id, status)
         return False
     _move(payment, PaymentStatus.SUCCEEDED)
-    payment.paid_at, payment.redirect_url = now, None
+    payment.paid_at, payment.redirect_url, payment.voucher = now, None, None
     if submission.status == Status.AWAITING_PAYMENT:
         await lifecycle.transition(
             session, submission, Status.PAID, SYSTEM, "手数料の支払を確認しました", now=now

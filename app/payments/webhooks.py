@@ -23,6 +23,7 @@ from app.errors import AppError, NotFound
 from app.payments import service
 from app.payments.lifecycle import Fact
 from app.payments.models import Payment, ProviderEvent
+from app.payments.providers.stripe_checkout import voucher_of
 from app.payments.reconciliation import service as reconciliation
 from app.submissions.dialects import insert_ignoring_conflicts
 
@@ -147,6 +148,13 @@ async def _handle_stripe(
         facts = [CHECKOUT_FACTS[event_type]]
         payment = await service.find_payment(
             session, payment_id=metadata.get("payment_id"), checkout_id=obj.get("id")
+        )
+    elif event_type == "payment_intent.requires_action" and voucher_of(obj) is not None:
+        # Konbini: the voucher (払込番号, deadline) the citizen takes to the store.
+        facts = [Fact("pending", voucher=voucher_of(obj))]
+        intent_id = _id(obj.get("id"))
+        payment = await service.find_payment(
+            session, payment_id=metadata.get("payment_id"), payment_intent_id=intent_id
         )
     elif event_type == "charge.refunded":
         facts = [Fact("refunded", refunded_total=int(obj.get("amount_refunded") or 0))]

@@ -34,16 +34,27 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import stripe
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from stripe import params as stripe_params
+from stripe.params import checkout as checkout_params
+
+from tests.fakes import stripe_params as rules
 
 API_KEY = "sk_test_fake_madoguchi"
 WEBHOOK_SECRET = "whsec_fake_madoguchi"
+API_VERSION: str = stripe.api_version
+"""The API version the pinned SDK speaks: events are rendered in it, as a webhook
+endpoint created on that version receives them."""
+KONBINI_STORES = ("familymart", "lawson", "ministop", "seicomart")
 STRIPE_FEE_RATE = 0.036
 """3.6%: Stripe Japan's card rate, rounded to whole yen."""
+DISPUTE_FEE = 1500
+"""Stripe Japan's dispute fee (¥1,500), withdrawn with the disputed amount."""
 
 
 class StripeError(Exception):
@@ -118,7 +129,8 @@ class _State:
     payouts: dict[str, dict[str, Any]] = field(default_factory=dict)
     balance: list[dict[str, Any]] = field(default_factory=list)
     """Balance transactions, oldest first."""
-    idempotency: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
+    idempotency: dict[str, tuple[str, int, dict[str, Any], int]] = field(default_factory=dict)
+    """key -> (fingerprint of the request, status, body, when it was stored)."""
 
 
 class FakeStripe:
@@ -145,8 +157,10 @@ class FakeStripe:
                 Route("/v1/checkout/sessions/{id}", self._get_session, methods=["GET"]),
                 Route("/v1/checkout/sessions/{id}/expire", self._expire_session, methods=["POST"]),
                 Route("/v1/payment_intents/{id}", self._get_intent, methods=["GET"]),
+                Route("/v1/payment_intents/{id}/cancel", self._cancel_intent, methods=["POST"]),
                 Route("/v1/charges/{id}", self._get_charge, methods=["GET"]),
                 Route("/v1/refunds", self._create_refund, methods=["POST"]),
+                Route("/v1/refunds/{id}", self._get_refund, methods=["GET"]),
                 Route("/v1/balance_transactions", self._list_balance, methods=["GET"]),
                 Route("/v1/payouts/{id}", self._get_payout, methods=["GET"]),
             ]
@@ -202,19 +216,41 @@ class FakeStripe:
             return [self._event("checkout.session.completed", session)]
 
     def complete_konbini(self, session_id: str) -> list[dict[str, Any]]:
-        """The citizen takes a konbini voucher: complete, but unpaid until they pay."""
+        """The citizen takes a konbini voucher: complete, but unpaid until they pay. The
+        PaymentIntent carries the voucher (払込番号 per store, the deadline and the hosted
+        voucher page) in `next_action.konbini_display_details`, announced by
+        `payment_intent.requires_action`."""
         with self._lock:
             session = self._open_session(session_id)
             intent = self._intent_for(session, "konbini")
+            days = int(
+                session["payment_method_options"].get("konbini", {}).get("expires_after_days", 3)
+            )
+            number = f"{next(self._ids) % 10**11:011d}"
             intent["status"] = "requires_action"
+            intent["next_action"] = {
+                "type": "konbini_display_details",
+                "konbini_display_details": {
+                    "expires_at": self.now() + days * 86400,
+                    "hosted_voucher_url": f"{self.base_url}/v/{intent['id']}",
+                    "stores": {
+                        store: {"confirmation_number": number[:6], "payment_code": number}
+                        for store in KONBINI_STORES
+                    },
+                },
+            }
             session.update(status="complete", payment_status="unpaid")
-            return [self._event("checkout.session.completed", session)]
+            return [
+                self._event("checkout.session.completed", session),
+                self._event("payment_intent.requires_action", intent),
+            ]
 
     def konbini_paid(self, session_id: str) -> list[dict[str, Any]]:
         with self._lock:
             session = self.state.sessions[session_id]
             intent = self.state.intents[session["payment_intent"]]
             self._charge(intent, session["amount_total"])
+            intent["next_action"] = None
             session["payment_status"] = "paid"
             return [self._event("checkout.session.async_payment_succeeded", session)]
 
@@ -223,7 +259,7 @@ class FakeStripe:
         with self._lock:
             session = self.state.sessions[session_id]
             intent = self.state.intents[session["payment_intent"]]
-            intent["status"] = "requires_payment_method"
+            intent.update(status="requires_payment_method", next_action=None)
             return [self._event("checkout.session.async_payment_failed", session)]
 
     def expire(self, session_id: str) -> list[dict[str, Any]]:
@@ -233,10 +269,48 @@ class FakeStripe:
             return [self._event("checkout.session.expired", session)]
 
     def refund_in_dashboard(self, charge_id: str, amount: int) -> list[dict[str, Any]]:
-        """A refund made in Stripe's dashboard, not through us."""
+        """A refund made in Stripe's dashboard, not through us: `refund.created` and
+        `charge.refunded`."""
         with self._lock:
+            before = len(self.events)
             self._refund(self.state.charges[charge_id], amount, {})
-            return [copy.deepcopy(self.events[-1])]
+            return copy.deepcopy(self.events[before:])
+
+    def refund(self, refund_id: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self.state.refunds[refund_id])
+
+    def refund_succeeds(self, refund_id: str) -> list[dict[str, Any]]:
+        """A pending refund completes (a konbini customer named their bank account)."""
+        with self._lock:
+            refund = self.state.refunds[refund_id]
+            assert refund["status"] in ("pending", "requires_action"), refund["status"]
+            refund.update(status="succeeded", next_action=None)
+            return [self._event("refund.updated", refund)]
+
+    def refund_fails(
+        self, refund_id: str, reason: str = "expired_or_canceled_card"
+    ) -> list[dict[str, Any]]:
+        """The refund could not reach the customer: the money comes back to the balance
+        (a `refund_failure` balance transaction) and the charge's refunded total drops."""
+        with self._lock:
+            refund = self.state.refunds[refund_id]
+            assert refund["status"] != "failed"
+            refund.update(status="failed", failure_reason=reason, next_action=None)
+            charge = self.state.charges[refund["charge"]]
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+            txn = self._balance_transaction(
+                "refund_failure", refund["amount"], 0, refund_id, "refund_failure"
+            )
+            refund["failure_balance_transaction"] = txn["id"]
+            return [self._event("refund.updated", refund), self._event("refund.failed", refund)]
+
+    def lapse_sessions(self) -> list[dict[str, Any]]:
+        """Open sessions whose `expires_at` has passed expire (`checkout.session.expired`),
+        as Stripe expires them by time; the API does this before every request."""
+        with self._lock:
+            return self._lapse_sessions()
 
     def dispute(self, charge_id: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -256,9 +330,38 @@ class FakeStripe:
             self.state.disputes[dispute["id"]] = dispute
             charge["disputed"] = True
             self._balance_transaction(
-                "adjustment", -charge["amount"], 1500, dispute["id"], "dispute"
+                "adjustment", -charge["amount"], DISPUTE_FEE, dispute["id"], "dispute"
             )
-            return [self._event("charge.dispute.created", dispute)]
+            return [
+                self._event("charge.dispute.created", dispute),
+                self._event("charge.dispute.funds_withdrawn", dispute),
+            ]
+
+    def dispute_of(self, charge_id: str) -> dict[str, Any]:
+        with self._lock:
+            found = [d for d in self.state.disputes.values() if d["charge"] == charge_id]
+            return copy.deepcopy(found[-1])
+
+    def dispute_under_review(self, dispute_id: str) -> list[dict[str, Any]]:
+        """The evidence was submitted: Stripe's status moves to `under_review`."""
+        with self._lock:
+            dispute = self.state.disputes[dispute_id]
+            dispute["status"] = "under_review"
+            return [self._event("charge.dispute.updated", dispute)]
+
+    def close_dispute(self, dispute_id: str, *, won: bool) -> list[dict[str, Any]]:
+        """The issuer decided. Won: the disputed amount (and, in Japan, the fee) comes
+        back as a `dispute_reversal` adjustment. Lost: the money stays withdrawn."""
+        with self._lock:
+            dispute = self.state.disputes[dispute_id]
+            dispute["status"] = "won" if won else "lost"
+            events = [self._event("charge.dispute.closed", dispute)]
+            if won:
+                self._balance_transaction(
+                    "adjustment", dispute["amount"], -DISPUTE_FEE, dispute_id, "dispute_reversal"
+                )
+                events.append(self._event("charge.dispute.funds_reinstated", dispute))
+            return events
 
     def add_unknown_charge(self, amount: int, metadata: dict[str, str] | None = None) -> str:
         """Money Stripe received that no payment of ours explains."""
@@ -353,34 +456,64 @@ class FakeStripe:
     # --- The HTTP API -------------------------------------------------------------------
 
     async def _create_session(self, request: Request) -> Response:
-        return await self._handle(request, self._do_create_session)
+        return await self._handle(
+            request, checkout_params.SessionCreateParams, self._do_create_session
+        )
 
     async def _get_session(self, request: Request) -> Response:
-        return await self._handle(request, self._do_get_session)
+        return await self._handle(
+            request, checkout_params.SessionRetrieveParams, self._do_get_session
+        )
 
     async def _expire_session(self, request: Request) -> Response:
-        return await self._handle(request, self._do_expire_session)
+        return await self._handle(
+            request, checkout_params.SessionExpireParams, self._do_expire_session
+        )
 
     async def _get_intent(self, request: Request) -> Response:
         return await self._handle(
-            request, lambda p, r: self._expand(self._find("intents", r), p.get("expand", []))
+            request,
+            stripe_params.PaymentIntentRetrieveParams,
+            lambda p, r: self._expand(self._find("intents", r), p.get("expand", [])),
+        )
+
+    async def _cancel_intent(self, request: Request) -> Response:
+        return await self._handle(
+            request, stripe_params.PaymentIntentCancelParams, self._do_cancel_intent
         )
 
     async def _get_charge(self, request: Request) -> Response:
-        return await self._handle(request, lambda p, r: copy.deepcopy(self._find("charges", r)))
+        return await self._handle(
+            request,
+            stripe_params.ChargeRetrieveParams,
+            lambda p, r: _public(self._find("charges", r)),
+        )
 
     async def _create_refund(self, request: Request) -> Response:
-        return await self._handle(request, self._do_create_refund)
+        return await self._handle(request, stripe_params.RefundCreateParams, self._do_create_refund)
+
+    async def _get_refund(self, request: Request) -> Response:
+        return await self._handle(
+            request,
+            stripe_params.RefundRetrieveParams,
+            lambda p, r: _public(self._find("refunds", r)),
+        )
 
     async def _list_balance(self, request: Request) -> Response:
-        return await self._handle(request, self._do_list_balance)
+        return await self._handle(
+            request, stripe_params.BalanceTransactionListParams, self._do_list_balance
+        )
 
     async def _get_payout(self, request: Request) -> Response:
-        return await self._handle(request, lambda p, r: copy.deepcopy(self._find("payouts", r)))
+        return await self._handle(
+            request,
+            stripe_params.PayoutRetrieveParams,
+            lambda p, r: _public(self._find("payouts", r)),
+        )
 
-    async def _handle(self, request: Request, action: Any) -> Response:
+    async def _handle(self, request: Request, params_type: type, action: Any) -> Response:
         request_id = self._id("req")
-        headers = {"Request-Id": request_id, "Stripe-Version": "fake"}
+        headers = {"Request-Id": request_id, "Stripe-Version": API_VERSION}
         try:
             self._authenticate(request)
             raw = await request.body()
@@ -401,9 +534,22 @@ class FakeStripe:
                 if self._fail_next:
                     status = self._fail_next.pop(0)
                     raise StripeError(status, "Simulated failure.", type_="api_error")
+                self._lapse_sessions()
+                if key is not None and len(key) > rules.IDEMPOTENCY_KEY_MAX:
+                    raise StripeError(
+                        400,
+                        f"Idempotency keys are limited to {rules.IDEMPOTENCY_KEY_MAX} characters.",
+                        type_="idempotency_error",
+                    )
                 fingerprint = json.dumps([request.url.path, params], sort_keys=True)
                 if request.method == "POST" and key:
                     stored = self.state.idempotency.get(key)
+                    if stored is not None and (
+                        self.now() - stored[3] >= rules.IDEMPOTENCY_KEY_LIFETIME_SECONDS
+                    ):
+                        # Pruned after 24 hours: the same key is a new request again.
+                        del self.state.idempotency[key]
+                        stored = None
                     if stored is not None:
                         if stored[0] != fingerprint:
                             raise StripeError(
@@ -417,9 +563,18 @@ class FakeStripe:
                             status_code=stored[1],
                             headers={**headers, "Idempotent-Replayed": "true"},
                         )
+                # Refused parameters leave nothing under the key (Stripe saves a result
+                # only once the endpoint began executing).
+                try:
+                    rules.check(params, params_type)
+                    rules.check_metadata(params)
+                except rules.ParamError as error:
+                    raise StripeError(
+                        400, str(error), code=error.code, param=error.param
+                    ) from error
                 body = action(params, request)
                 if request.method == "POST" and key:
-                    self.state.idempotency[key] = (fingerprint, 200, body)
+                    self.state.idempotency[key] = (fingerprint, 200, body, self.now())
             return JSONResponse(body, headers=headers)
         except StripeError as error:
             return JSONResponse(error.body(), status_code=error.status, headers=headers)
@@ -430,6 +585,8 @@ class FakeStripe:
             raise StripeError(401, "Invalid API Key provided.")
 
     def _do_create_session(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
+        # The SDK's types checked the names and shapes; these are the rules of the API
+        # reference that a type cannot say (see tests/fakes/stripe_params.py).
         for name in ("mode", "success_url", "line_items"):
             if name not in params:
                 raise StripeError(
@@ -459,19 +616,31 @@ class FakeStripe:
                     param=f"line_items[{index}][price_data][unit_amount]",
                 )
             total += unit_amount * quantity
-        expires_at = _integer(params.get("expires_at")) or self.now() + 24 * 3600
-        if not self.now() + 30 * 60 - 5 <= expires_at <= self.now() + 24 * 3600 + 5:
+        if total < rules.JPY_MINIMUM_CHARGE:
             raise StripeError(
                 400,
-                "The `expires_at` timestamp must be between 30 minutes and 24 hours from now.",
+                f"The Checkout Session's total amount due must add up to at least "
+                f"¥{rules.JPY_MINIMUM_CHARGE} jpy",
+                code="amount_too_small",
+                param="line_items",
+            )
+        now = self.now()
+        expires_at = _integer(params.get("expires_at")) or now + rules.CHECKOUT_EXPIRY_MAX_SECONDS
+        if not (
+            now + rules.CHECKOUT_EXPIRY_MIN_SECONDS
+            <= expires_at
+            <= now + rules.CHECKOUT_EXPIRY_MAX_SECONDS
+        ):
+            raise StripeError(
+                400,
+                "The `expires_at` timestamp must be between 30 minutes and 24 hours from "
+                "Checkout Session creation.",
                 code="parameter_invalid_integer",
                 param="expires_at",
             )
-        methods = (
-            params.get("allowed_payment_method_types")
-            or params.get("payment_method_types")
-            or ["card"]
-        )
+        methods = params.get("allowed_payment_method_types") or ["card"]
+        if "konbini" in methods:
+            self._check_konbini(params, total)
         session_id = self._id("cs_test")
         session = {
             "id": session_id,
@@ -492,13 +661,72 @@ class FakeStripe:
             "locale": params.get("locale"),
             "url": f"{self.base_url}/c/pay/{session_id}",
             "expires_at": expires_at,
-            "created": self.now(),
+            "created": now,
             "livemode": False,
             "_intent_data": params.get("payment_intent_data", {}),
             "_line_items": params["line_items"],
         }
         self.state.sessions[session_id] = session
         return _public(session)
+
+    def _check_konbini(self, params: dict[str, Any], total: int) -> None:
+        if not rules.KONBINI_MINIMUM <= total <= rules.KONBINI_MAXIMUM:
+            raise StripeError(
+                400,
+                f"Konbini payments must be between ¥{rules.KONBINI_MINIMUM} and "
+                f"¥{rules.KONBINI_MAXIMUM:,} jpy.",
+                code="amount_too_small" if total < rules.KONBINI_MINIMUM else "amount_too_large",
+                param="allowed_payment_method_types",
+            )
+        options = params.get("payment_method_options", {}).get("konbini", {})
+        days = options.get("expires_after_days")
+        low, high = rules.KONBINI_EXPIRES_AFTER_DAYS
+        if days is not None and not low <= int(days) <= high:
+            raise StripeError(
+                400,
+                f"Invalid payment_method_options[konbini][expires_after_days]: must be "
+                f"between {low} and {high}.",
+                code="parameter_invalid_integer",
+                param="payment_method_options[konbini][expires_after_days]",
+            )
+        description = options.get("product_description")
+        if description is not None and len(description) > rules.KONBINI_PRODUCT_DESCRIPTION_MAX:
+            raise StripeError(
+                400,
+                "Invalid payment_method_options[konbini][product_description]: must be at "
+                f"most {rules.KONBINI_PRODUCT_DESCRIPTION_MAX} characters.",
+                code="parameter_invalid_string",
+                param="payment_method_options[konbini][product_description]",
+            )
+
+    def _do_cancel_intent(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
+        intent = self._find("intents", request)
+        if intent["status"] not in (
+            "requires_payment_method",
+            "requires_capture",
+            "requires_confirmation",
+            "requires_action",
+            "processing",
+        ):
+            raise StripeError(
+                400,
+                "You cannot cancel this PaymentIntent because it has a status of "
+                f"{intent['status']}.",
+                code="payment_intent_unexpected_state",
+            )
+        intent.update(status="canceled", next_action=None, canceled_at=self.now())
+        self._event("payment_intent.canceled", intent)
+        return _public(intent)
+
+    def _lapse_sessions(self) -> list[dict[str, Any]]:
+        now = self.now()
+        return [
+            self._event("checkout.session.expired", session)
+            for session in self.state.sessions.values()
+            if session["status"] == "open"
+            and session["expires_at"] <= now
+            and session.update(status="expired") is None
+        ]
 
     def _do_get_session(self, params: dict[str, Any], request: Request) -> dict[str, Any]:
         session = self._find("sessions", request)
@@ -616,6 +844,7 @@ class FakeStripe:
         return found
 
     def _open_session(self, session_id: str) -> dict[str, Any]:
+        self._lapse_sessions()
         session = self.state.sessions[session_id]
         assert session["status"] == "open", f"session {session_id} is {session['status']}"
         return session
@@ -685,11 +914,20 @@ class FakeStripe:
             "metadata": dict(metadata),
             "created": self.now(),
         }
+        if method == "konbini":
+            refund["next_action"] = {
+                "type": "display_details",
+                "display_details": {
+                    "email_sent": {"email_sent_at": self.now(), "email_sent_to": "c@example.jp"},
+                    "expires_at": self.now() + 45 * 86400,
+                },
+            }
         self.state.refunds[refund["id"]] = refund
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
         txn = self._balance_transaction("refund", -amount, 0, refund["id"], "refund")
         refund["balance_transaction"] = txn["id"]
+        self._event("refund.created", refund)
         self._event("charge.refunded", charge)
         return _public(refund)
 
@@ -760,7 +998,7 @@ class FakeStripe:
         event = {
             "id": self._id("evt"),
             "object": "event",
-            "api_version": "2026-10-28.endive",
+            "api_version": API_VERSION,
             "created": self.now(),
             "data": {"object": _public(obj)},
             "livemode": False,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 
 import httpx
 import pytest
@@ -127,16 +128,49 @@ async def test_konbini_stays_pending_until_paid_at_the_store(
     started = await paid_session(stripe_api, application)
     checkout = await checkout_id(session_factory, started["payment_id"])
 
-    await deliver(stripe_api, fake.complete_konbini(checkout))
+    completed, requires_action = fake.complete_konbini(checkout)
+    await deliver(stripe_api, [completed])
     assert (await stored_payment(session_factory, started["payment_id"])).status == "pending"
     assert await submission_status(session_factory, application.id) == "awaiting_payment"
     # While the voucher is out, asking to pay shows the pending payment, no new one.
     again = await start_payment(stripe_api, application)
     assert again.status_code == 200 and again.json()["status"] == "pending"
 
+    # The PaymentIntent's voucher reaches the citizen's status page: 払込番号 and deadline.
+    await deliver(stripe_api, [requires_action])
+    details = requires_action["data"]["object"]["next_action"]["konbini_display_details"]
+    shown = await stripe_api.get(
+        f"/api/v1/submissions/{application.id}/payment", headers=application.headers
+    )
+    voucher = shown.json()["voucher"]
+    assert voucher["payment_code"] == details["stores"]["lawson"]["payment_code"]
+    assert voucher["stores"]["familymart"] == details["stores"]["familymart"]
+    assert voucher["hosted_voucher_url"] == details["hosted_voucher_url"]
+    assert datetime.fromisoformat(voucher["expires_at"]).timestamp() == details["expires_at"]
+
     await deliver(stripe_api, fake.konbini_paid(checkout))
     assert (await stored_payment(session_factory, started["payment_id"])).status == "succeeded"
     assert await submission_status(session_factory, application.id) == "paid"
+    shown = await stripe_api.get(
+        f"/api/v1/submissions/{application.id}/payment", headers=application.headers
+    )
+    assert shown.json()["voucher"] is None
+
+
+async def test_a_voucher_announced_before_the_session_completes_is_kept(
+    stripe_api: httpx.AsyncClient,
+    procedures: None,
+    fake: FakeStripe,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    application = await submit(stripe_api)
+    started = await paid_session(stripe_api, application)
+    checkout = await checkout_id(session_factory, started["payment_id"])
+    completed, requires_action = fake.complete_konbini(checkout)
+    responses = await deliver(stripe_api, [requires_action, completed])
+    assert [r.json()["outcome"] for r in responses] == ["applied", "no_change"]
+    payment = await stored_payment(session_factory, started["payment_id"])
+    assert payment.status == "pending" and payment.voucher is not None
 
 
 async def test_a_lapsed_konbini_voucher_fails_and_can_be_paid_again(

@@ -46,6 +46,8 @@ class CheckoutRequest:
     expires_at: datetime
     success_url: str
     cancel_url: str
+    requested_at: datetime
+    """The request clock's now: bounds on `expires_at` count from it."""
 
     @property
     def metadata(self) -> dict[str, str]:

@@ -7,7 +7,8 @@ retries network errors and 409/5xx answers with those same keys
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, NoReturn
 
 import stripe
@@ -15,7 +16,7 @@ from stripe.params import RefundCreateParams
 from stripe.params.checkout import SessionCreateParams
 
 from app.config import Settings
-from app.payments.lifecycle import Fact
+from app.payments.lifecycle import Fact, StoreCode, Voucher
 from app.payments.providers.base import (
     CheckoutRequest,
     CheckoutStarted,
@@ -31,6 +32,18 @@ KONBINI_MIN_AMOUNT, KONBINI_MAX_AMOUNT = 120, 300_000
 """Konbini (コンビニ払い) takes 120 to 300,000 yen per payment."""
 KONBINI_EXPIRES_AFTER_DAYS = 3
 STRIPE_TIMEOUT_SECONDS = 30.0
+CHECKOUT_EXPIRY_MIN, CHECKOUT_EXPIRY_MAX = timedelta(minutes=30), timedelta(hours=24)
+"""Stripe takes an `expires_at` "anywhere from 30 minutes to 24 hours after Checkout
+Session creation" (SessionCreateParams.expires_at), measured by Stripe's clock."""
+CHECKOUT_EXPIRY_MARGIN = timedelta(minutes=5)
+"""Kept inside both bounds: our clock and Stripe's differ, and the request takes time."""
+
+
+def checkout_expiry(expires_at: datetime, now: datetime) -> datetime:
+    """`expires_at`, moved inside Stripe's bounds with a margin on either side."""
+    earliest = now + CHECKOUT_EXPIRY_MIN + CHECKOUT_EXPIRY_MARGIN
+    latest = now + CHECKOUT_EXPIRY_MAX - CHECKOUT_EXPIRY_MARGIN
+    return min(max(expires_at, earliest), latest)
 
 
 def stripe_client(settings: Settings, http_client: stripe.HTTPXClient) -> stripe.StripeClient:
@@ -70,6 +83,7 @@ class StripeCheckout:
 
     async def start_checkout(self, request: CheckoutRequest) -> CheckoutStarted:
         methods = offered_methods(request.payment_method_types, request.amount)
+        expires_at = checkout_expiry(request.expires_at, request.requested_at)
         params: SessionCreateParams = {
             "mode": "payment",
             "currency": "jpy",
@@ -91,7 +105,7 @@ class StripeCheckout:
                 "metadata": request.metadata,
                 "description": request.description,
             },
-            "expires_at": int(request.expires_at.timestamp()),
+            "expires_at": int(expires_at.timestamp()),
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,
             "locale": "ja",
@@ -177,7 +191,7 @@ def state_of_session(session: dict[str, Any]) -> CheckoutState:
         elif intent.get("status") in ("requires_payment_method", "canceled"):
             facts.append(Fact("failed"))  # e.g. the konbini voucher lapsed unpaid
         else:
-            facts.append(Fact("pending"))
+            facts.append(Fact("pending", voucher=voucher_of(intent)))
     if charge.get("amount_refunded"):
         facts.append(Fact("refunded", refunded_total=int(charge["amount_refunded"])))
     if charge.get("disputed"):
@@ -186,6 +200,27 @@ def state_of_session(session: dict[str, Any]) -> CheckoutState:
         facts=facts,
         payment_intent_id=intent.get("id"),
         charge_id=charge.get("id"),
+    )
+
+
+def voucher_of(intent: Mapping[str, Any]) -> Voucher | None:
+    """The konbini voucher of a PaymentIntent waiting for cash (`next_action` of type
+    `konbini_display_details`), or None: a card's 3-D Secure also `requires_action`."""
+    action = intent.get("next_action")
+    if not isinstance(action, Mapping) or action.get("type") != "konbini_display_details":
+        return None
+    details = action.get("konbini_display_details") or {}
+    if not isinstance(details.get("expires_at"), int):
+        return None
+    stores = {
+        store: StoreCode(str(codes["payment_code"]), codes.get("confirmation_number"))
+        for store, codes in (details.get("stores") or {}).items()
+        if isinstance(codes, Mapping) and codes.get("payment_code")
+    }
+    return Voucher(
+        expires_at=datetime.fromtimestamp(details["expires_at"], tz=UTC),
+        hosted_voucher_url=details.get("hosted_voucher_url"),
+        stores=stores,
     )
 
 
