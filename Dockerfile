@@ -1,5 +1,5 @@
 # Multi-stage: build a wheel-installed virtualenv, then copy it into a slim runtime
-# image that runs uvicorn as an unprivileged user.
+# image that runs the production server (`python -m app.serve`) as an unprivileged user.
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
@@ -16,8 +16,11 @@ COPY alembic.ini ./
 COPY migrations ./migrations
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    ENVIRONMENT=production
+    ENVIRONMENT=production \
+    HOST=0.0.0.0 \
+    PORT=8000
 USER madoguchi
 EXPOSE 8000
 # Migrations run as a separate step of a deployment: `alembic upgrade head`.
-CMD ["uvicorn", "app.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+# WEB_CONCURRENCY workers (uvloop + httptools); FORWARDED_ALLOW_IPS names the balancer.
+CMD ["python", "-m", "app.serve"]

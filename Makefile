@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate seed bench clean browser fuzz load
+.PHONY: run serve test lint migrate seed bench bench-load clean browser fuzz load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ seed: migrate
 
 run: seed
 	$(BIN)/uvicorn app.main:create_app --factory --host 127.0.0.1 --port 8000
+
+# The production server: DATABASE_URL required (no SQLite default), WEB_CONCURRENCY
+# workers on HOST:PORT, uvloop + httptools. No migration, no seeding.
+serve: $(STAMP)
+	$(BIN)/python -m app.serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench migrations
@@ -47,6 +52,10 @@ bench: $(STAMP)
 # The schemathesis API fuzzing alone; `make test` runs it too, as part of the suite.
 fuzz: $(STAMP)
 	$(BIN)/pytest -q tests/fuzz
+
+# create+submit under wrk next to a bare insert app on the same server stack (minutes).
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load.throughput
 
 # Load and crash checks on PostgreSQL (minutes each, so not part of `make test`).
 load: $(STAMP)

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'madoguchi.db'}"
     database_echo: bool = False
+    host: str = "127.0.0.1"
+    """Address `python -m app.serve` listens on (0.0.0.0 in the Docker image)."""
+    port: int = Field(default=8000, ge=1, le=65535)
+    web_concurrency: int = Field(default=1, ge=1, le=64)
+    """Worker processes of `python -m app.serve`; one per CPU core is a good start."""
     log_level: str = "INFO"
     public_base_url: str = "http://127.0.0.1:8000"
     timezone: str = "Asia/Tokyo"

@@ -153,7 +153,9 @@ async def catalog_throughput(requests: int, concurrency: int) -> None:
         payload_file = Path(directory) / "payload.json"
         payload_file.write_text(json.dumps(detail, ensure_ascii=False), encoding="utf-8")
         with uvicorn_server(
-            "bench.bare_app:app", env={**env, "BENCH_PAYLOAD": str(payload_file)}
+            "bench.bare_app:create_payload_app",
+            env={**env, "BENCH_PAYLOAD": str(payload_file)},
+            factory=True,
         ) as url:
             bare_result = await closed_loop(
                 "bare FastAPI (same JSON from memory)",

@@ -37,34 +37,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_server(
+    app: str, *, port: int, workers: int, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """`app` (a uvicorn factory) on the production server stack: `python -m bench.serve`
+    runs it with the options of `python -m app.serve` (uvloop, httptools, workers)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.serve", app],
+        cwd=PROJECT_ROOT,
+        env={
+            **os.environ,
+            "LOG_LEVEL": "WARNING",
+            **env,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "WEB_CONCURRENCY": str(workers),
+        },
+    )
+
+
 @contextmanager
 def uvicorn_server(
-    app: str, *, env: dict[str, str] | None = None, factory: bool = False, workers: int = 1
+    app: str, *, env: dict[str, str] | None = None, factory: bool = True, workers: int = 1
 ) -> Iterator[str]:
-    """Runs `uvicorn app` on a free loopback port until the block ends; yields its URL."""
+    """Runs the factory `app` on a free loopback port until the block ends; yields its URL."""
+    if not factory:
+        raise ValueError("benchmark apps are uvicorn factories")
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--workers",
-        str(workers),
-    ]
-    if factory:
-        command.append("--factory")
-    process = subprocess.Popen(
-        command,
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **(env or {})},
-    )
+    process = start_server(app, port=port, workers=workers, env=env or {})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -25,75 +25,25 @@ import json
 import os
 import platform
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Literal
 
 import asyncpg
 import httpx
-from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from app.db import make_engine, make_session_factory
 from app.forms.service import load_catalog
 from app.municipalities.service import upsert_municipality
 from app.seed import SAMPLE_MUNICIPALITIES
+from bench.bare_app import CREATE_BASELINE_TABLE, INSERT_PATH
 from bench.harness import LoadResult, closed_loop, scratch_database, uvicorn_server
 from tests.factories import simple_definition
 
 TOMI = "202193"
 PROCEDURE = "bench-certificate"
 ANSWERS = {"requester": "self", "copies": 2}
-BASELINE_TABLE = "bench_baseline_applications"
 
 # The small 300-yen-a-copy procedure the tests use, paid on submit.
 DEFINITION = simple_definition(PROCEDURE)
-
-
-# --- The baseline: what the same request costs with nothing of ours in the way ---------
-
-
-class BaselineAnswers(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    copies: int = Field(ge=1, le=10)
-    requester: Literal["self", "agent"]
-    agent_name: str | None = Field(default=None, max_length=200)
-
-
-class BaselineRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    answers: BaselineAnswers
-    submit: bool = False
-
-
-def create_baseline_app() -> FastAPI:
-    """uvicorn factory: validate a small model, insert one row, answer 201."""
-    dsn = os.environ["BENCH_BASELINE_DSN"]
-    state: dict[str, asyncpg.Pool] = {}
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # The same number of connections as the app's pool (10 + 20 overflow).
-        state["pool"] = await asyncpg.create_pool(dsn, min_size=10, max_size=30)
-        yield
-        await state["pool"].close()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.post("/applications", status_code=201)
-    async def create_application(body: BaselineRequest) -> dict[str, str]:
-        application_id = uuid.uuid4()
-        await state["pool"].execute(
-            f"INSERT INTO {BASELINE_TABLE} (id, answers, created_at) VALUES ($1, $2, now())",
-            application_id,
-            body.answers.model_dump_json(),
-        )
-        return {"id": str(application_id)}
-
-    return app
 
 
 # --- Setup ------------------------------------------------------------------------------
@@ -113,10 +63,7 @@ async def _seed(database_url: str, dsn: str) -> str:
     # The baseline's own scratch table, outside the app's schema.
     connection = await asyncpg.connect(dsn)
     try:
-        await connection.execute(
-            f"CREATE TABLE {BASELINE_TABLE} "
-            "(id uuid PRIMARY KEY, answers jsonb NOT NULL, created_at timestamptz NOT NULL)"
-        )
+        await connection.execute(CREATE_BASELINE_TABLE)
     finally:
         await connection.close()
     return str(version)
@@ -131,7 +78,7 @@ def _created(response: httpx.Response) -> bool:
 
 async def _baseline(url: str, total: int, concurrency: int) -> LoadResult:
     async def send(client: httpx.AsyncClient, _: int) -> httpx.Response:
-        return await client.post("/applications", json={"answers": ANSWERS, "submit": True})
+        return await client.post(INSERT_PATH, json={"answers": ANSWERS, "submit": True})
 
     return await closed_loop(
         f"baseline (pydantic + asyncpg INSERT) c={concurrency}",
@@ -239,7 +186,7 @@ async def run(total: int, concurrencies: list[int]) -> None:
         with (
             uvicorn_server("app.main:create_app", env=app_env, factory=True) as app_url,
             uvicorn_server(
-                "bench.submit_bench:create_baseline_app",
+                "bench.bare_app:create_insert_app",
                 env={"BENCH_BASELINE_DSN": dsn},
                 factory=True,
             ) as baseline_url,

@@ -1,29 +1,26 @@
 """What the load checks share: a scratch PostgreSQL database migrated with Alembic and
-seeded with a mix of catalog procedures, multi-worker uvicorn servers whose worker
-processes can be found (and killed), the submission load with retries, and the
-database checks."""
+seeded with a mix of catalog procedures, multi-worker servers on the production stack
+whose worker processes can be found (and killed), the submission load under wrk with
+retries, and the database checks."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import os
-import random
+import re
 import signal
 import socket
 import subprocess
-import sys
+import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 from app.auth import citizen_tokens
 from app.config import Settings
@@ -32,12 +29,12 @@ from app.forms.definition import ProcedureDefinition
 from app.forms.service import load_catalog, read_catalog_directory
 from app.municipalities.service import upsert_municipality
 from app.seed import SAMPLE_MUNICIPALITIES
-from bench.harness import Database, LoadResult, closed_loop, free_port
+from bench.bare_app import CREATE_BASELINE_TABLE, INSERT_PATH
+from bench.harness import Database, free_port, start_server
 from bench.harness import scratch_database as harness_database
-from bench.submit_bench import BASELINE_TABLE
+from bench.load.wrk import WrkFigures, run_to_completion, run_wrk
 from tests.forms.sample_answers import sample_answers
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TOMI = "202193"
 UEDA = "202037"
 # Procedures a phone can submit in one request: no card signature needed at submit.
@@ -65,10 +62,7 @@ async def _seed(database: Database) -> None:
         await engine.dispose()
     connection = await asyncpg.connect(database.dsn)
     try:
-        await connection.execute(
-            f"CREATE TABLE {BASELINE_TABLE} "
-            "(id uuid PRIMARY KEY, answers jsonb NOT NULL, created_at timestamptz NOT NULL)"
-        )
+        await connection.execute(CREATE_BASELINE_TABLE)
     finally:
         await connection.close()
 
@@ -85,6 +79,21 @@ class Server:
         # The multiprocessing resource tracker is a child too; workers run uvicorn.
         return [pid for pid in pids if _is_worker(pid)]
 
+    def client_connections(self) -> dict[int, int]:
+        """Established client connections per worker process (from `ss`)."""
+        port = self.url.rsplit(":", 1)[1]
+        listing = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        counts: dict[int, int] = dict.fromkeys(self.worker_pids(), 0)
+        for pid in re.findall(r"pid=(\d+)", listing):
+            if int(pid) in counts:
+                counts[int(pid)] += 1
+        return counts
+
 
 def _is_worker(pid: int) -> bool:
     try:
@@ -96,13 +105,9 @@ def _is_worker(pid: int) -> bool:
 
 @contextmanager
 def uvicorn_workers(app: str, *, env: dict[str, str], workers: int) -> Iterator[Server]:
+    """The factory `app` with `workers` processes on the production server stack."""
     port = free_port()
-    command_line = [
-        sys.executable, "-m", "uvicorn", app, "--factory",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
-    process = subprocess.Popen(command_line, cwd=PROJECT_ROOT, env={**os.environ, **env})
+    process = start_server(app, port=port, workers=workers, env=env)
     server = Server(f"http://127.0.0.1:{port}", process)
     try:
         _wait_until_serving(port, workers, server)
@@ -163,15 +168,21 @@ def submission_templates(settings: Settings) -> list[Template]:
 
 @dataclass
 class Outcome:
-    """What the clients saw: the 2xx acknowledgements by Idempotency-Key."""
+    """What the clients saw: the 2xx acknowledgements by Idempotency-Key, and wrk's
+    figures (every attempt counts as a request there, retries included)."""
 
+    figures: WrkFigures
     acknowledged: dict[str, dict[str, Any]] = field(default_factory=dict)
-    latencies_ms: list[float] = field(default_factory=list)
     replays: int = 0
     replay_mismatches: int = 0
     transport_errors: int = 0
     refused: dict[int, int] = field(default_factory=dict)
-    seconds: float = 0.0
+
+    def line(self, label: str) -> str:
+        return (
+            f"{label:<44} {self.figures.throughput:8.1f} req/s  p50 "
+            f"{self.figures.p50_ms:7.1f} ms  p99 {self.figures.p99_ms:7.1f} ms"
+        )
 
 
 async def submit_load(
@@ -181,64 +192,59 @@ async def submit_load(
     total: int,
     concurrency: int,
     retry_share: float,
-    on_progress: Callable[[int], None] | None = None,
+    while_running: Callable[[], Awaitable[None]] | None = None,
 ) -> Outcome:
-    """`concurrency` clients create and submit `total` applications, each with its own
-    Idempotency-Key. `retry_share` of them are sent again with the same key, as a phone
-    on a bad network does; a request that fails in transport is retried with the same
-    key until it is acknowledged."""
-    outcome = Outcome()
-    rnd = random.Random(8)
-    plan = [(index, rnd.random() < retry_share) for index in range(total)]
-    queue = iter(plan)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
-
-        async def send(template: Template, key: str) -> httpx.Response:
-            for attempt in range(50):
-                started = time.perf_counter()
-                try:
-                    response = await client.post(
-                        template.path,
-                        json=template.body,
-                        headers={**template.headers, "Idempotency-Key": key},
-                    )
-                except httpx.TransportError:
-                    outcome.transport_errors += 1
-                    await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
-                    continue
-                outcome.latencies_ms.append((time.perf_counter() - started) * 1000)
-                if response.status_code >= 500 or response.status_code == 409:
-                    # 409: the first attempt with this key is still in flight.
-                    await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
-                    continue
-                return response
-            raise RuntimeError(f"no answer for {key} after 50 attempts")
-
-        async def client_loop() -> None:
-            for index, retried in queue:
-                template = templates[index % len(templates)]
-                key = f"load-{index}-{uuid.uuid4().hex}"
-                response = await send(template, key)
-                if not response.is_success:
-                    outcome.refused[response.status_code] = (
-                        outcome.refused.get(response.status_code, 0) + 1
-                    )
-                    continue
-                outcome.acknowledged[key] = response.json()
-                if retried:
-                    replay = await send(template, key)
-                    outcome.replays += 1
-                    if _receipt(replay.json()) != _receipt(response.json()):
-                        outcome.replay_mismatches += 1
-                if on_progress is not None:
-                    on_progress(len(outcome.acknowledged))
-
-        started = time.perf_counter()
-        await asyncio.gather(*(client_loop() for _ in range(concurrency)))
-        outcome.seconds = time.perf_counter() - started
+    """wrk with `concurrency` connections (one thread each, bench/load/lua/
+    checked_submit.lua) creates and submits `total` applications, each with its own
+    Idempotency-Key; `retry_share` of them are sent again with the same key, as a phone
+    on a bad network does; a request that gets no answer, a 409 (first attempt still in
+    flight) or a 5xx is sent again with the same key until it gets a final answer.
+    `while_running` is called every 0.2 s during the run."""
+    request_lines = [
+        f"{t.path}\t{t.headers.get('Authorization', '')}\t"
+        f"{json.dumps(t.body, ensure_ascii=False, separators=(',', ':'))}"
+        for t in templates
+    ]
+    quotas = {
+        f"WRK_QUOTA_{thread}": str(total // concurrency + (thread < total % concurrency))
+        for thread in range(concurrency)
+    }
+    figures, answers = await run_to_completion(
+        base_url,
+        "checked_submit.lua",
+        request_lines=request_lines,
+        connections=concurrency,
+        env={
+            "WRK_RUN_ID": f"load-{uuid.uuid4().hex[:8]}",
+            "WRK_RETRY_PER_MILLE": str(round(retry_share * 1000)),
+            **quotas,
+        },
+        while_running=while_running,
+    )
+    outcome = Outcome(figures)
+    _read_answers(answers, outcome)
     return outcome
+
+
+def _read_answers(answers: list[str], outcome: Outcome) -> None:
+    first: dict[str, dict[str, Any]] = {}
+    for line in answers:
+        kind, *rest = line.split("\t", 3)
+        if kind == "transport":
+            outcome.transport_errors += int(rest[0])
+            continue
+        key, status_text, body_text = rest
+        status = int(status_text)
+        body = json.loads(body_text) if body_text else {}
+        if not 200 <= status < 300:
+            outcome.refused[status] = outcome.refused.get(status, 0) + 1
+        elif kind == "first":
+            first[key] = body
+            outcome.acknowledged[key] = body
+        else:
+            outcome.replays += 1
+            if _receipt(body) != _receipt(first.get(key, {})):
+                outcome.replay_mismatches += 1
 
 
 def _receipt(body: dict[str, Any]) -> dict[str, Any]:
@@ -246,31 +252,20 @@ def _receipt(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if key != "access_token"}
 
 
-def as_result(label: str, outcome: Outcome) -> LoadResult:
-    return LoadResult(
-        label,
-        len(outcome.latencies_ms),
-        sum(outcome.refused.values()),
-        outcome.seconds,
-        outcome.latencies_ms,
-    )
-
-
-async def baseline_load(base_url: str, total: int, concurrency: int) -> LoadResult:
-    """The bare FastAPI + asyncpg INSERT, same request count and clients."""
-    answers = {"requester": "self", "copies": 2}
-
-    async def send(client: httpx.AsyncClient, _: int) -> httpx.Response:
-        return await client.post("/applications", json={"answers": answers, "submit": True})
-
-    return await closed_loop(
-        f"baseline (pydantic + asyncpg INSERT) c={concurrency}",
-        send,
-        base_url=base_url,
-        total=total,
-        concurrency=concurrency,
-        ok=lambda response: response.status_code == 201,
-    )
+async def baseline_load(base_url: str, *, seconds: float, concurrency: int) -> WrkFigures:
+    """The bare FastAPI + asyncpg INSERT under wrk, same connections, for `seconds`."""
+    with tempfile.TemporaryDirectory(prefix="madoguchi-load-") as directory:
+        requests = Path(directory) / "baseline.tsv"
+        body = {"answers": {"requester": "self", "copies": 2}, "submit": True}
+        requests.write_text(f"{INSERT_PATH}\t{json.dumps(body)}\n", encoding="utf-8")
+        return await run_wrk(
+            base_url,
+            "post.lua",
+            connections=concurrency,
+            threads=min(2, concurrency),
+            seconds=seconds,
+            env={"WRK_REQUESTS": str(requests)},
+        )
 
 
 # --- The database checks ------------------------------------------------------------------

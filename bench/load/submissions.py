@@ -1,11 +1,13 @@
-"""Deadline-day load (現況届 season): 10,000 create-and-submit requests from 64 clients
-against 2 uvicorn workers on PostgreSQL, 5% sent again with the same Idempotency-Key,
-over a mix of catalog procedures in two municipalities; then the database is checked.
+"""Deadline-day load (現況届 season): 10,000 create-and-submit requests from 64 wrk
+connections against 2 workers on the production server stack and PostgreSQL, 5% sent
+again with the same Idempotency-Key, over a mix of catalog procedures in two
+municipalities; then the database is checked.
 
     .venv/bin/python -m bench.load.submissions [--total 10000] [--concurrency 64]
 
-Prints throughput and p50/p99 next to a bare FastAPI + asyncpg baseline (also 2
-workers) measured in the same run; exits 1 when a check fails.
+Prints wrk's throughput and p50/p99 next to a bare FastAPI + asyncpg baseline (same
+stack, same workers and connections) measured in the same run; exits 1 when a check
+fails.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import sys
 
 from app.config import Settings
 from bench.load.common import (
-    as_result,
     baseline_load,
     check_database,
     scratch_database,
@@ -28,32 +29,26 @@ from bench.load.common import (
 )
 
 WORKERS = 2
-
-
-def ratio_line(result_throughput: float, result_p50: float, result_p99: float,
-               base_throughput: float, base_p50: float, base_p99: float) -> str:  # fmt: skip
-    return (
-        f"{'':<4}vs baseline: throughput x{result_throughput / base_throughput:.2f}, "
-        f"p50 x{result_p50 / base_p50:.2f}, p99 x{result_p99 / base_p99:.2f}"
-    )
+BASELINE_SECONDS = 10
 
 
 async def run(total: int, concurrency: int, retry_share: float) -> bool:
     async with scratch_database() as database:
-        env = {"DATABASE_URL": database.url, "LOG_LEVEL": "WARNING"}
+        env = {"DATABASE_URL": database.url, "BENCH_BASELINE_DSN": database.dsn}
         templates = submission_templates(Settings(database_url=database.url))
         print(
-            f"Python {platform.python_version()}, {os.cpu_count()} CPUs; {WORKERS} uvicorn "
-            f"workers per app; {total} submissions, {concurrency} clients, "
-            f"{retry_share:.0%} retried with the same key, {len(templates)} request templates"
+            f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.2f}; {WORKERS} workers per server; {total} submissions, "
+            f"{concurrency} connections, {retry_share:.0%} retried with the same key, "
+            f"{len(templates)} request templates"
         )
         with uvicorn_workers(
-            "bench.submit_bench:create_baseline_app",
-            env={"BENCH_BASELINE_DSN": database.dsn},
-            workers=WORKERS,
+            "bench.bare_app:create_insert_app", env=env, workers=WORKERS
         ) as baseline_server:
-            await baseline_load(baseline_server.url, 500, 16)  # warm-up
-            baseline = await baseline_load(baseline_server.url, total, concurrency)
+            await baseline_load(baseline_server.url, seconds=3, concurrency=16)  # warm-up
+            baseline = await baseline_load(
+                baseline_server.url, seconds=BASELINE_SECONDS, concurrency=concurrency
+            )
         with uvicorn_workers("app.main:create_app", env=env, workers=WORKERS) as server:
             outcome = await submit_load(
                 server.url,
@@ -62,18 +57,13 @@ async def run(total: int, concurrency: int, retry_share: float) -> bool:
                 concurrency=concurrency,
                 retry_share=retry_share,
             )
-        result = as_result(f"create+submit (mix, retries) c={concurrency}", outcome)
-        print(baseline.line())
-        print(result.line())
+        result = outcome.figures
+        print(f"{'baseline (pydantic + asyncpg INSERT)':<40} {baseline.line()}")
+        print(f"{'create+submit (mix, retries)':<40} {result.line()}")
         print(
-            ratio_line(
-                result.throughput,
-                result.percentile(0.5),
-                result.percentile(0.99),
-                baseline.throughput,
-                baseline.percentile(0.5),
-                baseline.percentile(0.99),
-            )
+            f"    vs baseline: throughput x{result.throughput / baseline.throughput:.2f}, "
+            f"p50 x{result.p50_ms / baseline.p50_ms:.2f}, "
+            f"p99 x{result.p99_ms / baseline.p99_ms:.2f}"
         )
         print(
             f"    {len(outcome.acknowledged)} acknowledged, {outcome.replays} retried, "

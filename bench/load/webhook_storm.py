@@ -1,7 +1,7 @@
 """Webhook storm: every Stripe event of a few hundred payments delivered 3 times,
-shuffled, from 32 concurrent connections, to 2 uvicorn workers on PostgreSQL. Then: each
-payment is in the state its events imply, the inbox holds each event once, and no
-application is fulfilled (moved to paid) twice.
+shuffled, by wrk over 32 connections, to 2 workers on the production server stack and
+PostgreSQL. Then: each payment is in the state its events imply, the inbox holds each
+event once, and no application is fulfilled (moved to paid) twice.
 
     .venv/bin/python -m bench.load.webhook_storm [--payments 300] [--concurrency 32]
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import sys
 import time
@@ -28,6 +29,7 @@ from app.db import make_engine, make_session_factory
 from app.forms.service import load_catalog
 from bench.harness import Database
 from bench.load.common import TOMI, Check, scratch_database, uvicorn_workers
+from bench.load.wrk import run_to_completion
 from tests.factories import simple_definition
 from tests.fakes.stripe_server import API_KEY, WEBHOOK_SECRET, FakeStripe, serve, signed_delivery
 
@@ -114,30 +116,27 @@ async def _checkout_of(dsn: str, payment_id: str) -> str:
 async def _storm(
     base_url: str, events: list[dict[str, Any]], concurrency: int
 ) -> tuple[Counter[int], Counter[str], float]:
+    """Every event delivered DELIVERIES_PER_EVENT times, shuffled, by wrk
+    (bench/load/lua/deliveries.lua, one connection per thread), each delivery retried
+    until it gets a 2xx, as Stripe does."""
     deliveries = [event for event in events for _ in range(DELIVERIES_PER_EVENT)]
     random.Random(7).shuffle(deliveries)
-    queue = iter(deliveries)
+    lines = []
+    for event in deliveries:
+        payload, headers = signed_delivery(event, WEBHOOK_SECRET)
+        lines.append(f"{WEBHOOK}\t{headers['Stripe-Signature']}\t{payload.decode()}")
+    started = time.perf_counter()
+    _, answers = await run_to_completion(
+        base_url, "deliveries.lua", request_lines=lines, connections=concurrency, env={}
+    )
+    seconds = time.perf_counter() - started
     statuses: Counter[int] = Counter()
     outcomes: Counter[str] = Counter()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
-
-        async def sender() -> None:
-            for event in queue:
-                payload, headers = signed_delivery(event, WEBHOOK_SECRET)
-                # Stripe retries a delivery that did not get 2xx; so do we.
-                for attempt in range(20):
-                    response = await client.post(WEBHOOK, content=payload, headers=headers)
-                    if response.is_success:
-                        break
-                    await asyncio.sleep(min(1.0, 0.05 * 2**attempt))
-                statuses[response.status_code] += 1
-                if response.is_success:
-                    outcomes[str(response.json().get("outcome"))] += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
+    for answer in answers:
+        status, body = answer.split("\t", 1)
+        statuses[int(status)] += 1
+        if 200 <= int(status) < 300:
+            outcomes[str(json.loads(body).get("outcome"))] += 1
     return statuses, outcomes, seconds
 
 
