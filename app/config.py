@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'madoguchi.db'}"
     database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1, le=100)
+    """PostgreSQL connections per worker process, all kept open (no overflow)."""
+    database_pool_timeout_seconds: float = Field(default=30, gt=0)
+    """How long a request waits for a free pooled connection before failing."""
+    database_pool_recycle_seconds: int = Field(default=1800, ge=60)
+    """A pooled connection is replaced after this long (instead of a ping per use)."""
     host: str = "127.0.0.1"
     """Address `python -m app.serve` listens on (0.0.0.0 in the Docker image)."""
     port: int = Field(default=8000, ge=1, le=65535)

@@ -76,12 +76,30 @@ async def fetch_page(
     return list(rows), total or 0
 
 
-def make_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
+def make_engine(
+    database_url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    pool_timeout_seconds: float = 30,
+    pool_recycle_seconds: int = 1800,
+) -> AsyncEngine:
+    """The engine of one process. On PostgreSQL a fixed pool of `pool_size` connections:
+    no overflow, because an overflow connection is closed when it is returned, so under
+    load every request beyond the pool would open (fork) a new backend; a request waits
+    up to `pool_timeout_seconds` for a free one instead. No ping per checkout (a round
+    trip on every request); connections are replaced after `pool_recycle_seconds`, and
+    one that died is detected by the failed statement and discarded."""
     kwargs: dict[str, Any] = {"echo": echo}
     if database_url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        kwargs.update(
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=pool_timeout_seconds,
+            pool_recycle=pool_recycle_seconds,
+        )
     return create_async_engine(database_url, **kwargs)
 
 
