@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     my_number_encryption_key: SecretStr = SecretStr(DEVELOPMENT_MY_NUMBER_KEY)
     """AES-256-GCM key (32 bytes, URL-safe base64) encrypting 個人番号 answers at rest."""
 
+    jpki_verifier: str = "local"
+    """Which registered JPKI verifier checks cards (app/auth/jpki/verifiers): `local`
+    checks certificates and CRLs from JPKI_TRUST_DIR."""
     jpki_trust_dir: Path = JPKI_TEST_TRUST_DIR
     """J-LIS CA certificates and CRLs (PEM or DER). Defaults to the TEST ONLY CA."""
     jpki_challenge_ttl_seconds: int = Field(default=300, ge=30, le=3600)
@@ -71,6 +74,16 @@ class Settings(BaseSettings):
     retention_default_days: int = Field(default=5 * 365, ge=1)
     """保存期間: days after a decision before answers and signatures are purged, unless
     the procedure's definition sets its own `retention_days`."""
+
+    @field_validator("jpki_verifier")
+    @classmethod
+    def _verifier_is_registered(cls, value: str) -> str:
+        # Imported here: the registry imports the verifiers, which import this module.
+        from app.auth.jpki.verifiers import available
+
+        if value not in available():
+            raise ValueError(f"JPKI_VERIFIER must be one of {', '.join(available())}")
+        return value
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod

@@ -1,11 +1,16 @@
 """`/healthz` (the process answers) and `/readyz` (it can serve: database reachable,
-schema at head). Outside /api/v1: probes are infrastructure, not the public API."""
+schema at head, My Number card CRLs fresh). Outside /api/v1: probes are
+infrastructure, not the public API."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from datetime import datetime
 
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from app.auth.jpki.dependencies import JpkiVerifier
+from app.dependencies import Now
 from app.errors import problem_responses
 from app.health import service
 from app.health.service import NotReady
@@ -17,10 +22,22 @@ class Liveness(BaseModel):
     status: str = "ok"
 
 
+class RevocationListRead(BaseModel):
+    """One trusted CA's CRL (失効リスト) and whether it is still current."""
+
+    authority: str
+    certificate_type: str = Field(description="authentication | signing")
+    generation: int
+    next_update: datetime | None
+    state: str = Field(description="fresh | stale (past nextUpdate) | missing")
+
+
 class ReadinessRead(BaseModel):
     status: str
     database: str
     migrations: str
+    jpki: str = Field(description="ok | stale | loading | unavailable")
+    revocation_lists: list[RevocationListRead]
 
 
 @router.get("/healthz", response_model=Liveness)
@@ -31,14 +48,40 @@ async def healthz(response: Response) -> Liveness:
 
 
 @router.get("/readyz", response_model=ReadinessRead, responses=problem_responses(NotReady))
-async def readyz(request: Request, response: Response) -> ReadinessRead:
-    """準備確認: 503 until the database answers and its migrations are at head."""
-    readiness = await service.check(request.app.state.engine)
+async def readyz(
+    request: Request, response: Response, verifier: JpkiVerifier, now: Now
+) -> ReadinessRead:
+    """準備確認: 503 until the database answers, its migrations are at head, and every
+    current JPKI CA has a CRL before its nextUpdate."""
+    readiness = await service.check(request.app.state.engine, verifier, now=now)
+    revocation_lists = [
+        RevocationListRead(
+            authority=status.authority,
+            certificate_type=status.certificate_type,
+            generation=status.generation,
+            next_update=status.next_update,
+            state=status.state,
+        )
+        for status in readiness.jpki.revocation_lists
+    ]
     if not readiness.ready:
         raise NotReady(
-            f"database: {readiness.database}, migrations: {readiness.migrations}",
-            f"データベース: {readiness.database}、マイグレーション: {readiness.migrations}",
-            extra={"database": readiness.database, "migrations": readiness.migrations},
+            f"database: {readiness.database}, migrations: {readiness.migrations}, "
+            f"jpki: {readiness.jpki.state}",
+            f"データベース: {readiness.database}、マイグレーション: {readiness.migrations}、"
+            f"公的個人認証: {readiness.jpki.state}",
+            extra={
+                "database": readiness.database,
+                "migrations": readiness.migrations,
+                "jpki": readiness.jpki.state,
+                "revocation_lists": [item.model_dump(mode="json") for item in revocation_lists],
+            },
         )
     response.headers["Cache-Control"] = "no-store"
-    return ReadinessRead(status="ok", database=readiness.database, migrations=readiness.migrations)
+    return ReadinessRead(
+        status="ok",
+        database=readiness.database,
+        migrations=readiness.migrations,
+        jpki=readiness.jpki.state,
+        revocation_lists=revocation_lists,
+    )

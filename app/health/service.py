@@ -1,10 +1,12 @@
-"""Readiness: the database answers and its schema is at the migrations' head(s).
+"""Readiness: the database answers, its schema is at the migrations' head(s), and the
+JPKI verifier can decide (its CRLs are loaded and fresh).
 
 No FastAPI imports; the router maps the outcome to HTTP."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from alembic.config import Config
@@ -13,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.auth.jpki.verifier import Verifier, VerifierHealth
 from app.config import PROJECT_ROOT
 from app.errors import AppError
 
@@ -30,10 +33,12 @@ class Readiness:
     """ok | unreachable"""
     migrations: str
     """ok | behind | unknown"""
+    jpki: VerifierHealth
+    """ok | stale (a CRL past its nextUpdate, or none) | loading | unavailable"""
 
     @property
     def ready(self) -> bool:
-        return self.database == "ok" and self.migrations == "ok"
+        return self.database == "ok" and self.migrations == "ok" and self.jpki.ready
 
 
 @lru_cache(maxsize=1)
@@ -43,7 +48,8 @@ def script_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(config).get_heads())
 
 
-async def check(engine: AsyncEngine) -> Readiness:
+async def check(engine: AsyncEngine, verifier: Verifier, *, now: datetime) -> Readiness:
+    jpki = await verifier.health(now=now)
     try:
         async with engine.connect() as connection:
             rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
@@ -51,6 +57,6 @@ async def check(engine: AsyncEngine) -> Readiness:
     except (SQLAlchemyError, OSError, TimeoutError):
         # A missing alembic_version table and a refused connection both mean "not ready";
         # the error itself is not logged here, the probe runs every few seconds.
-        return Readiness(database="unreachable", migrations="unknown")
+        return Readiness(database="unreachable", migrations="unknown", jpki=jpki)
     migrations = "ok" if applied == script_heads() else "behind"
-    return Readiness(database="ok", migrations=migrations)
+    return Readiness(database="ok", migrations=migrations, jpki=jpki)

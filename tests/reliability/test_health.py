@@ -24,7 +24,16 @@ async def test_healthz_answers_ok(client: httpx.AsyncClient) -> None:
 async def test_readyz_is_ok_on_a_migrated_database(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200, response.text
-    assert response.json() == {"status": "ok", "database": "ok", "migrations": "ok"}
+    body = response.json()
+    assert {key: body[key] for key in ("status", "database", "migrations", "jpki")} == {
+        "status": "ok",
+        "database": "ok",
+        "migrations": "ok",
+        "jpki": "ok",
+    }
+    # The shipped test CA: both types, both generations, each with a fresh CRL.
+    assert len(body["revocation_lists"]) == 4
+    assert {item["state"] for item in body["revocation_lists"]} == {"fresh"}
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(settings: Settings) -> None:

@@ -1,37 +1,26 @@
-"""The verifier a request uses: built once per app from `JPKI_TRUST_DIR`."""
+"""The verifier a request uses: the one `JPKI_VERIFIER` names, built once per app."""
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.auth.jpki.errors import JpkiTrustStoreUnavailable, TrustStoreError
 from app.auth.jpki.service import CardProof
 from app.auth.jpki.signing import SubmissionSigning
-from app.auth.jpki.verifier import LocalVerifier, Verifier
-from app.config import Settings
-
-logger = logging.getLogger(__name__)
+from app.auth.jpki.verifier import Verifier
+from app.auth.jpki.verifiers import ConfiguredVerifier
 
 
 def get_verifier(request: Request) -> Verifier:
-    """The app's verifier, loaded on first use (tests may set `app.state.jpki_verifier`).
+    """The app's verifier (tests may set `app.state.jpki_verifier`).
 
     Kept per process: it is configuration (trust anchors and CRLs read from disk and
-    reloaded when they change), not request state."""
+    reloaded when they change), not request state. Returning it never blocks: it is
+    built in a worker thread when a request first needs it."""
     verifier: Verifier | None = getattr(request.app.state, "jpki_verifier", None)
     if verifier is None:
-        settings: Settings = request.app.state.settings
-        try:
-            verifier = LocalVerifier(settings.jpki_trust_dir)
-        except (TrustStoreError, OSError) as exc:
-            logger.error("JPKI trust directory cannot be loaded: %s", exc)
-            raise JpkiTrustStoreUnavailable(
-                "The server cannot check My Number card certificates at the moment.",
-                "現在マイナンバーカードの電子証明書を確認できません。",
-            ) from exc
+        verifier = ConfiguredVerifier(request.app.state.settings)
         request.app.state.jpki_verifier = verifier
     return verifier
 

@@ -129,6 +129,33 @@ class RevocationList:
 
 
 @dataclass(frozen=True)
+class RevocationStatus:
+    """The freshness of one trusted CA's CRL, as a readiness probe reports it."""
+
+    authority: str
+    """The CA's DN (RFC 4514)."""
+    certificate_type: str
+    """authentication | signing"""
+    generation: int
+    next_update: datetime | None
+    state: str
+    """fresh | stale (past nextUpdate) | missing (no CRL loaded)"""
+
+
+@dataclass(frozen=True)
+class VerifierHealth:
+    """Whether the verifier can decide now: `ok`, `stale` (a CRL is out of date or
+    missing), `loading` (the trust store is being read) or `unavailable`."""
+
+    state: str
+    revocation_lists: tuple[RevocationStatus, ...] = ()
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ok"
+
+
+@dataclass(frozen=True)
 class TrustedAuthority:
     """A trusted JPKI CA (one type, one generation) and its CRL."""
 
@@ -213,6 +240,28 @@ class TrustStore:
             authorities.append(authority)
         return TrustStore.of(authorities)
 
+    def health(self, now: datetime) -> VerifierHealth:
+        """Every CA valid now needs a CRL whose nextUpdate has not passed."""
+        statuses = []
+        for authority in self.authorities:
+            ca = authority.certificate
+            if not ca.not_valid_before_utc <= now <= ca.not_valid_after_utc:
+                continue  # a retired generation: nothing it issued can verify anyway
+            crl = authority.revocation_list
+            fresh = crl is not None and now <= crl.next_update
+            state = "missing" if crl is None else "fresh" if fresh else "stale"
+            statuses.append(
+                RevocationStatus(
+                    authority=ca.subject.rfc4514_string(),
+                    certificate_type=authority.kind.value,
+                    generation=authority.generation,
+                    next_update=crl.next_update if crl else None,
+                    state=state,
+                )
+            )
+        fresh = all(status.state == "fresh" for status in statuses)
+        return VerifierHealth("ok" if fresh else "stale", tuple(statuses))
+
     def issuers_of(self, certificate: x509.Certificate) -> tuple[TrustedAuthority, ...]:
         """The trusted CAs with the DN the certificate names as its issuer."""
         return self._by_subject.get(certificate.issuer.public_bytes(), ())
@@ -279,6 +328,10 @@ class Verifier(Protocol):
         Raises a JpkiError subclass naming the first check that failed."""
         ...
 
+    async def health(self, *, now: datetime) -> VerifierHealth:
+        """Whether verifications can succeed now (for `/readyz`)."""
+        ...
+
 
 class LocalVerifier:
     """The verifier against a trust directory on disk.
@@ -323,6 +376,10 @@ class LocalVerifier:
             kind=kind,
             now=now or utcnow(),
         )
+
+    async def health(self, *, now: datetime) -> VerifierHealth:
+        self._reload_if_changed()
+        return self.store.health(now)
 
     def _reload_if_changed(self) -> None:
         if self.trust_dir is None:
