@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Development-only defaults; production refuses to start with any of them.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
 DEVELOPMENT_MY_NUMBER_KEY = "bWFkb2d1Y2hpLWRldmVsb3BtZW50LW9ubHkta2V5ISE="
+DEVELOPMENT_ATTACHMENT_KEY = "bWFkb2d1Y2hpLWF0dGFjaG1lbnRzLWRldi1vbmx5ISE="
 # TEST ONLY certificate authority shipped for development and tests (see docs/jpki.md).
 JPKI_TEST_TRUST_DIR = PROJECT_ROOT / "app" / "auth" / "jpki" / "test_trust"
 
@@ -75,6 +76,46 @@ class Settings(BaseSettings):
     """保存期間: days after a decision before answers and signatures are purged, unless
     the procedure's definition sets its own `retention_days`."""
 
+    attachment_dir: Path = PROJECT_ROOT / "attachments"
+    """添付ファイル are stored here (encrypted) unless ATTACHMENT_S3_BUCKET is set."""
+    attachment_s3_bucket: str | None = None
+    """Store attachments in this S3-compatible bucket instead of ATTACHMENT_DIR."""
+    attachment_s3_endpoint_url: str | None = None
+    attachment_s3_region: str | None = None
+    attachment_s3_access_key_id: str | None = None
+    attachment_s3_secret_access_key: SecretStr | None = None
+    attachment_s3_prefix: str = "attachments/"
+    attachment_encryption_key: SecretStr = SecretStr(DEVELOPMENT_ATTACHMENT_KEY)
+    """AES-256 key (32 bytes, URL-safe base64) encrypting attachments at rest, in chunks."""
+    attachment_max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    attachment_max_total_bytes: int = Field(default=30 * 1024 * 1024, ge=1024)
+    """All attachments of one application together."""
+    attachment_max_count: int = Field(default=10, ge=1, le=100)
+    attachment_max_image_pixels: int = Field(default=40_000_000, ge=10_000)
+    attachment_virus_scan: bool = False
+    """Scan every upload with clamd; until scanned clean an upload is quarantined."""
+    clamd_host: str = "127.0.0.1"
+    clamd_port: int = Field(default=3310, ge=1, le=65535)
+    clamd_socket: Path | None = None
+    """A unix socket of clamd; used instead of CLAMD_HOST/CLAMD_PORT when set."""
+    clamd_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    smtp_host: str | None = None
+    """Sends notification emails through this server; unset: nothing is sent."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = "madoguchi@localhost"
+    notification_max_attempts: int = Field(default=8, ge=1, le=50)
+    notification_retry_base_seconds: float = Field(default=30.0, gt=0)
+    """The first retry waits this long, each next one twice as long (capped at a day)."""
+    notification_poll_seconds: float = Field(default=5.0, gt=0)
+    notification_templates_dir: Path | None = None
+    """Overrides of the mail templates: <dir>/<municipality code>/<kind>.txt, or
+    <dir>/default/<kind>.txt, before the shipped ones."""
+
     @field_validator("jpki_verifier")
     @classmethod
     def _verifier_is_registered(cls, value: str) -> str:
@@ -133,6 +174,8 @@ class Settings(BaseSettings):
             problems.append("SECRET_KEY must be at least 32 characters")
         if self.my_number_encryption_key.get_secret_value() == DEVELOPMENT_MY_NUMBER_KEY:
             problems.append("MY_NUMBER_ENCRYPTION_KEY must be set in production")
+        if self.attachment_encryption_key.get_secret_value() == DEVELOPMENT_ATTACHMENT_KEY:
+            problems.append("ATTACHMENT_ENCRYPTION_KEY must be set in production")
         if self.database_url.startswith("sqlite"):
             problems.append("production runs on PostgreSQL (DATABASE_URL)")
         trust_dir = self.jpki_trust_dir.resolve()

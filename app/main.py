@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from app.admin.router import router as admin_router
+from app.attachments import router as attachments
 from app.auth.citizen_router import router as citizen_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_body_bytes,
         max_json_depth=settings.max_json_depth,
+        body_limits=[attachments.upload_body_limit(settings)],
     )
     # Added after (so outside) the request-context middleware: its 413/500 answers get
     # CORS and security headers too.
@@ -109,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_router, prefix=API_PREFIX)
     app.include_router(admin_router, prefix=API_PREFIX)
     app.include_router(submissions_router, prefix=API_PREFIX)
+    app.include_router(attachments.router, prefix=API_PREFIX)
+    app.include_router(attachments.admin_router, prefix=API_PREFIX)
     app.include_router(citizen_router, prefix=API_PREFIX)
     app.include_router(payments_router, prefix=API_PREFIX)
     app.include_router(kpi_router, prefix=API_PREFIX)

@@ -11,6 +11,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,16 +27,42 @@ class _BodyTooLarge(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class BodyLimit:
+    """A route whose body may be larger than the general cap: the method and the exact
+    path shape, and its own cap. Its body is streamed to the route, never read whole."""
+
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+
+
 class RequestContextMiddleware:
     """Gives every request an id (a well-formed incoming `X-Request-ID` is kept), returns
     it in `X-Request-ID`, refuses bodies over the cap with 413, and logs method, path
     template-free path, status and duration. Query strings are never logged: they may
     carry personal data."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_json_depth: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_json_depth: int,
+        body_limits: Sequence[BodyLimit] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = max_json_depth
+        self.body_limits = tuple(body_limits)
+
+    def _body_limit(self, scope: Scope) -> int:
+        for limit in self.body_limits:
+            if scope.get("method") == limit.method and limit.path.fullmatch(
+                str(scope.get("path", ""))
+            ):
+                return limit.max_bytes
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,10 +88,11 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        max_body_bytes = self._body_limit(scope)
         try:
             declared = _header(scope, b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                await self._too_large(scope, send_with_id)
+            if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+                await self._too_large(scope, send_with_id, max_body_bytes)
                 return
 
             if _has_nul_in_url(scope):
@@ -76,7 +105,7 @@ class RequestContextMiddleware:
                 try:
                     body = await _read_body(receive, self.max_body_bytes)
                 except _BodyTooLarge:
-                    await self._too_large(scope, send_with_id)
+                    await self._too_large(scope, send_with_id, self.max_body_bytes)
                     return
                 if _is_json(scope) and json_nesting_depth(body) > self.max_json_depth:
                     await self._too_deep(scope, send_with_id)
@@ -94,7 +123,7 @@ class RequestContextMiddleware:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
+                    if received > max_body_bytes:
                         raise _BodyTooLarge
                 return message
 
@@ -103,7 +132,7 @@ class RequestContextMiddleware:
             except _BodyTooLarge:
                 if response_started:
                     raise
-                await self._too_large(scope, send_with_id)
+                await self._too_large(scope, send_with_id, max_body_bytes)
         except Exception as exc:
             # Handled here rather than by Starlette's ServerErrorMiddleware, which would
             # re-raise and let the server log the message (possibly personal data).
@@ -120,15 +149,14 @@ class RequestContextMiddleware:
             )
             reset_request_id(token)
 
-    async def _too_large(self, scope: Scope, send: Send) -> None:
-
+    async def _too_large(self, scope: Scope, send: Send, max_body_bytes: int) -> None:
         body = problem_body(
             status=413,
             code="PAYLOAD_TOO_LARGE",
             title_en="The request body is too large",
             title_ja="送信されたデータが大きすぎます",
-            detail_en=f"The request body must be at most {self.max_body_bytes} bytes.",
-            detail_ja=f"送信できるデータは{self.max_body_bytes}バイトまでです。",
+            detail_en=f"The request body must be at most {max_body_bytes} bytes.",
+            detail_ja=f"送信できるデータは{max_body_bytes}バイトまでです。",
             instance=scope.get("path"),
         )
         await _send_problem(send, body)

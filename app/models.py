@@ -1,6 +1,7 @@
 """Every table, imported in one place for Alembic's autogenerate and for tests."""
 
 from app.admin.review_models import SubmissionAssignment, SubmissionComment
+from app.attachments.models import Attachment
 from app.audit.models import AuditEntry
 from app.auth.jpki.models import CitizenIdentity, JpkiChallenge, SubmissionSignature
 from app.auth.staff_models import RevokedStaffToken, StaffUser
@@ -8,6 +9,7 @@ from app.db import Base
 from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
 from app.kpi.models import LeadTimeRollup, UsageRollup
 from app.municipalities.models import Municipality
+from app.notifications.models import Notification
 from app.payments.models import Payment, ProviderEvent, Refund
 from app.payments.reconciliation.models import (
     BalanceTransaction,
@@ -25,6 +27,7 @@ from app.submissions.models import (
 )
 
 __all__ = [
+    "Attachment",
     "AuditEntry",
     "BalanceTransaction",
     "Base",
@@ -33,6 +36,7 @@ __all__ = [
     "JpkiChallenge",
     "LeadTimeRollup",
     "Municipality",
+    "Notification",
     "Payment",
     "Payout",
     "Procedure",

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import json
 
+from app.attachments.storage import storage_for
 from app.config import get_settings
 from app.db import make_engine, make_session_factory, utcnow
 from app.retention import service
@@ -24,6 +25,7 @@ async def _purge(dry_run: bool) -> service.PurgeReport:
                 now=utcnow(),
                 default_days=settings.retention_default_days,
                 dry_run=dry_run,
+                attachment_storage=storage_for(settings),
             )
     finally:
         await engine.dispose()
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         "dry_run": report.dry_run,
         "submissions": report.submissions,
         "signatures": report.signatures,
+        "attachments": report.attachments,
         "idempotency_records": report.idempotency_records,
         "per_municipality": dict(report.per_municipality),
     }

@@ -17,9 +17,12 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attachments import service as attachments
+from app.attachments.storage import AttachmentStorage, storage_for
 from app.audit import service as audit
 from app.audit.service import AuditActor
 from app.auth.jpki.models import SubmissionSignature
+from app.config import get_settings
 from app.forms.models import ProcedureVersion
 from app.retention.models import RetentionPurge
 from app.security.ratelimit import delete_expired as delete_expired_rate_limits
@@ -37,6 +40,7 @@ class PurgeReport:
     dry_run: bool
     submissions: int = 0
     signatures: int = 0
+    attachments: int = 0
     idempotency_records: int = 0
     per_municipality: Counter[str] = field(default_factory=Counter)
 
@@ -48,10 +52,17 @@ def retention_days_of(definition: dict[str, Any], default_days: int) -> int:
 
 
 async def purge(
-    session: AsyncSession, *, now: datetime, default_days: int, dry_run: bool = False
+    session: AsyncSession,
+    *,
+    now: datetime,
+    default_days: int,
+    dry_run: bool = False,
+    attachment_storage: AttachmentStorage | None = None,
 ) -> PurgeReport:
     """Purges every decided application past its retention period; one audit entry
-    per municipality touched (actor `system`), none on a dry run."""
+    per municipality touched (actor `system`), none on a dry run. Attachments (rows and
+    stored bytes) go too, from `attachment_storage` (default: the configured store)."""
+    storage = attachment_storage or storage_for(get_settings())
     report = PurgeReport(run_id=uuid.uuid4().hex, dry_run=dry_run)
     # Withdrawn applications have no decided_at; their last update is the withdrawal.
     decided = func.coalesce(Submission.decided_at, Submission.updated_at)
@@ -83,6 +94,9 @@ async def purge(
         report.submissions += 1
         report.signatures += signatures or 0
         report.per_municipality[submission.municipality_code] += 1
+        report.attachments += await attachments.purge_for_submission(
+            session, submission.id, storage=storage, dry_run=dry_run
+        )
         if dry_run:
             continue
         await session.execute(

@@ -9,6 +9,7 @@ every route as every role, and as staff of another municipality.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -71,6 +72,8 @@ REVIEWED_RULES: dict[tuple[str, str], AccessRule] = {
     ("POST", "/submissions/{submission_id}/reveal-my-number"): REVIEWERS,
     ("POST", "/counter-submissions"): REVIEWERS,
     ("POST", "/submissions/{submission_id}/fee"): FEE_SETTERS,
+    ("GET", "/submissions/{submission_id}/attachments"): REVIEWERS,
+    ("GET", "/submissions/{submission_id}/attachments/{attachment_id}/content"): REVIEWERS,
     ("GET", "/payments"): FINANCE,
     ("GET", "/payments/{payment_id}"): FINANCE,
     ("POST", "/payments/{payment_id}/refunds"): FINANCE,
@@ -159,6 +162,7 @@ async def tomi_resources(
         "procedure_code": TOMI_ONLY_PROCEDURE,
         "version": "1",
         "submission_id": submitted.json()["id"],
+        "attachment_id": str(uuid.uuid4()),
         **await payment_resources(client, session_factory),
     }
 
