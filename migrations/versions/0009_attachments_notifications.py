@@ -1,7 +1,7 @@
 """attachments (添付ファイル) and the notification outbox (通知)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009_attachments_notifications
+Revises: 0008_payment_vouchers
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009_attachments_notifications"
+down_revision: str | None = "0008_payment_vouchers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
