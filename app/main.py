@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,6 +24,8 @@ from app.kpi.router import router as kpi_router
 from app.logging_config import configure_logging
 from app.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from app.municipalities.router import router as municipalities_router
+from app.notifications import sender as notification_sender
+from app.notifications.router import admin_router as notifications_admin_router
 from app.payments.router import router as payments_router
 from app.submissions.router import router as submissions_router
 from app.web import router as web
@@ -71,8 +74,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # With SMTP_HOST set, this process also delivers the notification outbox
+        # (`make run`); production may run `python -m app.notifications worker` instead.
+        stop = asyncio.Event()
+        delivering = None
+        if settings.smtp_host:
+            delivering = asyncio.create_task(
+                notification_sender.run(app.state.session_factory, settings, stop)
+            )
         yield
+        stop.set()
+        if delivering is not None:
+            await delivering
         await engine.dispose()
 
     app = FastAPI(
@@ -113,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(submissions_router, prefix=API_PREFIX)
     app.include_router(attachments.router, prefix=API_PREFIX)
     app.include_router(attachments.admin_router, prefix=API_PREFIX)
+    app.include_router(notifications_admin_router, prefix=API_PREFIX)
     app.include_router(citizen_router, prefix=API_PREFIX)
     app.include_router(payments_router, prefix=API_PREFIX)
     app.include_router(kpi_router, prefix=API_PREFIX)

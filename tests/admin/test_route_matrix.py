@@ -74,6 +74,7 @@ REVIEWED_RULES: dict[tuple[str, str], AccessRule] = {
     ("POST", "/submissions/{submission_id}/fee"): FEE_SETTERS,
     ("GET", "/submissions/{submission_id}/attachments"): REVIEWERS,
     ("GET", "/submissions/{submission_id}/attachments/{attachment_id}/content"): REVIEWERS,
+    ("GET", "/submissions/{submission_id}/notifications"): REVIEWERS,
     ("GET", "/payments"): FINANCE,
     ("GET", "/payments/{payment_id}"): FINANCE,
     ("POST", "/payments/{payment_id}/refunds"): FINANCE,

@@ -1,0 +1,52 @@
+"""`python -m app.notifications worker [--once]`: deliver the notification outbox over
+SMTP (production runs one or more of these next to the web workers; they share the
+outbox safely). `--once` sends what is due now and exits (cron, tests)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+
+from app.config import get_settings
+from app.db import make_engine, make_session_factory
+from app.logging_config import configure_logging
+from app.notifications import sender
+
+
+async def _work(once: bool) -> dict[str, int]:
+    settings = get_settings()
+    if not settings.smtp_host:
+        raise SystemExit("SMTP_HOST is not set: there is nowhere to send notifications")
+    configure_logging(settings.log_level)
+    engine = make_engine(settings.database_url)
+    try:
+        factory = make_session_factory(engine)
+        if once:
+            report = await sender.deliver_due(factory, settings)
+            return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await sender.run(factory, settings, stop)
+        return {}
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.notifications")
+    commands = parser.add_subparsers(dest="command", required=True)
+    worker = commands.add_parser("worker", help="deliver queued notifications over SMTP")
+    worker.add_argument("--once", action="store_true", help="send what is due, then exit")
+    arguments = parser.parse_args(argv)
+    result = asyncio.run(_work(arguments.once))
+    if arguments.once:
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""Queries over the notification outbox; the only place that builds SQL over it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.notifications.models import Notification
+
+
+async def exists(session: AsyncSession, event_key: str, recipient: str) -> bool:
+    found = await session.scalar(
+        select(Notification.id).where(
+            Notification.event_key == event_key, Notification.recipient == recipient
+        )
+    )
+    return found is not None
+
+
+async def list_for_submission(
+    session: AsyncSession, submission_id: uuid.UUID
+) -> list[Notification]:
+    rows = await session.scalars(
+        select(Notification)
+        .where(Notification.submission_id == submission_id)
+        .order_by(Notification.created_at, Notification.id)
+    )
+    return list(rows)
+
+
+async def claim_due(session: AsyncSession, now: datetime) -> Notification | None:
+    """The next message due for delivery, row-locked until the caller's transaction
+    ends. On PostgreSQL a row another sender holds is skipped (FOR UPDATE SKIP LOCKED),
+    so any number of senders share the outbox without sending a message twice."""
+    return await session.scalar(
+        select(Notification)
+        .where(Notification.state == "pending", Notification.next_attempt_at <= now)
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+async def delete_for_submission(session: AsyncSession, submission_id: uuid.UUID) -> int:
+    result = await session.execute(
+        delete(Notification).where(Notification.submission_id == submission_id)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,164 @@
+"""Notifications (通知): which event tells the applicant what, to which address, and the
+outbox rows that carry it. Never commits; never sends (app.notifications.sender does,
+after commit).
+
+The recipient is the applicant's own email answer: the first top-level `email` field of
+the pinned definition that is answered. A procedure without one sends nothing. Messages
+hold only what the applicant typed or the system decided (受付番号, procedure title,
+fees, the staff's message, the status link without any token); never the 個人番号.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin import review_service
+from app.auth.staff_service import StaffPrincipal
+from app.config import Settings
+from app.forms.definition import EmailField, ProcedureDefinition
+from app.municipalities.service import get_municipality
+from app.notifications import repository, templates
+from app.notifications.models import Notification
+
+
+class NotificationKind(StrEnum):
+    RECEIVED = "received"  # 受付
+    RETURNED = "returned"  # 差戻し
+    APPROVED = "approved"  # 決定 (承認)
+    REJECTED = "rejected"  # 決定 (却下)
+    PAID = "paid"  # 支払い完了
+    KONBINI_PENDING = "konbini_pending"  # コンビニ払込番号と期限
+    REFUNDED = "refunded"  # 還付
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # 送信待ち (also while retrying)
+    SENT = "sent"  # 送信済み
+    FAILED = "failed"  # 送信失敗 (gave up, or the address was refused)
+    NOT_CONFIGURED = "not_configured"  # 未送信: no SMTP_HOST when it was written
+
+
+_TRANSITION_KINDS: dict[str, NotificationKind] = {
+    "returned": NotificationKind.RETURNED,
+    "approved": NotificationKind.APPROVED,
+    "rejected": NotificationKind.REJECTED,
+    "paid": NotificationKind.PAID,
+}
+
+
+def kind_for_transition(from_status: str | None, to_status: str) -> NotificationKind | None:
+    """受付 when a draft is submitted (to `submitted`, or `awaiting_payment` when the fee
+    is due first); 差戻し, 承認, 却下 and 支払い完了 on those statuses; nothing else."""
+    if from_status == "draft" and to_status in ("submitted", "awaiting_payment"):
+        return NotificationKind.RECEIVED
+    return _TRANSITION_KINDS.get(to_status)
+
+
+def applicant_email(definition: ProcedureDefinition, answers: Mapping[str, Any]) -> str | None:
+    """The first answered top-level email field, in the order of the form."""
+    for step in definition.steps:
+        for field in step.fields:
+            if isinstance(field, EmailField):
+                value = answers.get(field.key)
+                if isinstance(value, str) and value.strip():
+                    return value.strip()
+    return None
+
+
+@dataclass(frozen=True)
+class Application:
+    """What a message says about the application (no answers but the address)."""
+
+    submission_id: uuid.UUID
+    municipality_code: str
+    reference_number: str | None
+    procedure_title_ja: str
+    procedure_title_en: str | None
+    fee_total: int
+    paid_amount: int
+    recipient: str | None
+
+
+async def queue(
+    session: AsyncSession,
+    application: Application,
+    kind: NotificationKind,
+    *,
+    event_key: str,
+    settings: Settings,
+    now: datetime,
+    message: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Notification | None:
+    """Writes the message to the outbox, in the caller's transaction. Nothing when the
+    application has no email answer, or this event already queued one for the address."""
+    recipient = application.recipient
+    if recipient is None:
+        return None
+    if await repository.exists(session, event_key, recipient):
+        return None
+    municipality = await get_municipality(session, application.municipality_code)
+    context: dict[str, Any] = {
+        "municipality": {"name_ja": municipality.name_ja, "name_en": municipality.name_en},
+        "procedure": {
+            "title_ja": application.procedure_title_ja,
+            "title_en": application.procedure_title_en,
+        },
+        "reference_number": application.reference_number or "",
+        "fee_total": application.fee_total,
+        "paid_amount": application.paid_amount,
+        "amount_due": max(application.fee_total - application.paid_amount, 0),
+        "message": message or "",
+        "status_url": status_url(settings, application.submission_id),
+        **(extra or {}),
+    }
+    subject, body = templates.render(
+        kind, application.municipality_code, context, settings.notification_templates_dir
+    )
+    notification = Notification(
+        submission_id=application.submission_id,
+        municipality_code=application.municipality_code,
+        event_key=event_key,
+        kind=kind,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        state=DeliveryState.PENDING if settings.smtp_host else DeliveryState.NOT_CONFIGURED,
+        attempts=0,
+        next_attempt_at=now if settings.smtp_host else None,
+        created_at=now,
+    )
+    session.add(notification)
+    await session.flush()
+    return notification
+
+
+def status_url(settings: Settings, submission_id: uuid.UUID) -> str:
+    """The applicant's status page in the web client. It carries no token: it opens on
+    the device that holds the application's access token (or after a card login)."""
+    return f"{settings.public_base_url.rstrip('/')}/#/s/{submission_id}"
+
+
+async def list_for_staff(
+    session: AsyncSession, staff: StaffPrincipal, submission_id: uuid.UUID
+) -> list[Notification]:
+    """The notifications of an application this staff member may see, oldest first."""
+    row = await review_service.get_row(session, staff, submission_id)
+    return await repository.list_for_submission(session, row.submission.id)
+
+
+async def purge_for_submission(
+    session: AsyncSession, submission_id: uuid.UUID, *, dry_run: bool = False
+) -> int:
+    """Retention (保存期間): the messages hold the address and the staff's words, so they
+    go with the answers."""
+    if dry_run:
+        return len(await repository.list_for_submission(session, submission_id))
+    return await repository.delete_for_submission(session, submission_id)
