@@ -120,7 +120,8 @@ async def test_the_message_is_japanese_then_english_with_the_link_and_no_token(
 
     [message] = mail_server.received
     assert message["From"] == "noreply@city.tomi.example"
-    assert str(message["Message-ID"]).strip() == f"<notification-{notification_id}@city.tomi.example>"
+    message_id = str(message["Message-ID"]).strip()
+    assert message_id == f"<notification-{notification_id}@city.tomi.example>"
     assert "申請を受け付けました" in str(message["Subject"])
     assert "TOMI-R8-000001" in str(message["Subject"])
     body = body_of(message)
@@ -143,10 +144,10 @@ async def test_a_refused_address_fails_at_once_and_attempts_run_out(
         api, session_factory, settings, ["nobody@example.jp", "someone@example.jp"], t0
     )
     mail_server.stop()
-    moment = t0
-    for _ in range(settings.notification_max_attempts):
-        await sender.deliver_due(session_factory, settings, now=lambda: moment)
-        moment += timedelta(days=1)
+    for day in range(settings.notification_max_attempts):
+        moment = t0 + timedelta(days=day)
+        await sender.deliver_due(session_factory, settings, now=lambda at=moment: at)
+    moment = t0 + timedelta(days=settings.notification_max_attempts)
     rows = {row.recipient: row for row in await _stored(session_factory)}
     gave_up = rows["someone@example.jp"]
     assert (gave_up.state, gave_up.attempts) == ("failed", settings.notification_max_attempts)
