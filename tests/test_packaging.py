@@ -69,6 +69,7 @@ def test_an_app_installed_from_the_wheel_runs_and_production_refuses_the_test_ca
         "ENVIRONMENT": "production",
         "SECRET_KEY": "x" * 40,
         "MY_NUMBER_ENCRYPTION_KEY": "cHJvZHVjdGlvbi1rZXktZm9yLXRlc3RzLW9ubHktMzI=",
+        "ATTACHMENT_ENCRYPTION_KEY": "YXR0YWNobWVudC1rZXktZm9yLXRlc3RzLW9ubHktMzI=",
         "DATABASE_URL": "postgresql+asyncpg://madoguchi@127.0.0.1:1/madoguchi",
         "PAYMENT_PROVIDER": "stripe",
         "STRIPE_API_KEY": "sk_test_x",

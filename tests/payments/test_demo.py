@@ -76,6 +76,7 @@ async def test_production_refuses_the_demo_provider(tmp_path: Path) -> None:
         "database_url": "postgresql+asyncpg://u@db/madoguchi",
         "secret_key": "x" * 40,
         "my_number_encryption_key": "cHJvZHVjdGlvbi1rZXktZm9yLXRlc3RzLW9ubHktMzI=",
+        "attachment_encryption_key": "YXR0YWNobWVudC1rZXktZm9yLXRlc3RzLW9ubHktMzI=",
         "jpki_trust_dir": tmp_path,
     }
     with pytest.raises(ValidationError, match="PAYMENT_PROVIDER=demo"):

@@ -382,6 +382,7 @@ def _production(**overrides: object) -> Settings:
         "environment": "production",
         "secret_key": "x" * 40,
         "my_number_encryption_key": "cHJvZHVjdGlvbi1rZXktZm9yLXRlc3RzLW9ubHktMzI=",
+        "attachment_encryption_key": "YXR0YWNobWVudC1rZXktZm9yLXRlc3RzLW9ubHktMzI=",
         "database_url": "postgresql+asyncpg://madoguchi@db/madoguchi",
         "payment_provider": "stripe",
         "stripe_api_key": "sk_test_x",
