@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.auth.jpki.errors import JpkiError
 from app.auth.jpki.service import CardProof
 from app.auth.jpki.signing import SubmissionSigning
 from app.auth.jpki.verifier import Verifier
@@ -26,6 +29,29 @@ def get_verifier(request: Request) -> Verifier:
 
 
 JpkiVerifier = Annotated[Verifier, Depends(get_verifier)]
+
+
+async def get_challenge_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The transaction of a route that spends a challenge (login, prefill): committed
+    when the handler returns, and also when the card's proof is refused (`JpkiError`),
+    so the refused attempt's nonce stays used; rolled back on any other error.
+
+    Such a route writes nothing but the challenge's use before the proof is checked."""
+    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except JpkiError:
+            await session.commit()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+# scope="function", like DbSession: committed before the response is sent.
+ChallengeSession = Annotated[AsyncSession, Depends(get_challenge_session, scope="function")]
 
 
 def submission_signing(

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Response
 
 from app.auth.jpki import prefill, service, signing
-from app.auth.jpki.dependencies import JpkiVerifier
+from app.auth.jpki.dependencies import ChallengeSession, JpkiVerifier
 from app.auth.jpki.errors import CARD_PROOF_ERRORS, JpkiNonceInvalid
 from app.auth.jpki.schemas import (
     ChallengeRequest,
@@ -63,7 +63,7 @@ async def create_challenge(
 )
 async def login(
     body: SignedChallenge,
-    session: DbSession,
+    session: ChallengeSession,
     settings: AppSettings,
     verifier: JpkiVerifier,
     now: Now,
@@ -119,7 +119,7 @@ async def get_signing_document(
 async def prefill_submission(
     submission_id: uuid.UUID,
     body: SignedChallenge,
-    session: DbSession,
+    session: ChallengeSession,
     settings: AppSettings,
     caller: AuthenticatedCaller,
     verifier: JpkiVerifier,

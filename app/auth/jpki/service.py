@@ -1,7 +1,8 @@
 """My Number card login (利用者証明用電子証明書) and the records of verified cards.
 
 Never commits: the request owns the transaction. A challenge is used by one atomic
-UPDATE, so of two concurrent logins with the same nonce exactly one succeeds.
+UPDATE before the card's proof is checked, so of two concurrent logins with the same
+nonce exactly one gets to try, and a refused attempt spends the nonce too.
 """
 
 from __future__ import annotations
@@ -92,20 +93,6 @@ async def issue_challenge(
     return challenge
 
 
-async def ensure_challenge_usable(
-    session: AsyncSession, nonce: str, *, purpose: ChallengePurpose, now: datetime
-) -> None:
-    """A cheap read before the (CPU-bound) signature check; `use_challenge` decides."""
-    challenge = await session.get(JpkiChallenge, nonce)
-    if (
-        challenge is None
-        or challenge.purpose != purpose.value
-        or challenge.used_at is not None
-        or challenge.expires_at <= now
-    ):
-        raise _nonce_invalid()
-
-
 async def use_challenge(
     session: AsyncSession, nonce: str, *, purpose: ChallengePurpose, now: datetime
 ) -> None:
@@ -135,23 +122,25 @@ async def verify_challenge_response(
     purpose: ChallengePurpose,
     now: datetime,
 ) -> VerifiedCertificate:
-    """The card signed the UTF-8 bytes of our nonce with the key the purpose needs;
-    the nonce is then used up."""
-    await ensure_challenge_usable(session, nonce, purpose=purpose, now=now)
+    """The card signed the UTF-8 bytes of our nonce with the key the purpose needs.
+
+    The nonce is used up first, whatever the outcome: one attempt per challenge, so a
+    refused proof cannot be retried (another certificate, another signature) against
+    the same nonce. The route's session (`ChallengeSession`) commits that use even when
+    the verification then fails."""
+    await use_challenge(session, nonce, purpose=purpose, now=now)
     kind = (
         CertificateKind.AUTHENTICATION
         if purpose is ChallengePurpose.LOGIN
         else CertificateKind.SIGNING
     )
-    verified = await verifier.verify(
+    return await verifier.verify(
         certificate=proof.certificate,
         data=nonce.encode("utf-8"),
         signature=proof.signature,
         kind=kind,
         now=now,
     )
-    await use_challenge(session, nonce, purpose=purpose, now=now)
-    return verified
 
 
 async def login(

@@ -5,10 +5,11 @@ the `cryptography` package against trust anchors and CRLs read from a directory 
 out as J-LIS delivers them (CA certificates and CRLs, PEM or DER, in any mix). A J-LIS
 or platform adapter can implement the same protocol later.
 
-Nothing is skipped: the certificate must chain (by the CA's signature, not just its
-name) to a trusted CA of the right type, be within its validity period, carry the
-key usage and certificate policy of its type, be absent from a fresh CRL, and the
-signature (RSA PKCS#1 v1.5, SHA-256) must verify with its key.
+Nothing is skipped: the certificate must carry no critical extension we do not process,
+chain (by the CA's signature, not just its name) to a trusted CA of the right type, be
+within its validity period, carry the key usage and certificate policy of its type, the
+signature (RSA PKCS#1 v1.5, SHA-256) must verify with its key, and only then is it
+looked up in a fresh CRL.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
+from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
 from app.auth.jpki.errors import (
     JpkiCertificateExpired,
@@ -103,6 +104,18 @@ REVOCATION_REASON_LABELS: Mapping[x509.ReasonFlags, tuple[str, str]] = {
     x509.ReasonFlags.aa_compromise: ("属性認証局の危殆化", "attribute authority compromise"),
     x509.ReasonFlags.remove_from_crl: ("CRLからの削除", "removed from the CRL"),
 }
+
+# The extensions a card certificate may mark critical: the ones the checks below read.
+PROCESSED_EXTENSIONS = frozenset(
+    {
+        ExtensionOID.KEY_USAGE,
+        ExtensionOID.BASIC_CONSTRAINTS,
+        ExtensionOID.CERTIFICATE_POLICIES,
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+        ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+        ExtensionOID.SUBJECT_KEY_IDENTIFIER,
+    }
+)
 
 CERTIFICATE_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der"})
 CRL_SUFFIXES = frozenset({".crl"})
@@ -408,14 +421,19 @@ def check(
     kind: CertificateKind,
     now: datetime,
 ) -> VerifiedCertificate:
-    """Every check a relying party makes, cheapest first; the first failure is raised."""
+    """Every check a relying party makes; the first failure is raised.
+
+    Possession (the signature over `data`) is proved before the CRL is consulted: a
+    caller holding only someone's certificate must not learn whether, why or since when
+    it was revoked (転居, 婚姻... are personal facts)."""
     leaf = _parse_leaf(certificate, kind)
+    _check_critical_extensions(leaf, kind)
     authority = _issuing_authority(store, leaf, kind, now)
     _check_validity(leaf, kind, now)
     _check_key_usage(leaf, kind)
     _check_policy(leaf, kind)
-    _check_revocation(authority, leaf, kind, now)
     _check_signature(leaf, data, signature)
+    _check_revocation(authority, leaf, kind, now)
     facts = parse_basic_four_facts(leaf) if kind is CertificateKind.SIGNING else None
     return VerifiedCertificate(
         kind=kind,
@@ -445,7 +463,28 @@ def _parse_leaf(der: bytes, kind: CertificateKind) -> x509.Certificate:
             "JPKI certificates are signed with sha256WithRSAEncryption.",
             "公的個人認証サービスの電子証明書の署名方式は sha256WithRSAEncryption です。",
         )
+    try:
+        _ = leaf.extensions  # parsed lazily by `cryptography`: a malformed one raises here
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+        raise JpkiCertificateInvalid(
+            f"The {kind.label_en}'s extensions cannot be read.",
+            f"{kind.label_ja}の拡張領域を読み取れません。",
+        ) from None
     return leaf
+
+
+def _check_critical_extensions(leaf: x509.Certificate, kind: CertificateKind) -> None:
+    """RFC 5280 §4.2: a certificate with a critical extension the relying party does
+    not process must be rejected."""
+    for extension in leaf.extensions:
+        if extension.critical and extension.oid not in PROCESSED_EXTENSIONS:
+            raise JpkiCertificateInvalid(
+                f"The {kind.label_en} carries a critical extension this service does not "
+                f"process ({extension.oid.dotted_string}).",
+                f"{kind.label_ja}に処理できない重要（critical）拡張"
+                f"（{extension.oid.dotted_string}）が含まれています。",
+                extra={"extension": extension.oid.dotted_string},
+            )
 
 
 def _issuing_authority(

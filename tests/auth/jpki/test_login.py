@@ -20,8 +20,10 @@ from app.db import utcnow
 from app.main import create_app
 from tests.auth.jpki.conftest import Clock, MintCard
 from tests.auth.jpki.helpers import (
+    AUTH,
     PROBLEM,
     SIGN,
+    b64,
     challenge,
     copy_home,
     login,
@@ -133,8 +135,49 @@ async def test_wrong_signature_cannot_log_in(api: httpx.AsyncClient, mint: MintC
     response = await api.post(LOGIN, json=body)
     assert response.json()["code"] == "JPKI_SIGNATURE_INVALID"
     # A signature over another nonce is no better.
+    body = signed_nonce(card, await challenge(api))
     body["signature"] = signed_nonce(card, await challenge(api))["signature"]
     assert (await api.post(LOGIN, json=body)).json()["code"] == "JPKI_SIGNATURE_INVALID"
+
+
+async def test_a_refused_attempt_spends_the_nonce(api: httpx.AsyncClient, mint: MintCard) -> None:
+    card = mint()
+    nonce = await challenge(api)
+    junk = {**signed_nonce(card, nonce), "signature": b64(b"\x00" * 256)}
+    assert (await api.post(LOGIN, json=junk)).json()["code"] == "JPKI_SIGNATURE_INVALID"
+    # The right signature over the same nonce comes too late: one attempt per challenge.
+    retry = await api.post(LOGIN, json=signed_nonce(card, nonce))
+    assert retry.status_code == 422
+    assert retry.json()["code"] == "JPKI_NONCE_INVALID"
+    assert (await login(api, card)).status_code == 200
+
+
+async def test_revocation_is_not_told_to_a_caller_without_the_card(
+    settings: Settings, jpki_home: TestCaHome, mint: MintCard, tmp_path: Path, engine: object
+) -> None:
+    """With only someone's certificate (public: it is sent to every relying party) and a
+    junk signature, nothing about its revocation (転居, 婚姻, date) comes back."""
+    home = copy_home(jpki_home, tmp_path / "trust")
+    card = mint(home=home)
+    home.revoke(card.authentication_certificate, x509.ReasonFlags.affiliation_changed)
+    app = create_app(settings.model_copy(update={"jpki_trust_dir": home.trust_dir}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+        probes = []
+        for signature in (b"\x00" * 256, mint().sign(AUTH, b"anything")):
+            body = {**signed_nonce(card, await challenge(api)), "signature": b64(signature)}
+            probes.append(await api.post(LOGIN, json=body))
+        owner = await login(api, card)
+    await app.state.engine.dispose()
+    for probe in probes:
+        assert probe.status_code == 422
+        body = probe.json()
+        assert body["code"] == "JPKI_SIGNATURE_INVALID"
+        assert not {"revocation_reason", "revocation_reason_ja", "revoked_at"} & set(body)
+        assert "失効" not in probe.text and "revoked" not in probe.text
+    # The card's holder, who proves possession, is told.
+    assert owner.json()["code"] == "JPKI_CERT_REVOKED"
+    assert owner.json()["revocation_reason"] == "affiliationChanged"
 
 
 async def test_malformed_base64_is_refused(api: httpx.AsyncClient, mint: MintCard) -> None:

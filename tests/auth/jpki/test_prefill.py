@@ -103,7 +103,10 @@ async def test_prefill_needs_the_signing_certificate_and_a_prefill_nonce(
     )
     assert wrong_purpose.json()["code"] == "JPKI_NONCE_INVALID"
 
-    body = signed_nonce(card, nonce, SIGN)
+    # The refused attempt spent its nonce: the right certificate needs a new one.
+    spent = await api.post(_url(submission_id), json=signed_nonce(card, nonce, SIGN), headers=owner)
+    assert spent.json()["code"] == "JPKI_NONCE_INVALID"
+    body = signed_nonce(card, await challenge(api, purpose="prefill"), SIGN)
     assert (await api.post(_url(submission_id), json=body, headers=owner)).status_code == 200
     replay = await api.post(_url(submission_id), json=body, headers=owner)
     assert replay.json()["code"] == "JPKI_NONCE_INVALID"

@@ -285,6 +285,55 @@ async def test_key_usage_and_policy_are_checked(
     assert "1.2.392.200149.8.5.1.1.20" in wrong_policy.value.detail_en
 
 
+async def test_an_unknown_critical_extension_is_refused(
+    verifier: LocalVerifier, jpki_home: TestCaHome, key_pool: KeyPool
+) -> None:
+    """RFC 5280 §4.2: a critical extension the relying party does not process means no."""
+    key, _ = key_pool.pair()
+    unknown = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.2.3.4.5"), b"\x05\x00")
+    critical = issue_card_certificate(
+        jpki_home.authority(SIGN), key.public_key(), holder=HANAKO, extensions=[(unknown, True)]
+    )
+    with pytest.raises(JpkiCertificateInvalid) as refused:
+        await verify(verifier, der(critical), sign(key, DOCUMENT), SIGN)
+    assert refused.value.extra["extension"] == "1.2.3.4.5"
+    assert "critical" in refused.value.detail_en
+    # The same extension, not critical, may be ignored.
+    ignorable = issue_card_certificate(
+        jpki_home.authority(SIGN), key.public_key(), holder=HANAKO, extensions=[(unknown, False)]
+    )
+    assert (await verify(verifier, der(ignorable), sign(key, DOCUMENT), SIGN)).facts is not None
+
+
+async def test_a_certificate_with_unreadable_extensions_is_refused_not_a_500(
+    verifier: LocalVerifier, mint: MintCard
+) -> None:
+    card = mint()
+    original = card.certificate_der(AUTH)
+    # Duplicate the certificatePolicies extension inside the (unchecked) TBS: parsing
+    # the extensions fails before any signature is looked at.
+    policy = b"\x06\x03\x55\x1d\x20"
+    assert original.count(policy) == 1
+    index = original.index(policy)
+    renamed = original[:index] + b"\x06\x03\x55\x1d\x0f" + original[index + len(policy) :]
+    with pytest.raises(JpkiCertificateInvalid):
+        await verify(verifier, renamed, card.sign(AUTH, DOCUMENT), AUTH)
+
+
+async def test_revocation_is_checked_only_after_possession_is_proved(
+    jpki_home: TestCaHome, mint: MintCard, tmp_path: Path
+) -> None:
+    home = copy_home(jpki_home, tmp_path / "trust")
+    card = mint(home=home)
+    home.revoke(card.signing_certificate, x509.ReasonFlags.affiliation_changed)
+    verifier = LocalVerifier(home.trust_dir)
+    with pytest.raises(JpkiSignatureInvalid) as junk:
+        await verify(verifier, card.certificate_der(SIGN), b"\x00" * 256, SIGN)
+    assert "revocation_reason" not in junk.value.extra
+    with pytest.raises(JpkiCertificateRevoked):
+        await verify_card(verifier, card, SIGN)
+
+
 async def test_garbage_is_not_a_certificate(verifier: LocalVerifier) -> None:
     with pytest.raises(JpkiCertificateInvalid):
         await verify(verifier, b"not a certificate", b"\x00" * 256, AUTH)

@@ -201,9 +201,11 @@ def issue_card_certificate(
     not_after: datetime | None = None,
     key_usage: x509.KeyUsage | None = None,
     policies: Sequence[x509.ObjectIdentifier] | None = None,
+    extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
 ) -> x509.Certificate:
     """One of a card's certificates, issued by `authority`. `kind` defaults to the CA's
-    type; the keyword arguments let a test make a deliberately wrong certificate."""
+    type; the keyword arguments let a test make a deliberately wrong certificate
+    (`extensions`: more (extension, critical) pairs)."""
     kind = kind or authority.kind
     start = not_before or utcnow() - timedelta(minutes=5)
     end = not_after or start + timedelta(days=DEFAULT_CARD_DAYS)
@@ -242,6 +244,8 @@ def issue_card_certificate(
         builder = builder.add_extension(
             x509.SubjectAlternativeName(holder.other_names()), critical=False
         )
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
     return builder.sign(authority.private_key, hashes.SHA256())
 
 
