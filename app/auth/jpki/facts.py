@@ -60,6 +60,10 @@ class Era(StrEnum):
     def first_day(self) -> date | None:
         return _ERA_FIRST_DAYS.get(self)
 
+    def includes(self, day: date) -> bool:
+        """The day falls in this era (平成: 1989-01-08 to 2019-04-30)."""
+        return self is not Era.UNKNOWN and Era.of(day) is self
+
     @classmethod
     def of(cls, day: date) -> Era:
         """The era a (post-1868) date falls in."""
@@ -225,6 +229,13 @@ def parse_birth_date(raw: str) -> tuple[Era, date | None]:
         raise _malformed(
             f"birth date {raw!r} is not a date", "生年月日が日付ではありません"
         ) from None
+    # The era and the Western date say the same thing twice; when they disagree (平成
+    # with 1980) the certificate is not what J-LIS issues, and neither can be trusted.
+    if era is not Era.UNKNOWN and not era.includes(day):
+        raise _malformed(
+            f"birth date {day.isoformat()} is not in the {era.label_en} era it names",
+            f"生年月日（{day.isoformat()}）が記載の元号（{era.label_ja}）の期間外です",
+        )
     return era, day
 
 

@@ -65,6 +65,29 @@ def test_first_year_of_an_era_is_gannen_and_the_era_is_kept_as_certified() -> No
     assert parse_birth_date("319450815") == (Era.SHOWA, date(1945, 8, 15))
 
 
+def test_an_era_that_contradicts_the_date_is_refused(
+    jpki_home: TestCaHome, key_pool: KeyPool
+) -> None:
+    """平成 with 1980 would read 平成-8年: the certificate contradicts itself."""
+    for raw in ("419800101", "419890107", "520190430", "118670101", "319890108"):
+        with pytest.raises(JpkiCertificateInvalid) as refused:
+            parse_birth_date(raw)
+        assert "元号" in refused.value.detail_ja
+    # The last and first days of each side of a change of era are what they say.
+    assert parse_birth_date("319890107") == (Era.SHOWA, date(1989, 1, 7))
+    assert parse_birth_date("219261224") == (Era.TAISHO, date(1926, 12, 24))
+    assert parse_birth_date("319261225") == (Era.SHOWA, date(1926, 12, 25))
+    holder = CardHolder(
+        name="平成　八郎",
+        birth_date=date(1980, 1, 1),
+        sex=Sex.MALE,
+        address="長野県東御市",
+        birth_era=Era.HEISEI,
+    )
+    with pytest.raises(JpkiCertificateInvalid):
+        parse_basic_four_facts(_signing_certificate(jpki_home, key_pool, holder))
+
+
 def test_era_unknown_keeps_the_raw_value_without_a_date(
     jpki_home: TestCaHome, key_pool: KeyPool
 ) -> None:
