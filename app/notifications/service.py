@@ -15,17 +15,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin import review_service
 from app.auth.staff_service import StaffPrincipal
 from app.config import Settings
+from app.forms import service as forms
 from app.forms.definition import EmailField, ProcedureDefinition
 from app.municipalities.service import get_municipality
 from app.notifications import repository, templates
 from app.notifications.models import Notification
+from app.submissions import service as submissions
 
 
 class NotificationKind(StrEnum):
@@ -84,6 +87,139 @@ class Application:
     fee_total: int
     paid_amount: int
     recipient: str | None
+
+
+class TransitionFacts(Protocol):
+    """What the notification listener reads of a lifecycle transition
+    (app.submissions.lifecycle.TransitionFacts)."""
+
+    @property
+    def event_id(self) -> int: ...
+    @property
+    def submission_id(self) -> uuid.UUID: ...
+    @property
+    def from_status(self) -> str | None: ...
+    @property
+    def to_status(self) -> str: ...
+    @property
+    def comment(self) -> str | None: ...
+    @property
+    def fee_total(self) -> int: ...
+    @property
+    def paid_amount(self) -> int: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
+async def on_transition(session: AsyncSession, facts: TransitionFacts, settings: Settings) -> None:
+    """The lifecycle listener: queues the message a transition deserves, in the
+    transition's transaction (so there is a message exactly when the event happened)."""
+    kind = kind_for_transition(facts.from_status, facts.to_status)
+    if kind is None:
+        return
+    application = await application_of(
+        session, facts.submission_id, fee_total=facts.fee_total, paid_amount=facts.paid_amount
+    )
+    await queue(
+        session,
+        application,
+        kind,
+        event_key=f"submission_event:{facts.event_id}",
+        settings=settings,
+        now=facts.occurred_at,
+        message=facts.comment,
+    )
+
+
+KONBINI_STORES = {
+    "familymart": ("ファミリーマート", "FamilyMart"),
+    "lawson": ("ローソン", "Lawson"),
+    "ministop": ("ミニストップ", "Ministop"),
+    "seicomart": ("セイコーマート", "Seicomart"),
+}
+
+
+async def on_konbini_voucher(
+    session: AsyncSession,
+    *,
+    submission_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    amount: int,
+    voucher: Mapping[str, Any],
+    settings: Settings,
+    now: datetime,
+) -> Notification | None:
+    """コンビニ払込番号と期限: queued when a konbini payment's voucher is issued
+    (`voucher` as app.payments.lifecycle.Voucher.as_dict gives it). Once per payment."""
+    application = await application_of(session, submission_id, fee_total=amount, paid_amount=0)
+    deadline = datetime.fromisoformat(str(voucher["expires_at"])).astimezone(
+        ZoneInfo(settings.timezone)
+    )
+    stores = [
+        {
+            "name_ja": KONBINI_STORES.get(store, (store, store))[0],
+            "name_en": KONBINI_STORES.get(store, (store, store))[1],
+            "payment_code": code.get("payment_code"),
+            "confirmation_number": code.get("confirmation_number"),
+        }
+        for store, code in sorted((voucher.get("stores") or {}).items())
+    ]
+    konbini = {
+        "deadline_ja": f"{deadline:%Y年%m月%d日 %H:%M}",
+        "deadline_en": f"{deadline:%d %b %Y %H:%M} (Japan time)",
+        "stores": stores,
+        "voucher_url": voucher.get("hosted_voucher_url"),
+    }
+    return await queue(
+        session,
+        application,
+        NotificationKind.KONBINI_PENDING,
+        event_key=f"payment_voucher:{payment_id}",
+        settings=settings,
+        now=now,
+        extra={"konbini": konbini},
+    )
+
+
+async def on_refund(
+    session: AsyncSession,
+    *,
+    submission_id: uuid.UUID,
+    refund_id: uuid.UUID,
+    amount: int,
+    settings: Settings,
+    now: datetime,
+) -> Notification | None:
+    """還付: queued when a refund of `amount` yen is made. Once per refund."""
+    application = await application_of(session, submission_id, fee_total=0, paid_amount=0)
+    return await queue(
+        session,
+        application,
+        NotificationKind.REFUNDED,
+        event_key=f"refund:{refund_id}",
+        settings=settings,
+        now=now,
+        extra={"refund_amount": amount},
+    )
+
+
+async def application_of(
+    session: AsyncSession, submission_id: uuid.UUID, *, fee_total: int, paid_amount: int
+) -> Application:
+    """The application as a message describes it, read through the owning services."""
+    submission = await submissions.get_for_update(session, submission_id)
+    version = await forms.get_version(session, submission.procedure_version_id)
+    definition = forms.compiled_version(version).definition
+    return Application(
+        submission_id=submission.id,
+        municipality_code=submission.municipality_code,
+        reference_number=submission.reference_number,
+        procedure_title_ja=definition.title.ja,
+        procedure_title_en=definition.title.en,
+        fee_total=fee_total,
+        paid_amount=paid_amount,
+        recipient=applicant_email(definition, submission.answers),
+    )
 
 
 async def queue(

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from tests.conftest import Backend
+from tests.factories import TOMI, UEDA, publish_definition, seed_municipalities, simple_definition
 from tests.submissions.conftest import api, clock, tomi
 
 __all__ = ["api", "clock", "tomi"]
@@ -95,3 +97,24 @@ def body_of(message: EmailMessage) -> str:
     content = part.get_content()
     assert isinstance(content, str)
     return content
+
+
+PROCEDURE = "notify-certificate"
+EMAIL = "hanako.tomi@example.jp"
+
+
+def definition_with_email(code: str = PROCEDURE) -> dict[str, Any]:
+    """The small test procedure (300 yen a copy) with the applicant's email address."""
+    definition = simple_definition(code)
+    definition["steps"][0]["fields"].append(
+        {"key": "applicant_email", "type": "email", "label": {"ja": "メールアドレス"}}
+    )
+    return definition
+
+
+@pytest.fixture
+async def with_email(session_factory: async_sessionmaker[AsyncSession]) -> str:
+    await seed_municipalities(session_factory)
+    await publish_definition(session_factory, TOMI, definition_with_email())
+    await publish_definition(session_factory, UEDA, definition_with_email())
+    return PROCEDURE

@@ -282,7 +282,10 @@ async function stepPage(id, index) {
   const step = steps[stepIndex];
   rememberDraft({ id, step: stepIndex });
 
-  const view = new StepView({ definition, schema: procedure.json_schema, step, answers });
+  const view = new StepView({
+    definition, schema: procedure.json_schema, step, answers,
+    attachments: { submissionId: id, token: tokenFor(id) },
+  });
   const summarySlot = el("div");
   const status = el("div", { "aria-live": "polite" });
   const back = el("button", { type: "button", class: "secondary" }, t("back"));

@@ -1,6 +1,7 @@
 // Renders any procedure from its catalog definition: one step per page, conditional
 // fields, repeating groups, and the server's validation errors by JSON Pointer.
 
+import { renderFileField } from "./attachments.js";
 import { holds, isAnswered, itemVisibility, topLevelVisibility } from "./conditions.js";
 import { loc, t } from "./i18n.js";
 import { el } from "./dom.js";
@@ -129,8 +130,9 @@ export function pathId(prefix, path) {
 
 /** One step of the form, kept in sync with `answers` as the citizen types. */
 export class StepView {
-  constructor({ definition, schema, step, answers, onChange }) {
+  constructor({ definition, schema, step, answers, onChange, attachments }) {
     this.definition = definition;
+    this.attachments = attachments; // {submissionId, token}: where file fields upload
     this.prefectures = schema?.$defs?.prefecture?.enum
       || findPrefectures(schema) || PREFECTURES_FALLBACK;
     this.step = step;
@@ -296,6 +298,10 @@ export class StepView {
         return el("fieldset", { class: "field", "data-path": path, id: `${id}-group` },
           el("legend", {}, label, " ", mark), help, error, ...controls);
       }
+      case "file":
+        return renderFileField(field, {
+          path, id, value, set, context: this.attachments, label, mark, help, error,
+        });
       case "group":
         return this.renderGroup(field, path, container, key, { label, mark, help, error, id });
       default:
