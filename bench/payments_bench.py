@@ -50,8 +50,8 @@ from app.forms.service import load_catalog
 from app.municipalities.service import upsert_municipality
 from app.payments.models import Payment
 from app.payments.providers.stripe_checkout import StripeCheckout
+from app.payments.providers.stripe_ledger import StripeLedger
 from app.payments.reconciliation import service as reconciliation
-from app.payments.reconciliation.ledger import StripeLedger
 from app.seed import SAMPLE_MUNICIPALITIES
 from app.submissions.models import Submission
 from bench.harness import LoadResult, closed_loop, scratch_database, uvicorn_server

@@ -2,7 +2,9 @@
 
     python -m app.payments settle-open
         Ask the provider how every open payment stands and apply it, through the same
-        code as the webhooks: for events that never arrived. Run it from cron.
+        code as the webhooks: for events that never arrived. Then the refunds: one still
+        `requested` (its answer was lost) is sent again under its own idempotency key,
+        one waiting at the provider is looked up. Run it from cron.
     python -m app.payments reconcile --municipality 202193 --payout po_...
     python -m app.payments reconcile --municipality 202193 --from 2026-04-01 --to 2026-05-01
         A reconciliation run, as finance would start it, audited as the `system`.
@@ -17,7 +19,7 @@ import argparse
 import asyncio
 import sys
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.audit.service import AuditActor
@@ -27,11 +29,14 @@ from app.errors import AppError
 from app.payments import service
 from app.payments.providers import ProviderRegistry
 from app.payments.reconciliation import service as reconciliation
-from app.payments.reconciliation.ledger import ledger_for
+
+REFUND_GRACE = timedelta(minutes=1)
+"""A refund requested this recently may still be on its way in its own request."""
 
 
 async def settle_open(settings: Settings, *, now: datetime | None = None) -> Counter[str]:
-    """settled | unchanged | failed, per open payment."""
+    """settled | unchanged | failed per open payment; refunds_settled | refunds_failed
+    per refund not yet final."""
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     registry = ProviderRegistry(settings)
@@ -48,6 +53,16 @@ async def settle_open(settings: Settings, *, now: datetime | None = None) -> Cou
                 outcome["settled" if changed else "unchanged"] += 1
             except AppError:
                 outcome["failed"] += 1
+        async with factory() as session:
+            moment = now or utcnow()
+            refund_ids = await service.unsettled_refund_ids(session, before=moment - REFUND_GRACE)
+        for refund_id in refund_ids:
+            try:
+                async with factory() as session, session.begin():
+                    await service.settle_refund(session, registry, refund_id, now=now or utcnow())
+                outcome["refunds_settled"] += 1
+            except AppError:
+                outcome["refunds_failed"] += 1
     finally:
         await registry.aclose()
         await engine.dispose()
@@ -67,7 +82,7 @@ async def reconcile(settings: Settings, args: argparse.Namespace) -> str:
         async with make_session_factory(engine)() as session, session.begin():
             run = await reconciliation.run_reconciliation(
                 session,
-                ledger_for(registry),
+                registry.ledger(),
                 AuditActor("system", "reconcile-command"),
                 args.municipality,
                 scope,

@@ -18,12 +18,16 @@ from app.auth.staff_access import ACCESS_ERRORS
 from app.dependencies import AppSettings, DbSession, Now
 from app.errors import problem_responses
 from app.forms.service import ProcedureVersionNotFound
-from app.payments import service
+from app.payments import alerts, service
+from app.payments.alerts import ALERT_LABELS_JA, AlertAlreadyResolved, AlertKind, AlertNotFound
 from app.payments.dependencies import FeeStaff, FinanceStaff, Providers
-from app.payments.lifecycle import PaymentStatus
-from app.payments.models import Payment
+from app.payments.lifecycle import DisputeStatus, PaymentStatus
+from app.payments.models import Payment, PaymentAlert
 from app.payments.providers.base import ProviderUnavailable
 from app.payments.schemas import (
+    AlertList,
+    AlertRead,
+    AlertResolve,
     FeeFix,
     FeeFixed,
     PaymentDetail,
@@ -117,10 +121,14 @@ async def refund_payment(
 ) -> PaymentDetail:
     """返金, full or partial, with a reason. Send the `refundable_amount` you saw as
     `expected_refundable_amount`: if a refund happened since, the answer is 409 and
-    nothing is refunded. The answer is the payment with its refunds."""
-    await service.refund_payment(
+    nothing is refunded. The answer is the payment with its refunds.
+
+    The refund is stored (`requested`) and committed before the provider is asked, under
+    the key `refund-{refund id}`. If the answer is lost (a 502, a timeout), send the same
+    request again: it finds that refund and asks again under the same key, so the money
+    goes back once."""
+    refund = await service.request_refund(
         session,
-        providers,
         staff,
         payment_id,
         amount=body.amount,
@@ -128,8 +136,59 @@ async def refund_payment(
         expected_refundable_amount=body.expected_refundable_amount,
         now=now,
     )
+    await session.commit()
+    await service.send_refund(session, providers, refund.id, now=now)
     response.headers.update(_NO_STORE)
     return _detail(await service.get_payment(session, staff, payment_id))
+
+
+@router.get(
+    "/payment-alerts", response_model=AlertList, responses=problem_responses(*ACCESS_ERRORS)
+)
+async def list_alerts(
+    staff: FinanceStaff,
+    session: DbSession,
+    response: Response,
+    resolved: Annotated[
+        bool | None, Query(description="false: still to look at; true: done; omit: all")
+    ] = False,
+    kind: Annotated[list[AlertKind] | None, Query(description="Repeat for several")] = None,
+    payment_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> AlertList:
+    """要確認: what finance must look at (webhooks that do not match their payment,
+    failed refunds, disputes, money received that nobody owes), newest first."""
+    rows, total = await alerts.list_alerts(
+        session,
+        staff,
+        resolved=resolved,
+        kinds=tuple(kind or ()),
+        payment_id=payment_id,
+        limit=limit,
+        offset=offset,
+    )
+    response.headers.update(_NO_STORE)
+    return AlertList(items=[_alert(a) for a in rows], total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "/payment-alerts/{alert_id}/resolve",
+    response_model=AlertRead,
+    responses=problem_responses(*ACCESS_ERRORS, AlertNotFound, AlertAlreadyResolved),
+)
+async def resolve_alert(
+    staff: FinanceStaff,
+    alert_id: uuid.UUID,
+    body: AlertResolve,
+    session: DbSession,
+    response: Response,
+    now: Now,
+) -> AlertRead:
+    """対応済みにする: say what was done; audited."""
+    alert = await alerts.resolve_alert(session, staff, alert_id, body.resolution, now=now)
+    response.headers.update(_NO_STORE)
+    return _alert(alert)
 
 
 @router.get("/refunds", response_model=RefundList, responses=problem_responses(*ACCESS_ERRORS))
@@ -209,5 +268,26 @@ def _detail(detail: service.PaymentDetail) -> PaymentDetail:
         expires_at=payment.expires_at,
         closed_at=payment.closed_at,
         disputed_at=payment.disputed_at,
+        dispute_status=DisputeStatus(payment.dispute_status) if payment.dispute_status else None,
+        dispute_amount=payment.dispute_amount,
+        net_paid=payment.net_paid,
+        livemode=payment.livemode,
         refunds=[RefundRead.model_validate(refund) for refund in detail.refunds],
+    )
+
+
+def _alert(alert: PaymentAlert) -> AlertRead:
+    kind = AlertKind(alert.kind)
+    return AlertRead(
+        id=alert.id,
+        kind=kind.value,
+        kind_ja=ALERT_LABELS_JA[kind],
+        payment_id=alert.payment_id,
+        reference_number=alert.reference_number,
+        amount=alert.amount,
+        details=alert.details,
+        created_at=alert.created_at,
+        resolved_at=alert.resolved_at,
+        resolved_by=alert.resolved_by,
+        resolution=alert.resolution,
     )

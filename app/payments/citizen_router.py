@@ -11,7 +11,7 @@ import html
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Header, Path, Request
+from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from app.auth.principals import AuthenticatedCaller, AuthenticationRequired
@@ -22,7 +22,13 @@ from app.payments import service, webhooks
 from app.payments.dependencies import Providers
 from app.payments.lifecycle import PaymentStatus, Voucher
 from app.payments.models import Payment
-from app.payments.providers.base import ProviderUnavailable
+from app.payments.providers.base import (
+    PaymentProviderNotFound,
+    ProviderUnavailable,
+    WebhookNotConfigured,
+    WebhookSignatureInvalid,
+)
+from app.payments.providers.demo import DemoProvider
 from app.payments.schemas import (
     PaymentRead,
     PaymentStartRequest,
@@ -136,27 +142,27 @@ async def get_payment(
 
 
 @router.post(
-    "/payments/stripe/webhook",
+    "/payments/{provider}/webhook",
     response_model=WebhookReceipt,
-    responses=problem_responses(webhooks.WebhookSignatureInvalid, webhooks.WebhookNotConfigured),
+    responses=problem_responses(
+        PaymentProviderNotFound, WebhookSignatureInvalid, WebhookNotConfigured
+    ),
 )
-async def stripe_webhook(
+async def provider_webhook(
+    provider: Annotated[str, Path(max_length=32, examples=["stripe"])],
     request: Request,
     session: DbSession,
-    settings: AppSettings,
+    providers: Providers,
     now: Now,
-    stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
 ) -> WebhookReceipt:
-    """Stripe's events. The signature is checked against the raw body before anything
-    is stored; each event is handled once, whatever order or how often it comes."""
-    if settings.stripe_webhook_secret is None:
-        raise webhooks.WebhookNotConfigured(
-            "STRIPE_WEBHOOK_SECRET is not set.", "STRIPE_WEBHOOK_SECRETが設定されていません。"
-        )
-    event = webhooks.verify_stripe_event(
-        await request.body(), stripe_signature, settings.stripe_webhook_secret.get_secret_value()
-    )
-    received = await webhooks.receive_stripe_event(session, event, now=now)
+    """A payment provider's events (Stripe: `/payments/stripe/webhook`, with
+    `Stripe-Signature`). The provider checks the signature against the raw body before
+    anything is stored; each event is handled once, whatever order or how often it
+    comes. An event that contradicts its payment (session, amount, currency, mode) is
+    kept as `mismatch` for finance and settles nothing."""
+    plugin = providers.get(provider)
+    event = plugin.verify_webhook(await request.body(), request.headers)
+    received = await webhooks.receive_event(session, plugin, event, now=now)
     return WebhookReceipt(received=True, event_id=received.event_id, outcome=received.outcome)
 
 
@@ -188,12 +194,15 @@ async def demo_action(
     action: Annotated[Literal["pay", "konbini", "fail"], Path()],
     session: DbSession,
     settings: AppSettings,
+    providers: Providers,
     now: Now,
 ) -> RedirectResponse:
     """Settle a demo payment exactly as a provider's webhook would, then send the
     browser back to the application."""
     payment = await _demo_payment(session, settings, payment_id)
-    await webhooks.receive_demo_action(session, payment.id, action, now=now)
+    await webhooks.receive_demo_action(
+        session, providers.get(DemoProvider.name), payment.id, action, now=now
+    )
     result = "cancel" if action == "fail" else "success"
     return RedirectResponse(
         service.return_url(settings, payment.submission_id, payment.id, result),
@@ -208,7 +217,7 @@ async def _demo_payment(session: DbSession, settings: Settings, payment_id: uuid
             "The demo provider is for development only.", "デモ決済は開発環境専用です。"
         )
     payment = await session.get(Payment, payment_id)
-    if payment is None or payment.provider != webhooks.DEMO:
+    if payment is None or payment.provider != DemoProvider.name:
         raise service.PaymentNotFound()
     return payment
 

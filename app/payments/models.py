@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -67,7 +68,11 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(24), index=True)
     """See app.payments.lifecycle.PaymentStatus."""
     refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
-    """Yen refunded or being refunded; never above `amount`."""
+    """Yen refunded or being refunded (the sum of the refunds not failed or canceled);
+    never above `amount`. A failed refund gives its amount back."""
+    livemode: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The provider's live (not test) mode the payment was opened in; a webhook from the
+    other mode never settles it."""
     redirect_url: Mapped[str | None] = mapped_column(Text, default=None)
     """Where the citizen pays (the hosted checkout page) while the payment is `created`."""
     voucher: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
@@ -81,6 +86,11 @@ class Payment(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     """When it failed or expired."""
     disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    dispute_status: Mapped[str | None] = mapped_column(String(32), default=None)
+    """異議申立て (chargeback) as the provider reports it: needs_response, under_review,
+    won, lost (app.payments.lifecycle.DisputeStatus)."""
+    dispute_amount: Mapped[int] = mapped_column(Integer, default=0)
+    """Yen the dispute withdrew; kept when lost."""
     row_version: Mapped[int] = mapped_column(Integer)
     """Optimistic lock: every UPDATE checks and bumps it."""
 
@@ -89,6 +99,14 @@ class Payment(Base):
     @property
     def refundable_amount(self) -> int:
         return self.amount - self.refunded_amount
+
+    @property
+    def net_paid(self) -> int:
+        """What the city keeps of this payment: received, less refunds and a lost dispute."""
+        if self.paid_at is None:
+            return 0
+        lost = self.dispute_amount if self.dispute_status == "lost" else 0
+        return max(self.amount - self.refunded_amount - lost, 0)
 
 
 class Refund(Base):
@@ -102,12 +120,46 @@ class Refund(Base):
     amount: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(24))
-    """The provider's word: succeeded, or pending (e.g. konbini: the citizen has to name
-    a bank account first)."""
+    """requested (stored, the provider not yet known to have it), then the provider's
+    word: pending, requires_action (konbini: the citizen has to name a bank account),
+    succeeded, failed, canceled (app.payments.lifecycle.RefundStatus)."""
     provider_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     requested_by: Mapped[str] = mapped_column(String(64))
-    """The staff member's id."""
+    """The staff member's id, or `provider` for a refund made at the provider (e.g. in
+    Stripe's dashboard)."""
+    refundable_before: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The refundable amount finance saw when asking (their `expected_refundable_amount`):
+    with the amount, what tells a retried request from a new one."""
+    failure_reason: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaymentAlert(Base):
+    """要確認: something finance must look at, raised by the system (a webhook that does not
+    match its payment, a failed refund, a dispute, money received that nobody owes).
+    Raised once per cause (`source`), listed until someone resolves it; raising and
+    resolving are audited."""
+
+    __tablename__ = "payment_alerts"
+    __table_args__ = (UniqueConstraint("kind", "source"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    municipality_code: Mapped[str] = mapped_column(String(6), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    """See app.payments.alerts.AlertKind."""
+    source: Mapped[str] = mapped_column(String(255))
+    """What raised it (an event id, a refund id): the same cause raises it once."""
+    payment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None, index=True)
+    reference_number: Mapped[str | None] = mapped_column(String(32), default=None)
+    """受付番号 of the payment's application."""
+    amount: Mapped[int | None] = mapped_column(Integer, default=None)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    """What differed or happened (no personal data)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    resolution: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class ProviderEvent(Base):
@@ -127,7 +179,7 @@ class ProviderEvent(Base):
     """The provider's payment (a PaymentIntent id) the event is about: an event that
     arrives before we know that id is kept `unmatched` and handled again once we do."""
     outcome: Mapped[str | None] = mapped_column(String(24), default=None)
-    """applied | no_change | unmatched | ignored"""
+    """applied | no_change | unmatched | ignored | mismatch"""
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

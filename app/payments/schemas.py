@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.payments.lifecycle import PaymentStatus
+from app.payments.lifecycle import DisputeStatus, PaymentStatus, RefundStatus
 from app.submissions.lifecycle import Status
 from app.submissions.schemas import Fee
 
@@ -59,7 +59,7 @@ class PaymentRead(BaseModel):
 class WebhookReceipt(BaseModel):
     received: bool
     event_id: str
-    outcome: Literal["applied", "no_change", "unmatched", "ignored", "duplicate"]
+    outcome: Literal["applied", "no_change", "unmatched", "ignored", "duplicate", "mismatch"]
 
 
 class RefundRead(BaseModel):
@@ -69,10 +69,18 @@ class RefundRead(BaseModel):
     payment_id: uuid.UUID
     amount: int
     reason: str
-    status: str = Field(description="The provider's: succeeded, pending, requires_action")
+    status: RefundStatus = Field(
+        description=(
+            "requested (stored; the provider's answer not yet recorded), pending, "
+            "requires_action (konbini: waiting for the citizen's bank account), succeeded, "
+            "failed (the amount is refundable again), canceled"
+        )
+    )
+    failure_reason: str | None = Field(description="The provider's reason, when failed")
     provider_refund_id: str | None
-    requested_by: str
+    requested_by: str = Field(description="Staff id, or `provider` (made at the provider)")
     created_at: datetime
+    updated_at: datetime
 
 
 class RefundList(BaseModel):
@@ -107,6 +115,12 @@ class PaymentDetail(PaymentSummary):
     expires_at: datetime
     closed_at: datetime | None
     disputed_at: datetime | None
+    dispute_status: DisputeStatus | None = Field(
+        description="異議申立て, as the provider reports it"
+    )
+    dispute_amount: int
+    net_paid: int = Field(description="Received, less refunds and a lost dispute")
+    livemode: bool
     refunds: list[RefundRead]
 
 
@@ -151,3 +165,40 @@ class FeeFixed(BaseModel):
     status: Status
     fee: Fee
     etag: str
+
+
+class AlertRead(BaseModel):
+    """要確認: something the system found that finance must look at."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str = Field(
+        description=(
+            "webhook_mismatch, refund_failed, dispute_opened, dispute_lost, received_not_due"
+        )
+    )
+    kind_ja: str
+    payment_id: uuid.UUID | None
+    reference_number: str | None = Field(description="受付番号")
+    amount: int | None
+    details: dict[str, Any]
+    created_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+
+
+class AlertList(BaseModel):
+    items: list[AlertRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class AlertResolve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: str = Field(
+        min_length=1, max_length=500, description="What was done (対応内容), kept in the audit log"
+    )

@@ -9,6 +9,7 @@ here reads an amount from a citizen.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -32,18 +33,33 @@ from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.forms import service as forms
 from app.forms.definition import PerUnitFee
 from app.municipalities.service import get_municipality
+from app.payments import alerts
 from app.payments.lifecycle import (
+    ACTIVE_REFUNDS,
+    CLOSED,
+    DISPUTE_RANK,
     OPEN,
+    OPEN_DISPUTES,
     PAID,
+    REFUND_RANK,
     REFUNDABLE,
+    DisputeReport,
+    DisputeStatus,
     Fact,
     PaymentStatus,
+    RefundReport,
+    RefundStatus,
     is_allowed,
-    refund_status,
+    paid_status,
 )
 from app.payments.models import Payment, Refund
 from app.payments.providers import ProviderRegistry
-from app.payments.providers.base import CheckoutRequest, LineItem, RefundRequest
+from app.payments.providers.base import (
+    CheckoutRequest,
+    LineItem,
+    RefundRefused,
+    RefundRequest,
+)
 from app.submissions import lifecycle, my_number
 from app.submissions import service as submissions
 from app.submissions.lifecycle import SYSTEM, Actor, Status, SubmissionChanged
@@ -98,6 +114,15 @@ class RefundableAmountChanged(Conflict):
     code = "REFUNDABLE_AMOUNT_CHANGED"
     title_en = "The refundable amount has changed"
     title_ja = "返金可能額が変わっています"
+
+
+class RefundNotFound(NotFound):
+    code = "REFUND_NOT_FOUND"
+    title_en = "Refund not found"
+    title_ja = "返金が見つかりません"
+
+    def __init__(self) -> None:
+        super().__init__("No refund with this id exists.", "この返金は存在しません。")
 
 
 class RefundAmountInvalid(ValidationFailed):
@@ -198,6 +223,7 @@ async def start_payment(
         payment_method_types=await _payment_methods(session, submission, settings),
         status=PaymentStatus.CREATED,
         refunded_amount=0,
+        livemode=provider.livemode,
         expires_at=now + timedelta(minutes=settings.payment_expiry_minutes),
         created_at=now,
         updated_at=now,
@@ -223,6 +249,7 @@ async def start_payment(
     payment.provider_checkout_id = started.checkout_id
     payment.redirect_url = started.redirect_url
     payment.expires_at = started.expires_at
+    payment.livemode = started.livemode
     await _flush(session)
     return StartedPayment(payment, created=True)
 
@@ -302,9 +329,14 @@ async def apply_facts(
     now: datetime,
     payment_intent_id: str | None = None,
     charge_id: str | None = None,
+    refund: RefundReport | None = None,
+    dispute: DisputeReport | None = None,
+    source: str | None = None,
 ) -> bool:
-    """Apply what the provider reported (webhook, demo page, settle-open alike) and move
-    the submission to `paid` when the money arrives. True when anything changed."""
+    """Apply what the provider reported (webhook, demo page, settle-open alike): the
+    payment's facts, then a refund's or the dispute's state; move the submission to
+    `paid` when the money arrives. `source` (the event id) names what raised an alert.
+    True when anything changed."""
     loaded = await session.get(Payment, payment_id)
     if loaded is None:
         raise PaymentNotFound()
@@ -316,7 +348,11 @@ async def apply_facts(
     if charge_id and payment.provider_charge_id is None:
         payment.provider_charge_id, changed = charge_id, True
     for fact in facts:
-        changed = await _apply(session, payment, submission, fact, now) or changed
+        changed = await _apply(session, payment, submission, fact, now, source) or changed
+    if refund is not None:
+        changed = await _apply_refund(session, payment, refund, now) or changed
+    if dispute is not None:
+        changed = await _apply_dispute(session, payment, dispute, now) or changed
     if changed:
         payment.updated_at = now
         await _flush(session)
@@ -355,6 +391,40 @@ async def open_payment_ids(session: AsyncSession) -> list[uuid.UUID]:
         .order_by(Payment.created_at)
     )
     return list(rows)
+
+
+async def unsettled_refund_ids(session: AsyncSession, *, before: datetime) -> list[uuid.UUID]:
+    """Refunds still `requested` (the provider's answer was lost) or waiting at the
+    provider (pending, requires_action), created before `before`."""
+    waiting = [RefundStatus.REQUESTED, RefundStatus.PENDING, RefundStatus.REQUIRES_ACTION]
+    rows = await session.scalars(
+        select(Refund.id)
+        .where(Refund.status.in_([str(s) for s in waiting]), Refund.created_at < before)
+        .order_by(Refund.created_at)
+    )
+    return list(rows)
+
+
+async def settle_refund(
+    session: AsyncSession, registry: ProviderRegistry, refund_id: uuid.UUID, *, now: datetime
+) -> Refund:
+    """Bring a refund up to date with the provider: a `requested` one is (re)sent under
+    its own idempotency key, so a provider that made it already answers with that same
+    refund instead of a second one; a waiting one is looked up."""
+    refund = await session.get(Refund, refund_id, populate_existing=True)
+    if refund is None:
+        raise RefundNotFound()
+    if refund.status == RefundStatus.REQUESTED:
+        return await send_refund(session, registry, refund_id, now=now)
+    if refund.provider_refund_id is None or RefundStatus(refund.status) not in (
+        RefundStatus.PENDING,
+        RefundStatus.REQUIRES_ACTION,
+    ):
+        return refund
+    payment = await session.get_one(Payment, refund.payment_id)
+    report = await registry.get(payment.provider).refund_state(refund.provider_refund_id)
+    await apply_facts(session, payment.id, (), refund=report, now=now)
+    return refund
 
 
 # --- Finance ----------------------------------------------------------------------------
@@ -400,9 +470,8 @@ async def list_refunds(
     return await fetch_page(session, statement, limit=limit, offset=offset)
 
 
-async def refund_payment(
+async def request_refund(
     session: AsyncSession,
-    registry: ProviderRegistry,
     staff: StaffPrincipal,
     payment_id: uuid.UUID,
     *,
@@ -411,13 +480,34 @@ async def refund_payment(
     expected_refundable_amount: int,
     now: datetime,
 ) -> Refund:
-    """返金, full or partial. The caller says how much it believes is still refundable;
-    under the payment's row lock that must still hold, so of two racing refunds the
-    second sees the first and is refused (409) instead of exceeding what was paid."""
+    """返金, full or partial: the first of two steps. The refund is stored as `requested`
+    (its amount no longer refundable) and audited; the caller commits it, then
+    `send_refund` asks the provider under the key `refund-{id}`. A request whose answer
+    was lost comes back the same (same staff, amount, reason and
+    `expected_refundable_amount`): it finds the refund it made, and sending that again
+    cannot refund twice.
+
+    The caller says how much it believes is still refundable; under the payment's row
+    lock that must still hold, so of two racing refunds the second sees the first and is
+    refused (409) instead of exceeding what was paid."""
     found = await session.get(Payment, payment_id)
     if found is None or found.municipality_code != staff.municipality_code:
         raise PaymentNotFound()
     payment = await _locked(session, payment_id)
+    same_request = await session.scalar(
+        select(Refund)
+        .where(
+            Refund.payment_id == payment.id,
+            Refund.amount == amount,
+            Refund.refundable_before == expected_refundable_amount,
+            Refund.reason == reason.strip(),
+            Refund.requested_by == str(staff.id),
+            Refund.status.in_([str(status) for status in ACTIVE_REFUNDS]),
+        )
+        .limit(1)
+    )
+    if same_request is not None:
+        return same_request
     if PaymentStatus(payment.status) not in REFUNDABLE:
         raise PaymentNotRefundable(
             f"A payment in status '{payment.status}' cannot be refunded.",
@@ -443,23 +533,14 @@ async def refund_payment(
         municipality_code=payment.municipality_code,
         amount=amount,
         reason=reason.strip(),
-        status="requested",
+        status=RefundStatus.REQUESTED,
         requested_by=str(staff.id),
+        refundable_before=expected_refundable_amount,
         created_at=now,
+        updated_at=now,
     )
-    result = await registry.get(payment.provider).refund(
-        RefundRequest(
-            refund_id=refund.id,
-            payment_id=payment.id,
-            checkout_id=payment.provider_checkout_id,
-            payment_intent_id=payment.provider_payment_intent_id,
-            amount=amount,
-        )
-    )
-    refund.provider_refund_id, refund.status = result.provider_refund_id, result.status
     session.add(refund)
-    payment.refunded_amount += amount
-    _move(payment, refund_status(payment.amount, payment.refunded_amount))
+    await _refresh_refunded(session, payment)
     payment.updated_at = now
     await _flush(session)
     await audit.record(
@@ -477,6 +558,38 @@ async def refund_payment(
             "reference_number": payment.reference_number,
         },
     )
+    return refund
+
+
+async def send_refund(
+    session: AsyncSession, registry: ProviderRegistry, refund_id: uuid.UUID, *, now: datetime
+) -> Refund:
+    """The second step: ask the provider for a `requested` refund and record its answer.
+    Idempotent: the provider is asked under the refund's own key, so however often this
+    runs (a retry, settle-open) there is one refund at the provider. A definite refusal
+    fails the refund (its amount is refundable again, finance is alerted); when the
+    provider cannot be reached the refund stays `requested` for the next attempt."""
+    refund = await session.get(Refund, refund_id, populate_existing=True)
+    if refund is None:
+        raise RefundNotFound()
+    if refund.status != RefundStatus.REQUESTED:
+        return refund
+    payment = await session.get_one(Payment, refund.payment_id)
+    try:
+        report = await registry.get(payment.provider).refund(
+            RefundRequest(
+                refund_id=refund.id,
+                payment_id=payment.id,
+                checkout_id=payment.provider_checkout_id,
+                payment_intent_id=payment.provider_payment_intent_id,
+                amount=refund.amount,
+            )
+        )
+    except RefundRefused as refused:
+        report = RefundReport(
+            None, refund.amount, RefundStatus.FAILED, str(refund.id), refused.reason
+        )
+    await apply_facts(session, payment.id, (), refund=report, now=now)
     return refund
 
 
@@ -613,7 +726,12 @@ async def _locked(session: AsyncSession, payment_id: uuid.UUID) -> Payment:
 
 
 async def _apply(
-    session: AsyncSession, payment: Payment, submission: Submission, fact: Fact, now: datetime
+    session: AsyncSession,
+    payment: Payment,
+    submission: Submission,
+    fact: Fact,
+    now: datetime,
+    source: str | None,
 ) -> bool:
     status = PaymentStatus(payment.status)
     match fact.kind:
@@ -627,52 +745,173 @@ async def _apply(
                 payment.voucher, changed = voucher, True
             return changed
         case "succeeded":
-            return await _succeed(session, payment, submission, now)
-        case "failed" | "expired":
-            target = PaymentStatus.FAILED if fact.kind == "failed" else PaymentStatus.EXPIRED
+            return await _succeed(session, payment, submission, now, source)
+        case "failed" | "expired" | "canceled":
+            target = PaymentStatus(fact.kind)
             if not is_allowed(status, target):
                 return False
             _move(payment, target)
             payment.closed_at, payment.redirect_url, payment.voucher = now, None, None
             return True
-        case "refunded":
-            changed = await _succeed(session, payment, submission, now)
-            total = min(fact.refunded_total, payment.amount)
-            if total <= payment.refunded_amount or PaymentStatus(payment.status) not in PAID:
-                return changed
-            payment.refunded_amount = total
-            if payment.status != PaymentStatus.DISPUTED:
-                _move(payment, refund_status(payment.amount, total))
-            return True
-        case "disputed":
-            changed = await _succeed(session, payment, submission, now)
-            if not is_allowed(PaymentStatus(payment.status), PaymentStatus.DISPUTED):
-                return changed
-            _move(payment, PaymentStatus.DISPUTED)
-            payment.disputed_at = now
-            return True
     return False
 
 
 async def _succeed(
-    session: AsyncSession, payment: Payment, submission: Submission, now: datetime
+    session: AsyncSession,
+    payment: Payment,
+    submission: Submission,
+    now: datetime,
+    source: str | None,
 ) -> bool:
     status = PaymentStatus(payment.status)
-    if status not in OPEN:
-        if status not in PAID:
-            # Money reported for a payment we had closed: reconciliation shows it.
-            logger.warning("payment %s: success reported while %s", payment.id, status)
+    if status in PAID:
         return False
-    _move(payment, PaymentStatus.SUCCEEDED)
     payment.paid_at, payment.redirect_url, payment.voucher = now, None, None
-    if submission.status == Status.AWAITING_PAYMENT:
+    _move(payment, paid_status(payment.amount, payment.refunded_amount, payment.dispute_status))
+    if status in CLOSED:
+        # Money for a payment we had closed (the page expired, the voucher was canceled):
+        # it is received all the same, and nobody owes it. Finance decides on a refund.
+        await alerts.raise_alert(
+            session,
+            alerts.AlertKind.RECEIVED_NOT_DUE,
+            payment,
+            source=source or f"payment:{payment.id}",
+            details={"closed_as": status.value, "amount": payment.amount},
+            amount=payment.amount,
+            now=now,
+        )
+    elif submission.status == Status.AWAITING_PAYMENT:
         await lifecycle.transition(
             session, submission, Status.PAID, SYSTEM, "手数料の支払を確認しました", now=now
         )
     else:
-        # e.g. withdrawn while a konbini voucher was out: finance decides on a refund.
-        logger.warning("payment %s succeeded for a %s application", payment.id, submission.status)
+        # e.g. withdrawn while a konbini voucher was out: nobody owes it any more.
+        await alerts.raise_alert(
+            session,
+            alerts.AlertKind.RECEIVED_NOT_DUE,
+            payment,
+            source=source or f"payment:{payment.id}",
+            details={"application_status": submission.status, "amount": payment.amount},
+            amount=payment.amount,
+            now=now,
+        )
     return True
+
+
+async def _apply_refund(
+    session: AsyncSession, payment: Payment, report: RefundReport, now: datetime
+) -> bool:
+    """One refund's state as the provider reports it. Ours are found by the provider's
+    id or our id in its metadata; one made elsewhere (the dashboard) is recorded as the
+    provider's. A refund only moves forward; the refunded total is recomputed from the
+    refunds, so a failed one gives its amount back and a duplicate counts nothing."""
+    refund = None
+    if report.provider_refund_id is not None:
+        refund = await session.scalar(
+            select(Refund).where(Refund.provider_refund_id == report.provider_refund_id)
+        )
+    if refund is None and report.refund_id is not None:
+        with contextlib.suppress(ValueError):
+            refund = await session.get(Refund, uuid.UUID(report.refund_id))
+        if refund is not None and refund.payment_id != payment.id:
+            refund = None
+    if refund is None:
+        if report.provider_refund_id is None:
+            return False
+        refund = Refund(
+            id=new_uuid(),
+            payment_id=payment.id,
+            municipality_code=payment.municipality_code,
+            amount=report.amount,
+            reason="決済代行の管理画面で行われた返金 / Refunded at the provider",
+            status=report.status,
+            provider_refund_id=report.provider_refund_id,
+            requested_by="provider",
+            failure_reason=report.failure_reason,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(refund)
+        previous: RefundStatus | None = None
+    else:
+        previous = RefundStatus(refund.status)
+        if refund.provider_refund_id is None and report.provider_refund_id is not None:
+            refund.provider_refund_id = report.provider_refund_id
+        if not _refund_moves(previous, report.status):
+            if refund.provider_refund_id != report.provider_refund_id:
+                await _flush(session)
+                return True
+            return False
+        refund.status, refund.updated_at = report.status, now
+        if report.failure_reason:
+            refund.failure_reason = report.failure_reason[:64]
+    if report.status == RefundStatus.FAILED and previous != RefundStatus.FAILED:
+        await alerts.raise_alert(
+            session,
+            alerts.AlertKind.REFUND_FAILED,
+            payment,
+            source=f"refund:{refund.id}",
+            details={
+                "refund_id": str(refund.id),
+                "provider_refund_id": refund.provider_refund_id,
+                "failure_reason": refund.failure_reason,
+            },
+            amount=refund.amount,
+            now=now,
+        )
+    await _refresh_refunded(session, payment)
+    return True
+
+
+def _refund_moves(current: RefundStatus, reported: RefundStatus) -> bool:
+    if current == reported:
+        return False
+    return REFUND_RANK[reported] >= REFUND_RANK[current]
+
+
+async def _apply_dispute(
+    session: AsyncSession, payment: Payment, report: DisputeReport, now: datetime
+) -> bool:
+    """異議申立て: the dispute only moves forward (opened, under review, won or lost);
+    opening and losing one alert finance."""
+    current = DisputeStatus(payment.dispute_status) if payment.dispute_status else None
+    if current is not None and DISPUTE_RANK[report.status] <= DISPUTE_RANK[current]:
+        return False
+    payment.dispute_status, payment.dispute_amount = report.status.value, report.amount
+    payment.disputed_at = payment.disputed_at or now
+    kind = None
+    if report.status in OPEN_DISPUTES and current not in OPEN_DISPUTES:
+        kind = alerts.AlertKind.DISPUTE_OPENED
+    elif report.status == DisputeStatus.LOST:
+        kind = alerts.AlertKind.DISPUTE_LOST
+    if kind is not None:
+        await alerts.raise_alert(
+            session,
+            kind,
+            payment,
+            source=f"dispute:{report.provider_dispute_id}",
+            details={"dispute_id": report.provider_dispute_id, "status": report.status.value},
+            amount=report.amount,
+            now=now,
+        )
+    if PaymentStatus(payment.status) in PAID:
+        _move(payment, paid_status(payment.amount, payment.refunded_amount, payment.dispute_status))
+    return True
+
+
+async def _refresh_refunded(session: AsyncSession, payment: Payment) -> None:
+    """refunded_amount = the refunds whose money is gone or on its way; the status of a
+    paid payment follows."""
+    await _flush(session)
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.payment_id == payment.id,
+            Refund.status.in_([str(status) for status in ACTIVE_REFUNDS]),
+        )
+    )
+    payment.refunded_amount = min(int(total or 0), payment.amount)
+    if PaymentStatus(payment.status) in PAID:
+        _move(payment, paid_status(payment.amount, payment.refunded_amount, payment.dispute_status))
 
 
 def _move(payment: Payment, target: PaymentStatus) -> None:

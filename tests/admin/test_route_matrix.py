@@ -79,6 +79,8 @@ REVIEWED_RULES: dict[tuple[str, str], AccessRule] = {
     ("GET", "/payments/{payment_id}"): FINANCE,
     ("POST", "/payments/{payment_id}/refunds"): FINANCE,
     ("GET", "/refunds"): FINANCE,
+    ("GET", "/payment-alerts"): FINANCE,
+    ("POST", "/payment-alerts/{alert_id}/resolve"): FINANCE,
     ("POST", "/reconciliation/runs"): FINANCE,
     ("GET", "/reconciliation/runs"): FINANCE,
     ("GET", "/reconciliation/runs/{run_id}"): FINANCE,
@@ -99,6 +101,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, object]] = {
         "reason": "確認",
         "expected_refundable_amount": 1,
     },
+    ("POST", "/payment-alerts/{alert_id}/resolve"): {"resolution": "確認済み"},
 }
 """Bodies that pass validation, so a cross-municipality request reaches the lookup."""
 

@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.service import AuditActor
 from app.db import utcnow
-from app.payments.models import Payment, ProviderEvent, Refund
+from app.payments import alerts
+from app.payments.models import Payment, PaymentAlert, ProviderEvent, Refund
+from app.payments.providers.base import LedgerPayout, LedgerTransaction
 from app.payments.reconciliation import service as reconciliation
-from app.payments.reconciliation.ledger import LedgerPayout, LedgerTransaction
 from app.submissions.models import Submission, SubmissionEvent
 from tests.factories import TOMI, publish_definition, simple_definition
-from tests.fakes.stripe_server import WEBHOOK_SECRET, signed_delivery
+from tests.fakes.stripe_server import WEBHOOK_SECRET, FakeStripe, signed_delivery
 
 ON_SUBMIT = "test-certificate"
 """300 yen a copy, paid on submit (市民課)."""
@@ -80,6 +81,24 @@ async def deliver(
         payload, headers = signed_delivery(event, secret)
         responses.append(await api.post(WEBHOOK, content=payload, headers=headers))
     return responses
+
+
+async def paid_by_card(
+    api: httpx.AsyncClient,
+    fake: FakeStripe,
+    factory: async_sessionmaker[AsyncSession],
+    copies: int = 2,
+) -> tuple[Application, str]:
+    """An application paid by card (copies x 300 yen), the webhook delivered: it and its
+    payment id."""
+    application = await submit(api, copies=copies)
+    started = await paid_session(api, application)
+    await deliver(api, fake.complete_card(await checkout_id(factory, started["payment_id"])))
+    return application, str(started["payment_id"])
+
+
+def refund_body(amount: int, expected: int, reason: str = "二重申請のため") -> dict[str, Any]:
+    return {"amount": amount, "reason": reason, "expected_refundable_amount": expected}
 
 
 async def stored_payment(
@@ -143,8 +162,9 @@ class StubLedger:
 async def payment_resources(
     client: httpx.AsyncClient, factory: async_sessionmaker[AsyncSession]
 ) -> dict[str, str]:
-    """A paid payment (demo provider) and a reconciliation run of 東御市, for the staff
-    route matrix: path values that other municipalities must not reach."""
+    """A paid payment (demo provider), one of finance's alerts about it and a
+    reconciliation run of 東御市, for the staff route matrix: path values that other
+    municipalities must not reach."""
     await publish_definition(factory, TOMI, simple_definition("matrix-paid-certificate"))
     application = await submit(client, copies=1, procedure="matrix-paid-certificate")
     started = await paid_session(client, application)
@@ -160,4 +180,20 @@ async def payment_resources(
             unpaid_after_days=7,
             now=utcnow(),
         )
-    return {"payment_id": str(started["payment_id"]), "run_id": str(run.id)}
+        payment = await session.get_one(Payment, uuid.UUID(str(started["payment_id"])))
+        await alerts.raise_alert(
+            session,
+            alerts.AlertKind.RECEIVED_NOT_DUE,
+            payment,
+            source="matrix",
+            details={},
+            now=utcnow(),
+        )
+        alert_id = await session.scalar(
+            select(PaymentAlert.id).where(PaymentAlert.source == "matrix")
+        )
+    return {
+        "payment_id": str(started["payment_id"]),
+        "run_id": str(run.id),
+        "alert_id": str(alert_id),
+    }

@@ -16,11 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit.models import AuditEntry
 from app.db import utcnow
 from app.payments.reconciliation.models import BalanceTransaction
-from app.payments.reconciliation.service import CSV_HEADER
+from app.payments.reconciliation.service import CSV_HEADER, ItemKind
 from tests.factories import UEDA
 from tests.fakes.stripe_server import FakeStripe
 from tests.payments.conftest import Staff
-from tests.payments.helpers import Application, checkout_id, deliver, paid_session, submit
+from tests.payments.helpers import (
+    Application,
+    checkout_id,
+    deliver,
+    paid_by_card,
+    paid_session,
+    refund_body,
+    submit,
+)
 from tests.submissions.helpers import Clock
 
 RUNS = "/api/v1/admin/reconciliation/runs"
@@ -107,9 +115,12 @@ async def test_a_payout_run_finds_every_kind_of_discrepancy(
     run = created.json()
     assert created.headers["location"] == f"{RUNS}/{run['id']}"
     assert run["counts"] == {
-        "matched": 2,
+        **{kind.value: 0 for kind in ItemKind},
+        # The charge and the refund of `matched`; the refund made in Stripe's dashboard,
+        # which the refund.created webhook recorded.
+        "matched": 3,
         "amount_mismatch": 1,
-        "unknown_to_us": 2,
+        "unknown_to_us": 1,
         "not_in_payout": 1,
         "other": 1,
     }
@@ -140,6 +151,11 @@ async def test_a_payout_run_finds_every_kind_of_discrepancy(
     assert (mismatch["amount"], mismatch["expected_amount"]) == (350, 300)
     assert mismatch["reference_number"] == seeded.mismatched.reference_number
     assert {item["transaction_type"] for item in by_kind["matched"]} == {"charge", "refund"}
+    [dashboard] = [i for i in by_kind["matched"] if i["note"] and "管理画面" in i["note"]]
+    assert (dashboard["amount"], dashboard["reference_number"]) == (
+        -100,
+        seeded.mismatched.reference_number,
+    )
     matched_charge = next(i for i in by_kind["matched"] if i["transaction_type"] == "charge")
     assert matched_charge["payment_id"] == seeded.payment_ids["matched"]
     assert {item["source_id"] for item in by_kind["unknown_to_us"]} >= {seeded.unknown_charge}
@@ -252,6 +268,7 @@ async def test_a_date_range_run_and_each_municipality_sees_its_own(
     ueda = as_staff(staff.ueda_finance)
     ueda_run = await stripe_api.post(RUNS, json={"payout_id": seeded.payout_id}, headers=ueda)
     assert ueda_run.json()["counts"] == {
+        **{kind.value: 0 for kind in ItemKind},
         "matched": 1,  # 上田市's own charge
         "amount_mismatch": 0,
         "unknown_to_us": 1,  # the unattributed charge is shown to each municipality
@@ -286,3 +303,79 @@ async def test_runs_need_finance_a_scope_and_stripe(
     assert missing.status_code == 502
     demo = await demo_api.post(RUNS, json={"payout_id": "po_x"}, headers=finance)
     assert demo.status_code == 409 and demo.json()["code"] == "RECONCILIATION_UNAVAILABLE"
+
+
+async def test_refunds_disputes_and_unowed_money_have_kinds_of_their_own(
+    stripe_api: httpx.AsyncClient,
+    staff: Staff,
+    as_staff: Any,
+    fake: FakeStripe,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Not その他: a refund that failed, a konbini refund waiting for an account, a dispute
+    (withdrawal, then the reversal when won; another lost), money received for a payment
+    we had closed. Every yen of the payout is on a line."""
+    finance = as_staff(staff.finance)
+
+    async def refund(payment_id: str, amount: int, expected: int) -> dict[str, Any]:
+        response = await stripe_api.post(
+            f"/api/v1/admin/payments/{payment_id}/refunds",
+            json=refund_body(amount, expected),
+            headers=finance,
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    _, failing = await paid_by_card(stripe_api, fake, session_factory)
+    [failed_refund] = (await refund(failing, 600, 600))["refunds"]
+    fake.refund_fails(failed_refund["provider_refund_id"])
+
+    konbini = await submit(stripe_api, copies=1)
+    started = await paid_session(stripe_api, konbini)
+    konbini_checkout = await checkout_id(session_factory, started["payment_id"])
+    await deliver(
+        stripe_api, fake.complete_konbini(konbini_checkout) + fake.konbini_paid(konbini_checkout)
+    )
+    await refund(started["payment_id"], 300, 300)  # requires_action at Stripe
+
+    _, won = await paid_by_card(stripe_api, fake, session_factory, copies=1)
+    won_dispute = fake.dispute(fake.charge_of(await checkout_id(session_factory, won))["id"])
+    fake.close_dispute(won_dispute[0]["data"]["object"]["id"], won=True)
+    _, lost = await paid_by_card(stripe_api, fake, session_factory, copies=1)
+    lost_dispute = fake.dispute(fake.charge_of(await checkout_id(session_factory, lost))["id"])
+    fake.close_dispute(lost_dispute[0]["data"]["object"]["id"], won=False)
+
+    late = await submit(stripe_api, copies=1)
+    late_started = await paid_session(stripe_api, late)
+    late_checkout = await checkout_id(session_factory, late_started["payment_id"])
+    voucher = fake.complete_konbini(late_checkout)
+    expired = {**voucher[0], "id": "evt_closed_first", "type": "checkout.session.expired"}
+    await deliver(stripe_api, [expired])
+    fake.konbini_paid(late_checkout)
+
+    payout_id, _ = fake.create_payout()
+    await deliver(stripe_api, fake.take_events())
+    run = (await stripe_api.post(RUNS, json={"payout_id": payout_id}, headers=finance)).json()
+    assert run["counts"] == {
+        **{kind.value: 0 for kind in ItemKind},
+        # failing's, konbini's, won's, lost's charges
+        "matched": 4,
+        "refund_failed": 2,  # the refund line of the refund that failed, and its return
+        "refund_pending": 1,  # konbini: waiting for the citizen's bank account
+        "dispute": 2,  # both withdrawals
+        "dispute_reversal": 1,  # the won one's money back
+        "received_not_due": 1,
+    }
+    assert run["counts"]["other"] == 0
+    payout_amount = fake.state.payouts[payout_id]["amount"]
+    assert run["totals"]["net"] == payout_amount == run["payout_amount"]
+
+    items = (await stripe_api.get(f"{RUNS}/{run['id']}", headers=finance)).json()["items"]
+    [not_due] = [i for i in items if i["kind"] == "received_not_due"]
+    assert (not_due["reference_number"], not_due["amount"]) == (late.reference_number, 300)
+    disputes = sorted(i["note"] for i in items if i["kind"] == "dispute")
+    assert disputes == ["異議申立ての状態: lost", "異議申立ての状態: won"]
+    csv_text = (await stripe_api.get(f"{RUNS}/{run['id']}/report.csv", headers=finance)).text
+    for label in ("返金失敗", "返金手続中", "異議申立て", "異議申立て勝訴", "入金済・請求なし"):
+        assert f"\r\n{label}," in csv_text

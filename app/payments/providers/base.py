@@ -1,17 +1,28 @@
-"""The payment provider protocol: what the payment service asks of Stripe, the demo page,
-or any provider added later (a new provider is a new file registered here)."""
+"""The payment provider protocol: what the payment service, the webhook route and
+reconciliation ask of Stripe, the demo page, or any provider added later. A provider is
+a plugin: one file implementing `PaymentProvider`, registered by name in
+app.payments.providers, reached at `/api/v1/payments/{name}/webhook`.
+
+- start: `start_checkout` (and `checkout_state`, `expire_checkout`, `cancel_payment`,
+  `refund`, `refund_state` for what follows);
+- verify webhook: `verify_webhook(body, headers)` -> a `VerifiedEvent`, or
+  `WebhookSignatureInvalid`;
+- `facts_of(event)`: what the event says in our terms (`EventFacts`: which payment, the
+  facts, what to cross-check against the stored payment, a refund, a dispute, a payout);
+- its ledger source: `ledger()` -> the balance transactions reconciliation reads.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import ClassVar, Protocol
+from datetime import date, datetime
+from typing import Any, ClassVar, Protocol
 
 from app.config import Settings
-from app.errors import AppError
-from app.payments.lifecycle import Fact
+from app.errors import AppError, Conflict, NotFound
+from app.payments.lifecycle import DisputeReport, Fact, RefundReport
 
 
 class ProviderUnavailable(AppError):
@@ -21,6 +32,40 @@ class ProviderUnavailable(AppError):
     code = "PAYMENT_PROVIDER_UNAVAILABLE"
     title_en = "The payment service could not be reached"
     title_ja = "決済サービスに接続できませんでした"
+
+
+class RefundRefused(Exception):
+    """The provider turned the refund down for good (e.g. the charge is already
+    refunded): the refund is failed, not retried."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PaymentProviderNotFound(NotFound):
+    code = "PAYMENT_PROVIDER_NOT_FOUND"
+    title_en = "No such payment provider"
+    title_ja = "この決済代行は存在しません"
+
+
+class WebhookSignatureInvalid(AppError):
+    status = 400
+    code = "WEBHOOK_SIGNATURE_INVALID"
+    title_en = "The webhook signature does not verify"
+    title_ja = "Webhookの署名を検証できません"
+
+
+class WebhookNotConfigured(NotFound):
+    code = "WEBHOOK_NOT_CONFIGURED"
+    title_en = "This webhook is not configured here"
+    title_ja = "このWebhookは設定されていません"
+
+
+class LedgerUnavailable(Conflict):
+    code = "RECONCILIATION_UNAVAILABLE"
+    title_en = "Reconciliation needs a provider with a ledger (Stripe)"
+    title_ja = "消込にはStripeの設定が必要です"
 
 
 @dataclass(frozen=True)
@@ -70,6 +115,7 @@ class CheckoutStarted:
     checkout_id: str
     redirect_url: str
     expires_at: datetime
+    livemode: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,14 +141,106 @@ class RefundRequest:
 
 
 @dataclass(frozen=True)
-class RefundResult:
-    provider_refund_id: str
+class VerifiedEvent:
+    """A provider event whose signature verified: stored in the inbox as sent."""
+
+    id: str
+    type: str
+    payload: dict[str, Any]
+    livemode: bool | None = None
+
+
+@dataclass(frozen=True)
+class PaymentRef:
+    """How an event names our payment: our id (metadata) first, then the provider's ids."""
+
+    payment_id: str | None = None
+    checkout_id: str | None = None
+    payment_intent_id: str | None = None
+    charge_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What an event asserts about the payment it names. Before anything settles, each
+    claim made must equal the stored payment; one that differs is a mismatch, recorded
+    and shown to finance, never applied."""
+
+    checkout_id: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    livemode: bool | None = None
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What one event says, in our terms (`PaymentProvider.facts_of`). An event about no
+    payment and no payout (`ref` None, no payout) is ignored."""
+
+    ref: PaymentRef | None = None
+    facts: tuple[Fact, ...] = ()
+    claims: Claims = field(default_factory=Claims)
+    refund: RefundReport | None = None
+    dispute: DisputeReport | None = None
+    payout: Mapping[str, Any] | None = None
+    """A payout object, as the provider sent it."""
+
+
+@dataclass(frozen=True)
+class LedgerPayout:
+    id: str
+    amount: int
+    currency: str
     status: str
-    """succeeded | pending | requires_action (the citizen must name a bank account)."""
+    arrival_date: date | None
+    created: datetime
+
+
+@dataclass(frozen=True)
+class LedgerTransaction:
+    """A balance transaction with what its source tells about our ids."""
+
+    id: str
+    type: str
+    reporting_category: str | None
+    amount: int
+    fee: int
+    net: int
+    currency: str
+    created: datetime
+    available_on: datetime | None
+    source_id: str | None
+    charge_id: str | None = None
+    payment_intent_id: str | None = None
+    refund_id: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class Ledger(Protocol):
+    """Where reconciliation reads a provider's books: payouts and balance transactions."""
+
+    provider: ClassVar[str]
+
+    async def payout(self, payout_id: str) -> LedgerPayout: ...
+
+    def transactions(
+        self,
+        *,
+        payout_id: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> AsyncIterator[LedgerTransaction]:
+        """Every balance transaction of the payout, or created in [from, to)."""
+        ...
 
 
 class PaymentProvider(Protocol):
     name: ClassVar[str]
+
+    @property
+    def livemode(self) -> bool:
+        """Payments opened now are live (real money), not test ones."""
+        ...
 
     async def start_checkout(self, request: CheckoutRequest) -> CheckoutStarted:
         """Open a hosted payment page for exactly `request.amount` yen."""
@@ -113,10 +251,32 @@ class PaymentProvider(Protocol):
     ) -> CheckoutState: ...
 
     async def expire_checkout(self, checkout_id: str) -> None:
-        """Close a page that may no longer be paid (its amount changed)."""
+        """Close a page that may no longer be paid (its amount changed, or the
+        application was withdrawn)."""
         ...
 
-    async def refund(self, request: RefundRequest) -> RefundResult: ...
+    async def cancel_payment(self, payment_intent_id: str) -> None:
+        """Cancel a payment waiting for cash (a konbini voucher) that is no longer due."""
+        ...
+
+    async def refund(self, request: RefundRequest) -> RefundReport:
+        """Ask for the refund (idempotent under `request.idempotency_key`); raises
+        `RefundRefused` for a definite no, `ProviderUnavailable` when unsure."""
+        ...
+
+    async def refund_state(self, provider_refund_id: str) -> RefundReport: ...
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+        """The event, once its signature verifies; `WebhookSignatureInvalid` otherwise,
+        `WebhookNotConfigured` when this provider takes no webhooks here."""
+        ...
+
+    def facts_of(self, event: VerifiedEvent) -> EventFacts: ...
+
+    def ledger(self) -> Ledger:
+        """The balance-transaction source for reconciliation; `LedgerUnavailable` when
+        the provider keeps none."""
+        ...
 
     async def aclose(self) -> None: ...
 

@@ -12,9 +12,8 @@ from app.auth.staff_access import ACCESS_ERRORS
 from app.dependencies import AppSettings, DbSession, Now
 from app.errors import problem_responses
 from app.payments.dependencies import FinanceStaff, Providers
-from app.payments.providers.base import ProviderUnavailable
+from app.payments.providers.base import LedgerUnavailable, ProviderUnavailable
 from app.payments.reconciliation import service
-from app.payments.reconciliation.ledger import LedgerUnavailable, ledger_for
 from app.payments.reconciliation.models import ReconciliationRun
 from app.payments.reconciliation.schemas import (
     ItemRead,
@@ -73,7 +72,7 @@ async def start_run(
     `RECONCILIATION_UNPAID_AFTER_DAYS`, and amount mismatches, with gross, fee and net."""
     run = await service.run_reconciliation(
         session,
-        ledger_for(providers),
+        providers.ledger(),
         staff,
         staff.municipality_code,
         service.RunScope(body.payout_id, body.created_from, body.created_to),

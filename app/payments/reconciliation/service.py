@@ -31,14 +31,10 @@ from app.audit import service as audit
 from app.auth.staff_service import StaffPrincipal
 from app.db import fetch_page, new_uuid
 from app.errors import NotFound, ValidationFailed
-from app.payments.lifecycle import PAID, PaymentStatus
+from app.payments.lifecycle import PAID, PaymentStatus, RefundStatus
 from app.payments.models import Payment, Refund
-from app.payments.reconciliation.ledger import (
-    Ledger,
-    LedgerPayout,
-    LedgerTransaction,
-    payout_from,
-)
+from app.payments.providers.base import Ledger, LedgerPayout, LedgerTransaction
+from app.payments.providers.stripe_ledger import payout_from
 from app.payments.reconciliation.models import (
     BalanceTransaction,
     Payout,
@@ -47,10 +43,18 @@ from app.payments.reconciliation.models import (
 )
 from app.submissions.dialects import insert_ignoring_conflicts
 
+WAITING_REFUNDS = frozenset(
+    {RefundStatus.REQUESTED, RefundStatus.PENDING, RefundStatus.REQUIRES_ACTION}
+)
+"""Refunds whose money has not reached the citizen yet (konbini: waiting for an account)."""
 BATCH_SIZE = 500
 """Transactions matched and written per round trip; memory stays flat however long the payout."""
 CHARGE_TYPES = frozenset({"charge", "payment"})
 REFUND_TYPES = frozenset({"refund", "payment_refund"})
+REFUND_FAILURE_TYPES = frozenset({"refund_failure", "payment_failure_refund"})
+"""A failed refund's money coming back to the balance."""
+DISPUTE_CATEGORIES = {"dispute": "dispute", "dispute_reversal": "dispute_reversal"}
+"""Stripe's reporting categories of a dispute's withdrawal and of its reversal (won)."""
 PAYOUT_TYPES = frozenset({"payout", "payout_cancel", "payout_failure"})
 """The payout's own movement: stored, but not part of what was paid out."""
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -61,6 +65,11 @@ class ItemKind(StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"  # 金額不一致
     UNKNOWN_TO_US = "unknown_to_us"  # 当方に記録なし (Stripeにのみ存在)
     NOT_IN_PAYOUT = "not_in_payout"  # 未入金 (支払済みだが入金に含まれない)
+    RECEIVED_NOT_DUE = "received_not_due"  # 入金済・請求なし (閉じた決済・取下げ後の入金)
+    REFUND_PENDING = "refund_pending"  # 返金手続中 (口座情報待ちなど)
+    REFUND_FAILED = "refund_failed"  # 返金失敗 (返金額が残高に戻った)
+    DISPUTE = "dispute"  # 異議申立て (チャージバックによる引落し)
+    DISPUTE_REVERSAL = "dispute_reversal"  # 異議申立て勝訴 (資金戻り)
     OTHER = "other"  # その他 (手数料・調整など)
 
 
@@ -69,6 +78,11 @@ KIND_LABELS_JA: Mapping[ItemKind, str] = {
     ItemKind.AMOUNT_MISMATCH: "金額不一致",
     ItemKind.UNKNOWN_TO_US: "当方記録なし",
     ItemKind.NOT_IN_PAYOUT: "未入金",
+    ItemKind.RECEIVED_NOT_DUE: "入金済・請求なし",
+    ItemKind.REFUND_PENDING: "返金手続中",
+    ItemKind.REFUND_FAILED: "返金失敗",
+    ItemKind.DISPUTE: "異議申立て",
+    ItemKind.DISPUTE_REVERSAL: "異議申立て勝訴",
     ItemKind.OTHER: "その他",
 }
 
@@ -397,19 +411,40 @@ def _classify(
             return ItemKind.UNKNOWN_TO_US, None, "入金に対応する決済が当方にありません"
         if transaction.amount != payment.amount:
             return ItemKind.AMOUNT_MISMATCH, payment.amount, "決済額と入金の金額が異なります"
+        if payment.closed_at is not None:
+            # Paid after we had closed it (expired, canceled on withdrawal): nobody owes it.
+            return (
+                ItemKind.RECEIVED_NOT_DUE,
+                0,
+                "請求を終了した決済への入金です（返金を検討してください）",
+            )
         if PaymentStatus(payment.status) not in PAID:
             return ItemKind.MATCHED, payment.amount, f"当方の状態は{payment.status}です"
         return ItemKind.MATCHED, payment.amount, None
-    if transaction.type in REFUND_TYPES:
+    if transaction.type in REFUND_TYPES | REFUND_FAILURE_TYPES:
         refund = refunds.get(transaction.refund_id or "")
         if refund is None:
-            note = (
-                "当方で行っていない返金です" if payment else "返金に対応する決済が当方にありません"
-            )
+            note = "当方で記録のない返金です" if payment else "返金に対応する決済が当方にありません"
             return ItemKind.UNKNOWN_TO_US, None, note
+        if transaction.type in REFUND_FAILURE_TYPES:
+            return ItemKind.REFUND_FAILED, refund.amount, "返金が失敗し、残高に戻りました"
         if -transaction.amount != refund.amount:
             return ItemKind.AMOUNT_MISMATCH, -refund.amount, "返金額が異なります"
+        status = RefundStatus(refund.status)
+        if status == RefundStatus.FAILED:
+            return ItemKind.REFUND_FAILED, -refund.amount, "この返金は後に失敗しました"
+        if status in WAITING_REFUNDS:
+            return ItemKind.REFUND_PENDING, -refund.amount, f"返金は{status.value}です"
+        if refund.requested_by == "provider":
+            return ItemKind.MATCHED, -refund.amount, "決済代行の管理画面で行われた返金です"
         return ItemKind.MATCHED, -refund.amount, None
+    category = DISPUTE_CATEGORIES.get(transaction.reporting_category or "")
+    if category is not None:
+        kind = ItemKind.DISPUTE if category == "dispute" else ItemKind.DISPUTE_REVERSAL
+        if payment is None:
+            return kind, None, "異議申立てに対応する決済が当方にありません"
+        note = f"異議申立ての状態: {payment.dispute_status or '不明'}"
+        return kind, None, note
     return ItemKind.OTHER, None, None
 
 

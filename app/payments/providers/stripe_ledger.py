@@ -1,76 +1,23 @@
-"""Where reconciliation reads the provider's books: a payout and its balance
-transactions, page after page. Stripe is the one ledger today; tests and benchmarks
-read the fake Stripe server through the same SDK calls."""
+"""Stripe's books as reconciliation's ledger: a payout and its balance transactions, page
+after page, through the official SDK's raw requests.
+
+The pages are read as the JSON Stripe sent (`StripeClient.raw_request_async`), not as
+SDK objects: building a StripeObject per transaction (and its expanded source) only to
+turn it straight back into a dict cost three quarters of the paging time. The SDK still
+does what matters: authentication, the pinned API version, retries, Stripe's errors."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, ClassVar, Protocol
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import stripe
-from stripe.params import BalanceTransactionListParams
 
-from app.errors import Conflict
-from app.payments.providers import ProviderRegistry
-from app.payments.providers.base import ProviderUnavailable
-from app.payments.providers.stripe_checkout import StripeCheckout
+from app.payments.providers.base import LedgerPayout, LedgerTransaction, ProviderUnavailable
 
 PAGE_SIZE = 100
 """Stripe's largest page."""
-
-
-class LedgerUnavailable(Conflict):
-    code = "RECONCILIATION_UNAVAILABLE"
-    title_en = "Reconciliation needs the Stripe provider"
-    title_ja = "消込にはStripeの設定が必要です"
-
-
-@dataclass(frozen=True)
-class LedgerPayout:
-    id: str
-    amount: int
-    currency: str
-    status: str
-    arrival_date: date | None
-    created: datetime
-
-
-@dataclass(frozen=True)
-class LedgerTransaction:
-    """A balance transaction with what its source tells about our ids."""
-
-    id: str
-    type: str
-    reporting_category: str | None
-    amount: int
-    fee: int
-    net: int
-    currency: str
-    created: datetime
-    available_on: datetime | None
-    source_id: str | None
-    charge_id: str | None = None
-    payment_intent_id: str | None = None
-    refund_id: str | None = None
-    metadata: Mapping[str, str] = field(default_factory=dict)
-
-
-class Ledger(Protocol):
-    provider: ClassVar[str]
-
-    async def payout(self, payout_id: str) -> LedgerPayout: ...
-
-    def transactions(
-        self,
-        *,
-        payout_id: str | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-    ) -> AsyncIterator[LedgerTransaction]:
-        """Every balance transaction of the payout, or created in [from, to)."""
-        ...
 
 
 class StripeLedger:
@@ -95,7 +42,7 @@ class StripeLedger:
     ) -> AsyncIterator[LedgerTransaction]:
         # The source is expanded so a charge or refund names our ids (its metadata)
         # without one more request per transaction.
-        params: BalanceTransactionListParams = {"limit": PAGE_SIZE, "expand": ["data.source"]}
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "expand": ["data.source"]}
         if payout_id is not None:
             params["payout"] = payout_id
         created: dict[str, int] = {}
@@ -104,24 +51,21 @@ class StripeLedger:
         if created_to is not None:
             created["lt"] = int(created_to.timestamp())
         if created:
-            params["created"] = created  # type: ignore[typeddict-item]
-        try:
-            page = await self._client.v1.balance_transactions.list_async(params)
-            async for transaction in page.auto_paging_iter():
-                yield transaction_from(transaction.to_dict())
-        except stripe.StripeError as error:
-            raise _unavailable(error) from error
-
-
-def ledger_for(registry: ProviderRegistry) -> Ledger:
-    if registry.settings.stripe_api_key is None:
-        raise LedgerUnavailable(
-            "Reconciliation reads Stripe's payouts; set STRIPE_API_KEY.",
-            "消込はStripeの入金情報を使います。STRIPE_API_KEYを設定してください。",
-        )
-    provider = registry.get(StripeCheckout.name)
-    assert isinstance(provider, StripeCheckout)
-    return StripeLedger(provider.client)
+            params["created"] = created
+        while True:
+            try:
+                response = await self._client.raw_request_async(
+                    "get", "/v1/balance_transactions", **params
+                )
+            except stripe.StripeError as error:
+                raise _unavailable(error) from error
+            page: Mapping[str, Any] = response.data
+            data = page.get("data") or []
+            for transaction in data:
+                yield transaction_from(transaction)
+            if not page.get("has_more") or not data:
+                return
+            params["starting_after"] = data[-1]["id"]
 
 
 def payout_from(payout: Mapping[str, Any]) -> LedgerPayout:
