@@ -2,8 +2,8 @@
 reason, the refundable amount seen), disputes through closed won/lost, live/test mode,
 and finance's alerts (要確認)
 
-Revision ID: 0009_payment_money
-Revises: 0008_payment_vouchers
+Revision ID: 0010_payment_money
+Revises: 0009_attachments_notifications
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0009_payment_money"
-down_revision: str | None = "0008_payment_vouchers"
+revision: str = "0010_payment_money"
+down_revision: str | None = "0009_attachments_notifications"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
