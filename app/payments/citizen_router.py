@@ -250,6 +250,7 @@ def _demo_html(payment: Payment) -> str:
 button{{font-size:1.1rem;margin:.4rem 0;padding:.6rem 1rem;width:100%}}</style>
 </head>
 <body>
+<main>
 <h1>デモ決済 / Demo payment</h1>
 <p>開発用の決済画面です。実際の支払は発生しません。<br>
 For development: no money moves.</p>
@@ -259,6 +260,7 @@ For development: no money moves.</p>
 <dt>状態 / Status</dt><dd>{status}</dd>
 </dl>
 {forms}
+</main>
 </body>
 </html>
 """

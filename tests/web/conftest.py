@@ -61,6 +61,8 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "PAYMENT_PROVIDER": "demo",
         "LOG_LEVEL": "WARNING",
+        # Every test logs in with the card from the same address within a minute.
+        "RATE_LIMIT_JPKI_PER_WINDOW": "10000",
     }
     _run([sys.executable, "-m", "alembic", "upgrade", "heads"], env)
     _run([sys.executable, "-m", "app.seed"], env)
@@ -109,9 +111,10 @@ def test_card(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-# Per module: sync Playwright runs its own event loop while it is open, which the async
-# tests (and the PostgreSQL fixtures' asyncio.run) of other modules must not meet.
-@pytest.fixture(scope="module")
+# One browser for the web tests, closed after the last of them: sync Playwright runs its
+# own event loop while it is open, which the async tests (and the PostgreSQL fixtures'
+# asyncio.run) of other packages must not meet.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")

@@ -1,9 +1,11 @@
-// The analysts' page: sign in as staff (analyst role), then the headline KPI
-// 行政手続のオンライン手続数 per fiscal year as an SVG bar chart, with the same
-// figures as a table (the chart's text alternative).
+// The analysts' page: staff sign-in (analyst or admin role), then the headline KPI
+// 行政手続のオンライン手続数 per fiscal year from the baseline year on (a bar chart with
+// axes, a legend and the labelled baseline, drawn in px from the root font size so its
+// text grows with the browser's text size), the year's usage figures (申請件数,
+// オンライン利用率...), the same numbers as a table, and the CSV files.
 
 import { el } from "./dom.js";
-import { lang, setLang, t } from "./i18n.js";
+import { lang, loc, setLang, t } from "./i18n.js";
 
 const main = document.getElementById("main");
 const STAFF_KEY = "madoguchi.staff";
@@ -17,142 +19,377 @@ function svg(tag, attributes = {}, ...children) {
 }
 
 function show(...children) {
-  main.replaceChildren(...children.filter(Boolean));
+  main.replaceChildren(...children.flat(Infinity).filter(Boolean));
   main.querySelector("h1")?.focus();
 }
 
-function staffToken() {
-  const stored = JSON.parse(sessionStorage.getItem(STAFF_KEY) || "null");
-  return stored && stored.expires_at > Date.now() + 10_000 ? stored.token : null;
+function notice(text, kind = "info", id = null) {
+  return el("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status", id }, text);
 }
 
-function signInPage(message) {
-  const email = el("input", { id: "staff-email", type: "email", autocomplete: "username", required: true });
+function staffSession() {
+  const stored = JSON.parse(sessionStorage.getItem(STAFF_KEY) || "null");
+  return stored && stored.expires_at > Date.now() + 10_000 ? stored : null;
+}
+
+async function staffFetch(path, options = {}) {
+  const session = staffSession();
+  return fetch(path, {
+    ...options,
+    headers: { Accept: "application/json", ...(session ? { Authorization: `Bearer ${session.token}` } : {}) },
+  });
+}
+
+function heading() {
+  return el("h1", { tabindex: "-1" }, t("analystTitle"));
+}
+
+// ---- sign-in
+
+function signInPage({ message = null, kind = "error", email: typed = "" } = {}) {
+  const email = el("input", {
+    id: "staff-email", type: "email", autocomplete: "username", required: true, value: typed,
+  });
   const password = el("input", {
     id: "staff-password", type: "password", autocomplete: "current-password", required: true,
   });
-  const form = el("form", {},
+  const button = el("button", { type: "submit", class: "primary" }, t("signIn"));
+  const form = el("form", { novalidate: true },
     el("div", { class: "field" }, el("label", { for: "staff-email" }, t("staffEmail")), email),
     el("div", { class: "field" }, el("label", { for: "staff-password" }, t("staffPassword")), password),
-    el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" }, t("signIn"))));
+    el("div", { class: "actions" }, button));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const response = await fetch("/api/v1/admin/auth/token", {
-      method: "POST",
-      body: new URLSearchParams({ username: email.value, password: password.value }),
-    });
-    if (!response.ok) return signInPage(t("signInFailed"));
+    if (!email.value.trim() || !password.value) {
+      signInPage({ message: t("signInMissing"), email: email.value });
+      document.getElementById(email.value.trim() ? "staff-password" : "staff-email").focus();
+      return;
+    }
+    button.disabled = true;
+    let response;
+    try {
+      response = await fetch("/api/v1/admin/auth/token", {
+        method: "POST",
+        body: new URLSearchParams({ username: email.value, password: password.value }),
+      });
+    } catch {
+      return signInPage({ message: t("networkError"), email: email.value });
+    }
+    if (response.status === 429) {
+      const seconds = Number(response.headers.get("Retry-After")) || 60;
+      return signInPage({ message: t("signInRateLimited", { seconds }), email: email.value });
+    }
+    if (!response.ok) {
+      // The email stays; only the password is typed again.
+      signInPage({ message: t("signInFailed"), email: email.value });
+      document.getElementById("staff-password").focus();
+      return;
+    }
     const token = await response.json();
     sessionStorage.setItem(STAFF_KEY, JSON.stringify({
       token: token.access_token, expires_at: Date.now() + (token.expires_in || 900) * 1000,
     }));
-    trendPage();
+    dashboard();
   });
   show(
-    el("h1", { tabindex: "-1" }, t("analystTitle")),
-    message ? el("p", { class: "notice error", role: "alert" }, message) : null,
+    heading(),
+    message ? notice(message, kind, "sign-in-message") : null,
     el("h2", {}, t("analystSignIn")),
     form,
   );
 }
 
-async function trendPage() {
-  const token = staffToken();
-  if (!token) return signInPage();
-  const response = await fetch("/api/v1/kpi/online-procedures", {
-    headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
-  });
-  if (response.status === 401) return signInPage();
+async function signOut() {
+  await staffFetch("/api/v1/admin/auth/logout", { method: "POST" }).catch(() => null);
+  sessionStorage.removeItem(STAFF_KEY);
+  signInPage({ message: t("signedOut"), kind: "info" });
+}
+
+function signOutButton() {
+  const button = el("button", { type: "button", class: "secondary", id: "sign-out" }, t("signOut"));
+  button.addEventListener("click", signOut);
+  return button;
+}
+
+// ---- the dashboard
+
+async function readJson(path) {
+  const response = await staffFetch(path);
   if (!response.ok) {
-    show(el("h1", { tabindex: "-1" }, t("analystTitle")),
-      el("p", { class: "notice error", role: "alert" }, t("kpiUnavailable")));
-    return;
+    const error = new Error(`HTTP ${response.status}`);
+    error.status = response.status;
+    throw error;
   }
-  const report = await response.json();
-  const rows = report.items.filter((row) => !row.department);
+  return response.json();
+}
+
+function percent(value) {
+  return value == null ? "—" : new Intl.NumberFormat(lang() === "en" ? "en-GB" : "ja-JP", {
+    style: "percent", maximumFractionDigits: 1,
+  }).format(value);
+}
+
+function count(value) {
+  return t("procedureCount", { count: new Intl.NumberFormat("ja-JP").format(value) });
+}
+
+function yearLabel(row) {
+  return lang() === "en" ? `FY${row.fiscal_year}` : row.fiscal_year_label;
+}
+
+async function dashboard() {
+  if (!staffSession()) return signInPage();
+  let me;
+  let trend;
+  let usage;
+  let municipalities;
+  try {
+    [me, trend, usage, municipalities] = await Promise.all([
+      readJson("/api/v1/admin/auth/me"),
+      readJson("/api/v1/kpi/online-procedures"),
+      readJson("/api/v1/kpi/usage"),
+      readJson("/api/v1/municipalities"),
+    ]);
+  } catch (error) {
+    if (error.status === 401) {
+      sessionStorage.removeItem(STAFF_KEY);
+      return signInPage({ message: t("signInExpired") });
+    }
+    if (error.status === 403) {
+      return show(heading(), notice(t("analystRoleRequired"), "error", "role-error"),
+        el("div", { class: "actions" }, signOutButton()));
+    }
+    return show(heading(), notice(t("kpiUnavailable"), "error"), el("div", { class: "actions" }, signOutButton()));
+  }
+  const municipality = municipalities.items.find((m) => m.code === me.municipality_code);
+  const rows = trend.items.filter((row) => !row.department);
+  const latest = rows.at(-1);
   show(
-    el("h1", { tabindex: "-1" }, t("analystTitle")),
+    heading(),
+    el("div", { class: "signed-in" },
+      el("p", { id: "signed-in-as" }, t("signedInAs", {
+        municipality: municipality ? loc(municipality.name) : me.municipality_code,
+        name: me.display_name,
+      })),
+      signOutButton()),
+    el("section", { "aria-labelledby": "figures-title" },
+      el("h2", { id: "figures-title" }, t("figuresTitle", {
+        period: usage.fiscal_year_label || `${usage.period_from}〜${usage.period_to}`,
+      })),
+      el("dl", { class: "figures", id: "figures" },
+        figure(t("onlineProcedures"), latest ? count(latest.online_procedures) : "—",
+          latest?.change_from_baseline != null ? t("fromBaseline", { change: signed(latest.change_from_baseline) }) : null),
+        figure(t("applications"), count(usage.total.applications),
+          t("byChannel", { online: usage.total.online, counter: usage.total.counter })),
+        figure(t("onlineRate"), percent(usage.total.online_rate)),
+        figure(t("cardShare"), percent(usage.total.card_share)),
+        figure(t("cashlessShare"), percent(usage.total.cashless_share)),
+        figure(t("returnedRate"), percent(usage.total.returned_rate)))),
     el("section", { class: "chart", "aria-labelledby": "trend-title" },
       el("h2", { id: "trend-title" }, t("kpiTrendTitle")),
-      trendChart(rows, report.baseline),
-      report.baseline ? el("p", {}, t("kpiBaseline", {
-        year: report.baseline.fiscal_year_label, count: report.baseline.online_procedures,
-      })) : null,
-      trendTable(rows)),
+      legend(trend.baseline),
+      trendChart(rows, trend.baseline),
+      trendTable(rows, trend.baseline)),
+    el("section", { "aria-labelledby": "downloads-title" },
+      el("h2", { id: "downloads-title" }, t("downloadsTitle")),
+      el("div", { class: "actions" },
+        csvButton("csv-online-procedures", t("csvOnlineProcedures"), "/api/v1/kpi/online-procedures.csv"),
+        csvButton("csv-usage", t("csvUsage"), "/api/v1/kpi/usage.csv")),
+      el("div", { "aria-live": "polite", id: "download-status" })),
   );
 }
 
-/** Bars per fiscal year, a dashed line at the baseline; sized by viewBox so it scales. */
-function trendChart(rows, baseline) {
-  const width = 340;
-  const height = 220;
-  const left = 36;
-  const bottom = 40;
-  const top = 16;
-  const values = rows.map((row) => row.online_procedures);
-  const max = Math.max(1, baseline?.online_procedures || 0, ...values);
-  const plotHeight = height - top - bottom;
-  const slot = (width - left - 8) / Math.max(rows.length, 1);
-  const y = (value) => top + plotHeight - (value / max) * plotHeight;
-  const chart = svg("svg", {
-    viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": "trend-chart-title",
-  }, svg("title", { id: "trend-chart-title" }, t("kpiChartLabel")));
-  chart.append(svg("line", {
-    x1: left, x2: width - 8, y1: y(0), y2: y(0), stroke: "#0b0c0c", "stroke-width": 2,
-  }));
-  rows.forEach((row, index) => {
-    const barWidth = Math.min(slot * 0.7, 48);
-    const x = left + index * slot + (slot - barWidth) / 2;
-    const value = row.online_procedures;
-    chart.append(
-      svg("rect", { x, y: y(value), width: barWidth, height: y(0) - y(value), fill: "#0b3d91" }),
-      svg("text", {
-        x: x + barWidth / 2, y: y(value) - 4, "text-anchor": "middle", "font-size": 12, fill: "#0b0c0c",
-      }, String(value)),
-      svg("text", {
-        x: x + barWidth / 2, y: height - bottom + 16, "text-anchor": "middle", "font-size": 11,
-        fill: "#0b0c0c",
-      }, lang() === "en" ? `FY${row.fiscal_year}` : row.fiscal_year_label),
-    );
-  });
-  if (baseline) {
-    chart.append(svg("line", {
-      x1: left, x2: width - 8, y1: y(baseline.online_procedures), y2: y(baseline.online_procedures),
-      stroke: "#b00020", "stroke-width": 2, "stroke-dasharray": "6 4",
-    }));
-  }
-  return chart;
+function signed(value) {
+  return value > 0 ? `+${value}` : String(value);
 }
 
-function trendTable(rows) {
-  return el("table", {},
-    el("caption", {}, t("kpiTrendTitle")),
+function figure(term, value, note = null) {
+  return el("div", { class: "figure" },
+    el("dt", {}, term), el("dd", {}, el("span", { class: "figure-value" }, value),
+      note ? el("span", { class: "figure-note" }, note) : null));
+}
+
+function csvButton(id, text, path) {
+  const button = el("button", { type: "button", class: "secondary", id }, text);
+  button.addEventListener("click", async () => {
+    const status = document.getElementById("download-status");
+    const response = await staffFetch(path).catch(() => null);
+    if (!response?.ok) {
+      status.replaceChildren(notice(t("downloadFailed"), "error"));
+      return;
+    }
+    const name = /filename="?([^";]+)"?/.exec(response.headers.get("Content-Disposition") || "")?.[1]
+      || path.split("/").at(-1);
+    const url = URL.createObjectURL(await response.blob());
+    const anchor = el("a", { href: url, download: name, hidden: true });
+    document.body.append(anchor);
+    anchor.click();
+    anchor.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    status.replaceChildren(notice(t("downloaded", { name })));
+  });
+  return button;
+}
+
+// ---- the chart
+
+/** Every fiscal year from the baseline year (or the first counted) to the last one. */
+function yearsOf(rows, baseline) {
+  const counted = new Map(rows.map((row) => [row.fiscal_year, row]));
+  const years = [...counted.keys(), ...(baseline ? [baseline.fiscal_year] : [])];
+  if (!years.length) return [];
+  const first = Math.min(...years);
+  const last = Math.max(...years);
+  const result = [];
+  for (let year = first; year <= last; year += 1) {
+    result.push(counted.get(year) || {
+      fiscal_year: year,
+      fiscal_year_label: year === baseline?.fiscal_year ? baseline.fiscal_year_label : reiwaLabel(year),
+      online_procedures: null,
+    });
+  }
+  return result;
+}
+
+function reiwaLabel(year) {
+  // Fiscal years here are from 2019 (令和元年度) on; earlier ones name 平成.
+  if (year >= 2019) return `令和${year === 2019 ? "元" : year - 2018}年度`;
+  return `平成${year - 1988}年度`;
+}
+
+function legend(baseline) {
+  return el("ul", { class: "legend", id: "chart-legend" },
+    el("li", {}, el("span", { class: "swatch online", "aria-hidden": "true" }), t("legendOnline")),
+    baseline ? el("li", {}, el("span", { class: "swatch baseline", "aria-hidden": "true" }),
+      t("legendBaseline", { year: baseline.fiscal_year_label, count: baseline.online_procedures })) : null);
+}
+
+function niceStep(max) {
+  const rough = max / 4;
+  const power = 10 ** Math.floor(Math.log10(Math.max(rough, 1)));
+  return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= rough) || power * 10;
+}
+
+/**
+ * Horizontal bars, one row per fiscal year (years without a count say so), a dashed
+ * line at the baseline, x axis with ticks and its title. Sized in px from the root
+ * font size and the container's width, redrawn when either changes, so 200% text
+ * gives 200% labels and still fits 360 px.
+ */
+function trendChart(rows, baseline) {
+  const container = el("div", { class: "chart-frame", id: "trend-chart" });
+  // 1rem wide: it resizes when the text size changes, and the chart is drawn again.
+  const ruler = el("span", { class: "rem-ruler", "aria-hidden": "true" });
+  const draw = () => {
+    const width = Math.max(container.clientWidth, 240);
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    const font = rem * 0.875;
+    const years = yearsOf(rows, baseline);
+    const labels = years.map((row) => yearLabel(row));
+    const measure = (text) => [...text].reduce((sum, char) => sum + (char.charCodeAt(0) > 0xff ? font : font * 0.6), 0);
+    const left = Math.min(width * 0.45, Math.max(...labels.map(measure), font * 3) + font * 0.75);
+    const right = font * 3.5;
+    const rowHeight = font * 2.4;
+    const top = font * 2.2;
+    const bottom = font * 3.6;
+    const plotWidth = Math.max(width - left - right, font * 4);
+    const height = top + rowHeight * years.length + bottom;
+    const values = years.map((row) => row.online_procedures ?? 0);
+    const step = niceStep(Math.max(1, baseline?.online_procedures || 0, ...values));
+    const max = Math.ceil(Math.max(1, baseline?.online_procedures || 0, ...values) / step) * step;
+    const x = (value) => left + (value / max) * plotWidth;
+    const chart = svg("svg", {
+      width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
+      "aria-labelledby": "trend-chart-title trend-chart-desc", "font-size": font,
+    },
+    svg("title", { id: "trend-chart-title" }, t("kpiChartLabel")),
+    svg("desc", { id: "trend-chart-desc" }, t("kpiChartDescription")));
+    // Grid and x axis ticks.
+    for (let value = 0; value <= max; value += step) {
+      chart.append(
+        svg("line", { x1: x(value), x2: x(value), y1: top, y2: height - bottom, stroke: "#b1b4b6", "stroke-width": 1 }),
+        svg("text", { x: x(value), y: height - bottom + font * 1.3, "text-anchor": "middle", fill: "#0b0c0c", class: "tick" }, String(value)));
+    }
+    chart.append(
+      svg("line", { x1: left, x2: left + plotWidth, y1: height - bottom, y2: height - bottom, stroke: "#0b0c0c", "stroke-width": 2 }),
+      svg("line", { x1: left, x2: left, y1: top, y2: height - bottom, stroke: "#0b0c0c", "stroke-width": 2 }),
+      svg("text", { x: left + plotWidth / 2, y: height - font * 0.5, "text-anchor": "middle", fill: "#0b0c0c", class: "axis-title" },
+        t("axisOnlineProcedures")));
+    years.forEach((row, index) => {
+      const y = top + index * rowHeight;
+      const middle = y + rowHeight / 2 + font * 0.35;
+      chart.append(svg("text", { x: left - font * 0.4, y: middle, "text-anchor": "end", fill: "#0b0c0c", class: "year" }, labels[index]));
+      const isBaselineYear = baseline && row.fiscal_year === baseline.fiscal_year && row.online_procedures == null;
+      const value = isBaselineYear ? baseline.online_procedures : row.online_procedures;
+      if (value == null) {
+        chart.append(svg("text", { x: left + font * 0.4, y: middle, fill: "#333", class: "no-data" }, t("noData")));
+        return;
+      }
+      chart.append(
+        svg("rect", {
+          x: left, y: y + rowHeight * 0.18, width: Math.max(x(value) - left, 1), height: rowHeight * 0.64,
+          fill: isBaselineYear ? "#6f777b" : "#0b3d91", class: isBaselineYear ? "bar baseline-bar" : "bar",
+        }),
+        svg("text", { x: x(value) + font * 0.3, y: middle, fill: "#0b0c0c", class: "value" }, String(value)));
+    });
+    if (baseline) {
+      const bx = x(baseline.online_procedures);
+      chart.append(
+        svg("line", {
+          x1: bx, x2: bx, y1: top - font * 0.3, y2: height - bottom, stroke: "#b00020",
+          "stroke-width": 2, "stroke-dasharray": "6 4", class: "baseline-line",
+        }),
+        svg("text", {
+          x: Math.min(bx, width - font * 0.2), y: top - font * 0.7, "text-anchor": bx > width - font * 6 ? "end" : "middle",
+          fill: "#b00020", class: "baseline-label",
+        }, t("baselineMark", { count: baseline.online_procedures })));
+    }
+    container.replaceChildren(chart, ruler);
+  };
+  const observer = new ResizeObserver(draw);
+  observer.observe(container);
+  observer.observe(ruler);
+  return container;
+}
+
+function trendTable(rows, baseline) {
+  return el("table", { id: "trend-table" },
+    el("caption", {}, t("kpiTableCaption")),
     el("thead", {}, el("tr", {},
       el("th", { scope: "col" }, t("fiscalYear")),
       el("th", { scope: "col" }, t("onlineProcedures")),
       el("th", { scope: "col" }, t("fullyOnline")),
       el("th", { scope: "col" }, t("changeFromBaseline")))),
-    el("tbody", {}, rows.map((row) => el("tr", {},
-      el("th", { scope: "row" }, lang() === "en" ? `FY${row.fiscal_year}` : row.fiscal_year_label),
-      el("td", {}, String(row.online_procedures)),
-      el("td", {}, String(row.fully_online_procedures)),
-      el("td", {}, row.change_from_baseline == null ? "—" : String(row.change_from_baseline))))));
+    el("tbody", {}, yearsOf(rows, baseline).map((row) => el("tr", {},
+      el("th", { scope: "row" }, yearLabel(row)),
+      el("td", {}, row.online_procedures == null
+        ? (baseline && row.fiscal_year === baseline.fiscal_year ? `${baseline.online_procedures}（${t("baseline")}）` : t("noData"))
+        : String(row.online_procedures)),
+      el("td", {}, row.fully_online_procedures == null ? "—" : String(row.fully_online_procedures)),
+      el("td", {}, row.change_from_baseline == null ? "—" : signed(row.change_from_baseline))))));
 }
 
-document.getElementById("lang-switch").addEventListener("click", () => {
-  setLang(lang() === "ja" ? "en" : "ja");
-  renderChrome();
-  trendPage();
-});
+// ---- frame
 
 function renderChrome() {
   document.documentElement.lang = lang();
   document.title = t("analystTitle");
   document.getElementById("site-name").textContent = t("siteName");
+  document.getElementById("site-nav").setAttribute("aria-label", t("siteNavigation"));
+  document.getElementById("footer-privacy").textContent = t("privacyTitle");
+  document.getElementById("footer-accessibility").textContent = t("accessibilityTitle");
   const toggle = document.getElementById("lang-switch");
   toggle.textContent = t("switchLanguage");
   toggle.lang = t("switchLanguageLang");
 }
 
+document.getElementById("lang-switch").addEventListener("click", () => {
+  setLang(lang() === "ja" ? "en" : "ja");
+  renderChrome();
+  // The sign-in form keeps what is typed; the dashboard is drawn again.
+  if (staffSession()) dashboard();
+  else signInPage({ email: document.getElementById("staff-email")?.value || "" });
+});
+
 renderChrome();
-trendPage();
+dashboard();

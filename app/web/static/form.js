@@ -3,7 +3,10 @@
 
 import { renderFileField } from "./attachments.js";
 import { holds, isAnswered, itemVisibility, topLevelVisibility } from "./conditions.js";
-import { loc, t } from "./i18n.js";
+import {
+  ERAS, describeBound, eraYearOf, formatDate, parseDate, todayInJapan, warekiParts,
+} from "./dates.js";
+import { lang, loc, t } from "./i18n.js";
 import { el } from "./dom.js";
 
 const PREFECTURES_FALLBACK = [];
@@ -114,6 +117,109 @@ export function missingRequired(definition, step, answers) {
   return errors;
 }
 
+/** Dates the server would refuse, checked as the citizen goes: the format (和暦 is fine)
+ * and the bounds the served JSON Schema states (`formatMinimum` / `formatMaximum`, which
+ * the server computes from relative bounds such as `today`). */
+export function dateProblems(definition, schema, step, answers) {
+  const values = canonical(definition, answers);
+  const visible = topLevelVisibility(definition, values);
+  const problems = [];
+  const check = (field, path, value) => {
+    if (!isAnswered(value)) return;
+    const problem = dateProblem(value, dateBoundsAt(schema, path));
+    if (problem) problems.push({ path, ...problem });
+  };
+  for (const field of step.fields) {
+    if (!visible[field.key]) continue;
+    if (field.type === "date") check(field, `/${field.key}`, values[field.key]);
+    if (field.type === "group" && Array.isArray(values[field.key])) {
+      values[field.key].forEach((item, index) => {
+        const shown = itemVisibility(field, item);
+        for (const inner of field.fields) {
+          if (inner.type === "date" && shown[inner.key]) {
+            check(inner, `/${field.key}/${index}/${inner.key}`, item[inner.key]);
+          }
+        }
+      });
+    }
+  }
+  return problems;
+}
+
+function dateProblem(value, bounds) {
+  const parsed = parseDate(value);
+  if (!parsed) return null;
+  if (parsed.error === "not_in_era") {
+    return { code: "date", message_ja: "その元号にその日付はありません。年を確認してください", message_en: "That date is not in that era: check the year" };
+  }
+  if (parsed.error) {
+    return {
+      code: "date",
+      message_ja: "日付を正しく入力してください（例: 2026-12-01、令和8年12月1日）",
+      message_en: "Enter a real date (e.g. 2026-12-01 or Reiwa 8/12/1)",
+    };
+  }
+  const messages = (key, bound) => ({
+    code: key === "min" ? "date_minimum" : "date_maximum",
+    message_ja: t(key === "min" ? "dateOnOrAfter" : "dateOnOrBefore", { bound: describeIn("ja", bound) }),
+    message_en: t(key === "min" ? "dateOnOrAfter" : "dateOnOrBefore", { bound: describeIn("en", bound) }, "en"),
+  });
+  if (bounds.minimum && parsed.iso < bounds.minimum) return messages("min", bounds.minimum);
+  if (bounds.maximum && parsed.iso > bounds.maximum) return messages("max", bounds.maximum);
+  return null;
+}
+
+function describeIn(language, iso) {
+  return describeBound(iso, todayInJapan(), language);
+}
+
+
+/** The JSON Schema node of an answer path (/key, /group/0/key, /address/city). */
+export function schemaAt(schema, path) {
+  let node = schema;
+  for (const segment of path.split("/").slice(1)) {
+    if (!node) return null;
+    node = /^\d+$/.test(segment) ? node.items : node.properties?.[segment];
+  }
+  return node || null;
+}
+
+/** The bounds the server enforces on a date answer, as concrete dates. */
+export function dateBoundsAt(schema, path) {
+  const node = schemaAt(schema, path.replace(/\/\d+\//g, "/0/")) || {};
+  return { minimum: node.formatMinimum || null, maximum: node.formatMaximum || null };
+}
+
+// ---- JSON Pointers into the answers (the paths of the server's errors)
+
+export function pointerGet(object, pointer) {
+  let node = object;
+  for (const segment of pointer.split("/").slice(1)) {
+    if (node == null || typeof node !== "object") return undefined;
+    node = node[segment];
+  }
+  return node;
+}
+
+export function pointerSet(object, pointer, value) {
+  const segments = pointer.split("/").slice(1);
+  let node = object;
+  segments.slice(0, -1).forEach((segment, index) => {
+    if (node[segment] == null || typeof node[segment] !== "object") {
+      node[segment] = /^\d+$/.test(segments[index + 1]) ? [] : {};
+    }
+    node = node[segment];
+  });
+  node[segments.at(-1)] = value;
+}
+
+export function pointerDelete(object, pointer) {
+  const segments = pointer.split("/").slice(1);
+  const parent = segments.length === 1 ? object : pointerGet(object, `/${segments.slice(0, -1).join("/")}`);
+  if (Array.isArray(parent)) parent[Number(segments.at(-1))] = {};
+  else if (parent && typeof parent === "object") delete parent[segments.at(-1)];
+}
+
 export function errorMessage(error) {
   return loc({ ja: error.message_ja, en: error.message_en });
 }
@@ -130,9 +236,12 @@ export function pathId(prefix, path) {
 
 /** One step of the form, kept in sync with `answers` as the citizen types. */
 export class StepView {
-  constructor({ definition, schema, step, answers, onChange, attachments }) {
+  constructor({ definition, schema, step, answers, onChange, fromCard = [], attachments }) {
     this.definition = definition;
     this.attachments = attachments; // {submissionId, token}: where file fields upload
+    this.schema = schema || {};
+    // Answers filled from the My Number card and not changed since (marked as such).
+    this.fromCard = new Set(fromCard);
     this.prefectures = schema?.$defs?.prefecture?.enum
       || findPrefectures(schema) || PREFECTURES_FALLBACK;
     this.step = step;
@@ -168,7 +277,24 @@ export class StepView {
   renderField(field) {
     const node = this.renderControl(field, `/${field.key}`, this.answers, field.key);
     node.dataset.field = field.key;
+    if (this.fromCard.has(field.key)) {
+      const caption = node.querySelector(":scope > label, :scope > legend, :scope > .choice > label");
+      caption?.append(" ", el("span", { class: "tag from-card", "data-from-card": field.key }, t("fromCard")));
+      // Changed by the citizen: no longer what the card says. The card gives only the
+      // 氏名 of a name with フリガナ; typing the フリガナ keeps the mark.
+      const changed = (event) => {
+        if (field.type === "name_with_kana" && !event.target.name?.endsWith("/name")) return;
+        this.dropCardMark(node, field.key);
+      };
+      node.addEventListener("input", changed);
+      node.addEventListener("change", changed);
+    }
     return node;
+  }
+
+  dropCardMark(node, key) {
+    this.fromCard.delete(key);
+    node.querySelector("[data-from-card]")?.remove();
   }
 
   /** A field at `path`, reading and writing `container[key]`; labelled for the summary. */
@@ -207,7 +333,6 @@ export class StepView {
       case "postal_code_jp":
       case "integer":
       case "number":
-      case "date":
       case "my_number":
       case "textarea": {
         const attrs = INPUT_ATTRIBUTES[field.type] || { type: "text" };
@@ -217,11 +342,15 @@ export class StepView {
           input.value = value ?? "";
           input.addEventListener("input", () => set(input.value));
         } else {
-          input = textInput({ ...attrs, ...(field.type === "date" ? dateBounds(field) : {}) });
+          input = textInput(attrs);
         }
         return el("div", { class: "field", "data-path": path },
           el("label", { for: id }, label, " ", mark), help, error, input);
       }
+      case "date":
+        return isBirthDate(field)
+          ? this.birthDateControl(field, path, { id, label, mark, help, error, set, value })
+          : this.dateControl(field, path, { id, label, mark, help, error, set, value, describedBy });
       case "select": {
         const select = el("select", { id, name: path, "aria-describedby": describedBy || null },
           el("option", { value: "" }, t("chooseOption")),
@@ -310,11 +439,100 @@ export class StepView {
     }
   }
 
+  /** A date typed as the citizen writes it (2026-12-01, 令和8年12月1日, 20261201); the
+   * date understood is echoed below, and the answer is ISO once it is a real date. */
+  dateControl(field, path, { id, label, mark, help, error, set, value, describedBy }) {
+    const bounds = this.boundsHint(path);
+    const echo = el("p", { class: "date-echo", id: pathId("d", path), "aria-live": "polite" });
+    const input = el("input", {
+      type: "text", id, name: path, value: value ?? "", autocomplete: "off",
+      placeholder: t("datePlaceholder"),
+      "aria-describedby": [describedBy, bounds?.id, pathId("x", path), echo.id].filter(Boolean).join(" "),
+    });
+    const example = el("p", { class: "help", id: pathId("x", path) }, t("dateExample"));
+    const update = () => {
+      const parsed = parseDate(input.value);
+      echo.textContent = parsed?.iso ? `${t("dateUnderstood")} ${formatDate(parsed.iso)}` : "";
+      set(parsed?.iso || (input.value.trim() ? input.value : undefined));
+    };
+    input.addEventListener("input", update);
+    const parsed = parseDate(value);
+    if (parsed?.iso && parsed.iso !== value) echo.textContent = `${t("dateUnderstood")} ${formatDate(parsed.iso)}`;
+    return el("div", { class: "field", "data-path": path },
+      el("label", { for: id }, label, " ", mark), help, bounds, example, error, input, echo);
+  }
+
+  /** 生年月日: 元号 + 年 + 月 + 日 as on paper, with the 西暦 shown (or the 和暦 when the
+   * year is given in 西暦). The answer is ISO once the parts make a real date. */
+  birthDateControl(field, path, { id, label, mark, help, error, set, value }) {
+    const parts = splitDate(value);
+    const bounds = this.boundsHint(path);
+    const echo = el("p", { class: "date-echo", id: pathId("d", path), "aria-live": "polite" });
+    const era = el("select", { id: `${id}-era`, name: `${path}#era`, autocomplete: "off" },
+      el("option", { value: "" }, t("chooseOption")),
+      ...ERAS.map((e) => el("option", { value: e.key, selected: parts.era === e.key }, lang() === "en" ? e.en : e.ja)),
+      el("option", { value: "western", selected: parts.era === "western" }, t("westernCalendar")));
+    const number = (part, size, text) => el("input", {
+      type: "text", inputmode: "numeric", id: `${id}-${part}`, name: `${path}#${part}`,
+      value: parts[part] ?? "", maxlength: size, autocomplete: "off", class: `date-part ${part}`,
+      "aria-describedby": echo.id,
+    });
+    const year = number("year", 4);
+    const month = number("month", 2);
+    const day = number("day", 2);
+    const update = () => {
+      const typed = {
+        era: era.value,
+        year: year.value.normalize("NFKC").trim(),
+        month: month.value.normalize("NFKC").trim(),
+        day: day.value.normalize("NFKC").trim(),
+      };
+      if (!typed.era && !typed.year && !typed.month && !typed.day) {
+        echo.textContent = "";
+        return set(undefined);
+      }
+      const text = joinDate(typed);
+      const parsed = parseDate(text);
+      echo.textContent = parsed?.iso ? birthEcho(parsed.iso, typed.era) : "";
+      set(parsed?.iso || text);
+    };
+    for (const control of [era, year, month, day]) {
+      control.addEventListener(control === era ? "change" : "input", update);
+    }
+    const parsed = parseDate(value);
+    if (parsed?.iso) echo.textContent = birthEcho(parsed.iso, parts.era);
+    const labelled = (control, text) => el("div", { class: "date-part-field" },
+      el("label", { for: control.id }, text), control);
+    return el("fieldset", { class: "field", "data-path": path, id: `${id}-group` },
+      el("legend", {}, label, " ", mark), help, bounds, error,
+      el("div", { class: "date-parts" },
+        labelled(era, t("era")), labelled(year, t("year")),
+        labelled(month, t("month")), labelled(day, t("day"))),
+      echo);
+  }
+
+  /** "今日以前の日付" under a date field whose schema bounds it (null when unbounded). */
+  boundsHint(path) {
+    const { minimum, maximum } = dateBoundsAt(this.schema, path);
+    if (!minimum && !maximum) return null;
+    const today = todayInJapan();
+    let text;
+    if (minimum && maximum) {
+      text = t("dateBetween", { from: describeBound(minimum, today), to: describeBound(maximum, today) });
+    } else if (minimum) {
+      text = t("dateOnOrAfter", { bound: describeBound(minimum, today) });
+    } else {
+      text = t("dateOnOrBefore", { bound: describeBound(maximum, today) });
+    }
+    return el("p", { class: "help bounds", id: pathId("b", path) }, text);
+  }
+
   renderGroup(field, path, container, key, { label, mark, help, error, id }) {
     const items = (container[key] = Array.isArray(container[key]) ? container[key] : []);
     const itemLabel = loc(field.item_label) || label;
     const list = el("div", { class: "group-items" });
-    const add = el("button", { type: "button", class: "secondary" }, t("addItem", { item: itemLabel }));
+    const add = el("button", { type: "button", class: "secondary", id: `${id}-add` },
+      t("addItem", { item: itemLabel }));
     const max = field.max_items ?? 20;
     const redraw = () => {
       list.replaceChildren(...items.map((item, index) => {
@@ -369,7 +587,7 @@ export class StepView {
       target.classList.add("invalid");
       const control = this.focusTarget(target);
       if (control) {
-        control.setAttribute("aria-invalid", "true");
+        if (control.tagName !== "BUTTON") control.setAttribute("aria-invalid", "true");
         const ids = new Set((control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean));
         ids.add(message.id);
         control.setAttribute("aria-describedby", [...ids].join(" "));
@@ -390,7 +608,8 @@ export class StepView {
   }
 
   focusTarget(target) {
-    return target.querySelector("input, select, textarea");
+    // An empty repeating group has no input yet: its "add" button is where to go.
+    return target.querySelector("input, select, textarea") || target.querySelector("button");
   }
 }
 
@@ -401,7 +620,6 @@ const INPUT_ATTRIBUTES = {
   postal_code_jp: { type: "text", autocomplete: "postal-code", inputmode: "numeric" },
   integer: { type: "text", inputmode: "numeric" },
   number: { type: "text", inputmode: "decimal" },
-  date: { type: "date" },
   my_number: { type: "text", inputmode: "numeric", autocomplete: "off" },
 };
 
@@ -413,8 +631,39 @@ const PART_ATTRIBUTES = {
   kana: { autocomplete: "off" },
 };
 
-function dateBounds(field) {
-  return { min: field.minimum || null, max: field.maximum || null };
+/** A birth date gets the 元号 entry: mapped to the card's birth date, or named so. */
+export function isBirthDate(field) {
+  return field.prefill === "birth_date" || /(^|_)birth_date$/.test(field.key);
+}
+
+/** {era, year, month, day} of a stored value: an ISO date, or what was typed before. */
+function splitDate(value) {
+  if (!value) return {};
+  const parsed = parseDate(value);
+  if (parsed?.iso) {
+    const { era, eraYear, year, month, day } = warekiParts(parsed.iso);
+    return era ? { era: era.key, year: eraYear, month, day } : { era: "western", year, month, day };
+  }
+  const text = String(value).normalize("NFKC");
+  const match = text.match(/^(令和|平成|昭和|大正|明治)?(元|\d*)[年-]?(\d*)[月-]?(\d*)日?$/);
+  if (!match) return {};
+  const era = match[1] ? ERAS.find((e) => e.ja === match[1]).key : "western";
+  return { era, year: match[2] === "元" ? "1" : match[2], month: match[3], day: match[4] };
+}
+
+function joinDate({ era, year, month, day }) {
+  const known = ERAS.find((e) => e.key === era);
+  if (known) return `${known.ja}${year}年${month}月${day}日`;
+  return `${year}-${month}-${day}`;
+}
+
+function birthEcho(iso, era) {
+  const { year, month, day } = warekiParts(iso);
+  if (era === "western") {
+    const wareki = eraYearOf(iso);
+    return wareki ? `${t("warekiIs")} ${wareki}` : "";
+  }
+  return `${t("westernIs")} ${lang() === "en" ? `${day}/${month}/${year}` : `${year}年${month}月${day}日`}`;
 }
 
 function findPrefectures(schema) {
