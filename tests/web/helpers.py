@@ -65,11 +65,15 @@ def staff_token(base_url: str, email: str = "admin@tomi.example") -> str:
 
 
 def staff_transition(base_url: str, submission: str, body: dict[str, Any]) -> None:
-    """A staff decision over the API, as the review screen would make it."""
+    """A staff decision over the API, as the review screen makes it (If-Match: the ETag
+    of the detail view decided on)."""
+    headers = {"Authorization": f"Bearer {staff_token(base_url)}"}
+    detail = httpx.get(f"{base_url}/api/v1/admin/submissions/{submission}", headers=headers)
+    assert detail.status_code == 200, detail.text
     response = httpx.post(
         f"{base_url}/api/v1/admin/submissions/{submission}/transitions",
         json=body,
-        headers={"Authorization": f"Bearer {staff_token(base_url)}"},
+        headers={**headers, "If-Match": detail.headers["ETag"]},
     )
     assert response.status_code == 200, response.text
 

@@ -166,16 +166,16 @@ export async function myPage(message = null) {
     el("h1", {}, t("myPageTitle")),
     message,
     loginProblem,
+    open.length
+      ? el("div", { class: "applications", id: "applications" }, open.map((item) => applicationCard(item, changed)))
+      : el("p", { id: "no-applications" }, t("noApplications")),
+    locked.length ? el("p", { class: "notice" }, t("lockedApplications", { count: locked.length })) : null,
     el("section", { class: "panel", "aria-labelledby": "card-login-title" },
       el("h2", { id: "card-login-title" }, t("myPageCardTitle")),
       loggedIn
         ? [el("p", {}, t("loggedInUntil", { time: dateTime(new Date(loggedIn.expires_at).toISOString()) })),
           el("div", { class: "actions" }, logOut)]
         : [el("p", {}, t("myPageLoginIntro")), el("div", { class: "actions" }, logIn)]),
-    open.length
-      ? el("div", { class: "applications", id: "applications" }, open.map((item) => applicationCard(item, changed)))
-      : el("p", { id: "no-applications" }, t("noApplications")),
-    locked.length ? el("p", { class: "notice" }, t("lockedApplications", { count: locked.length })) : null,
     el("p", { class: "help" }, t("myPageDeviceNote"), " ", link("#/privacy", t("privacyTitle"))),
     el("p", {}, link("#/", t("newApplication"))),
   );
