@@ -280,23 +280,35 @@ function trendChart(rows, baseline) {
   const container = el("div", { class: "chart-frame", id: "trend-chart" });
   // 1rem wide: it resizes when the text size changes, and the chart is drawn again.
   const ruler = el("span", { class: "rem-ruler", "aria-hidden": "true" });
+  // The x axis title is text under the chart, so it wraps at any size.
+  const axisTitle = el("p", { class: "axis-title", id: "axis-title" });
   const draw = () => {
-    const width = Math.max(container.clientWidth, 240);
+    const width = Math.max(container.clientWidth, 200);
     const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
     const font = rem * 0.875;
     const years = yearsOf(rows, baseline);
     const labels = years.map((row) => yearLabel(row));
-    const measure = (text) => [...text].reduce((sum, char) => sum + (char.charCodeAt(0) > 0xff ? font : font * 0.6), 0);
-    const left = Math.min(width * 0.45, Math.max(...labels.map(measure), font * 3) + font * 0.75);
-    const right = font * 3.5;
-    const rowHeight = font * 2.4;
+    const measure = (text) => [...text].reduce((sum, char) => sum + (char.charCodeAt(0) > 0xff ? font : font * 0.62), 0);
+    const labelWidth = Math.max(...labels.map(measure), font * 3) + font * 0.75;
+    // Large text on a narrow screen: each year's label goes above its bar instead of
+    // beside it, so nothing is cut off.
+    const stacked = labelWidth > width * 0.4;
+    const left = stacked ? font * 0.25 : labelWidth;
+    const right = font * 2.5;
+    const barHeight = font * 1.3;
+    const rowHeight = stacked ? font * 1.4 + barHeight + font * 0.6 : font * 2.4;
     const top = font * 2.2;
-    const bottom = font * 3.6;
+    const bottom = font * 2;
     const plotWidth = Math.max(width - left - right, font * 4);
     const height = top + rowHeight * years.length + bottom;
     const values = years.map((row) => row.online_procedures ?? 0);
-    const step = niceStep(Math.max(1, baseline?.online_procedures || 0, ...values));
-    const max = Math.ceil(Math.max(1, baseline?.online_procedures || 0, ...values) / step) * step;
+    const highest = Math.max(1, baseline?.online_procedures || 0, ...values);
+    // Ticks far enough apart for their labels at this text size.
+    let step = niceStep(highest);
+    while ((step / (Math.ceil(highest / step) * step)) * plotWidth < measure(String(highest)) + font * 1.2) {
+      step = niceStep(step * 4.01);
+    }
+    const max = Math.ceil(highest / step) * step;
     const x = (value) => left + (value / max) * plotWidth;
     const chart = svg("svg", {
       width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
@@ -308,17 +320,18 @@ function trendChart(rows, baseline) {
     for (let value = 0; value <= max; value += step) {
       chart.append(
         svg("line", { x1: x(value), x2: x(value), y1: top, y2: height - bottom, stroke: "#b1b4b6", "stroke-width": 1 }),
-        svg("text", { x: x(value), y: height - bottom + font * 1.3, "text-anchor": "middle", fill: "#0b0c0c", class: "tick" }, String(value)));
+        svg("text", { x: x(value), y: height - bottom + font * 1.3, "text-anchor": value === 0 && stacked ? "start" : "middle", fill: "#0b0c0c", class: "tick" }, String(value)));
     }
     chart.append(
       svg("line", { x1: left, x2: left + plotWidth, y1: height - bottom, y2: height - bottom, stroke: "#0b0c0c", "stroke-width": 2 }),
-      svg("line", { x1: left, x2: left, y1: top, y2: height - bottom, stroke: "#0b0c0c", "stroke-width": 2 }),
-      svg("text", { x: left + plotWidth / 2, y: height - font * 0.5, "text-anchor": "middle", fill: "#0b0c0c", class: "axis-title" },
-        t("axisOnlineProcedures")));
+      svg("line", { x1: left, x2: left, y1: top, y2: height - bottom, stroke: "#0b0c0c", "stroke-width": 2 }));
     years.forEach((row, index) => {
       const y = top + index * rowHeight;
-      const middle = y + rowHeight / 2 + font * 0.35;
-      chart.append(svg("text", { x: left - font * 0.4, y: middle, "text-anchor": "end", fill: "#0b0c0c", class: "year" }, labels[index]));
+      const barTop = stacked ? y + font * 1.4 : y + (rowHeight - barHeight) / 2;
+      const middle = barTop + barHeight / 2 + font * 0.35;
+      chart.append(stacked
+        ? svg("text", { x: left + font * 0.3, y: y + font * 1.1, fill: "#0b0c0c", class: "year" }, labels[index])
+        : svg("text", { x: left - font * 0.4, y: middle, "text-anchor": "end", fill: "#0b0c0c", class: "year" }, labels[index]));
       const isBaselineYear = baseline && row.fiscal_year === baseline.fiscal_year && row.online_procedures == null;
       const value = isBaselineYear ? baseline.online_procedures : row.online_procedures;
       if (value == null) {
@@ -327,24 +340,27 @@ function trendChart(rows, baseline) {
       }
       chart.append(
         svg("rect", {
-          x: left, y: y + rowHeight * 0.18, width: Math.max(x(value) - left, 1), height: rowHeight * 0.64,
+          x: left, y: barTop, width: Math.max(x(value) - left, 1), height: barHeight,
           fill: isBaselineYear ? "#6f777b" : "#0b3d91", class: isBaselineYear ? "bar baseline-bar" : "bar",
         }),
         svg("text", { x: x(value) + font * 0.3, y: middle, fill: "#0b0c0c", class: "value" }, String(value)));
     });
     if (baseline) {
       const bx = x(baseline.online_procedures);
+      const label = t("baselineMark", { count: baseline.online_procedures });
+      const anchor = bx + measure(label) / 2 > width ? "end" : bx - measure(label) / 2 < 0 ? "start" : "middle";
       chart.append(
         svg("line", {
           x1: bx, x2: bx, y1: top - font * 0.3, y2: height - bottom, stroke: "#b00020",
           "stroke-width": 2, "stroke-dasharray": "6 4", class: "baseline-line",
         }),
         svg("text", {
-          x: Math.min(bx, width - font * 0.2), y: top - font * 0.7, "text-anchor": bx > width - font * 6 ? "end" : "middle",
-          fill: "#b00020", class: "baseline-label",
-        }, t("baselineMark", { count: baseline.online_procedures })));
+          x: anchor === "end" ? width - 2 : anchor === "start" ? 2 : bx, y: top - font * 0.7,
+          "text-anchor": anchor, fill: "#b00020", class: "baseline-label",
+        }, label));
     }
-    container.replaceChildren(chart, ruler);
+    axisTitle.textContent = t("axisOnlineProcedures");
+    container.replaceChildren(chart, axisTitle, ruler);
   };
   const observer = new ResizeObserver(draw);
   observer.observe(container);

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.web.helpers import TOMI, checker, log_in_with_card, staff_transition, submission_id
+from tests.web.browser.helpers import TOMI, checker, log_in_with_card, staff_transition, submission_id
 
 REPAIR_ANSWERS = {
     "request_type": "repair",

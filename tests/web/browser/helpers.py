@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.web.a11y import assert_accessible
+from tests.web.browser.a11y import assert_accessible
 
 CARD_FILES = ("auth.key.pem", "auth.cer", "sign.key.pem", "sign.cer")
 TOMI = "202193"

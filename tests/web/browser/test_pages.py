@@ -1,20 +1,20 @@
 """The other pages and promises of the web client: English, 200% text at 360 px, a
-procedure without the card, production hiding the test card, the analysts' chart, and
-display conditions computed in the browser exactly as the server computes them."""
+procedure without the card, production hiding the test card, the privacy notice and
+accessibility statement linked from every page, and display conditions computed in the
+browser exactly as the server computes them."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
 
 from app.forms.conditions import top_level_visibility
 from app.forms.definition import ProcedureDefinition
-from tests.web.a11y import assert_accessible
-from tests.web.test_citizen_flow import snap
-
-TOMI = "202193"
+from tests.web.browser.a11y import assert_accessible
+from tests.web.browser.helpers import TOMI, checker, snap
 
 
 def no_horizontal_scroll(page) -> bool:
@@ -85,6 +85,9 @@ def test_production_offers_the_card_app_not_the_test_card(phone):
     assert page.locator("#test-card-files").count() == 0
     assert page.locator("#dev-banner").is_hidden()
     assert page.get_by_text("カード読み取りアプリ").first.is_visible()
+    # Logging in takes the 4-digit PIN; signing takes the 6–16 character password.
+    assert page.get_by_text(re.compile("暗証番号（数字4桁）が必要です")).is_visible()
+    assert page.get_by_text("署名用電子証明書のパスワード").count() == 0
 
 
 @pytest.mark.parametrize(
@@ -113,24 +116,6 @@ def test_conditions_match_the_server(phone, web_server, answers):
     assert in_browser == top_level_visibility(definition, answers), json.dumps(answers)
 
 
-def test_analyst_page_draws_the_kpi_trend(phone, web_server, screenshots):
-    page = phone
-    page.goto("/analyst")
-    page.get_by_label("メールアドレス（ログインID）").wait_for()
-    assert_accessible(page, "30-analyst-sign-in")
-    snap(page, screenshots, "30-analyst-sign-in")
-
-    page.get_by_label("メールアドレス（ログインID）").fill("tokei@tomi.example")
-    page.get_by_label("パスワード").fill("madoguchi-demo-only")
-    page.get_by_role("button", name="ログインする").click()
-    chart = page.locator("svg[role='img']")
-    chart.wait_for()
-    assert chart.locator("rect").count() >= 1
-    assert page.locator("table tbody tr").count() == chart.locator("rect").count()
-    assert_accessible(page, "31-analyst-chart")
-    snap(page, screenshots, "31-analyst-chart")
-
-
 def test_a_refused_submit_focuses_the_summary_and_links_to_the_step(phone, screenshots):
     page = phone
     page.goto(f"/#/m/{TOMI}/p/street-light-request")
@@ -151,3 +136,24 @@ def test_a_refused_submit_focuses_the_summary_and_links_to_the_step(phone, scree
     page.get_by_text("ステップ 1 /").wait_for()
     field = page.locator("[data-path='/request_type']")
     assert "必須項目です" in field.locator(".field-error").inner_text()
+
+
+def test_privacy_and_accessibility_are_linked_from_every_page(phone, screenshots):
+    page = phone
+    step = checker(page, screenshots)
+    for address in ("/", f"/#/m/{TOMI}", f"/#/m/{TOMI}/p/bulky-waste", "/#/me", "/analyst"):
+        page.goto(address)
+        page.locator("h1").first.wait_for()
+        footer = page.locator("footer")
+        assert footer.get_by_role("link", name="個人情報の取扱い").is_visible(), address
+        assert footer.get_by_role("link", name="アクセシビリティ方針").is_visible(), address
+
+    page.goto("/")
+    page.locator("footer").get_by_role("link", name="個人情報の取扱い").click()
+    page.get_by_role("heading", name="個人情報の取扱い").wait_for()
+    assert "この端末に保存するもの" in page.locator("main").inner_text()
+    step("70-privacy")
+    page.locator("footer").get_by_role("link", name="アクセシビリティ方針").click()
+    page.get_by_role("heading", name="アクセシビリティ方針").wait_for()
+    assert "JIS X 8341-3" in page.locator("main").inner_text()
+    step("71-accessibility")

@@ -9,7 +9,7 @@ import re
 
 import httpx
 
-from tests.web.helpers import (
+from tests.web.browser.helpers import (
     TOMI,
     checker,
     expired_citizen_token,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from tests.web.helpers import CARD_FILES, TOMI, checker, load_card, log_in_with_card
+from tests.web.browser.helpers import CARD_FILES, TOMI, checker, load_card, log_in_with_card
 
 
 def test_juminhyo_from_catalog_to_status_page(phone, web_server, test_card, screenshots):

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SCREENSHOTS = PROJECT_ROOT / "test-output" / "web"
 PHONE = {"width": 360, "height": 640}

@@ -1,0 +1,125 @@
+"""/analyst: sign-in that keeps the email and tells a wrong password from a rate limit
+and a wrong role; the dashboard (municipality, usage figures, a chart with axes, legend,
+the labelled baseline 13 and the fiscal years in between, text that grows at 200%), the
+CSV files, sign-out."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.web.browser.helpers import DEMO_PASSWORD, checker, snap
+
+
+def no_horizontal_scroll(page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def sign_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
+    page.get_by_label("メールアドレス（ログインID）").fill(email)
+    page.get_by_label("パスワード").fill(password)
+    page.get_by_role("button", name="ログインする").click()
+
+
+def test_sign_in_errors_keep_the_email_and_say_what_went_wrong(phone, web_server, screenshots):
+    page = phone
+    step = checker(page, screenshots)
+    page.goto("/analyst")
+    page.get_by_label("メールアドレス（ログインID）").wait_for()
+    # The password box is styled like the email box.
+    borders = page.evaluate(
+        """() => ['#staff-email', '#staff-password'].map((s) => {
+            const style = getComputedStyle(document.querySelector(s));
+            return [style.borderTopWidth, style.borderTopStyle, style.minHeight, style.width];
+        })"""
+    )
+    assert borders[0] == borders[1]
+    step("30-analyst-sign-in")
+
+    sign_in(page, "tokei@tomi.example", "wrong-password-123")
+    message = page.locator("#sign-in-message")
+    message.wait_for()
+    assert "メールアドレスまたはパスワードが違います" in message.inner_text()
+    assert page.get_by_label("メールアドレス（ログインID）").input_value() == "tokei@tomi.example"
+    assert page.get_by_label("パスワード").input_value() == ""
+    step("31-analyst-wrong-password")
+
+    # Ten refused attempts for one account from this address, then the limit.
+    for _ in range(10):
+        httpx.post(
+            f"{web_server}/api/v1/admin/auth/token",
+            data={"username": "nobody@tomi.example", "password": "guess-guess-guess"},
+        )
+    page.get_by_label("メールアドレス（ログインID）").fill("nobody@tomi.example")
+    page.get_by_label("パスワード").fill("guess-guess-guess")
+    page.get_by_role("button", name="ログインする").click()
+    page.get_by_text("ログインの試行回数が上限を超えました").wait_for()
+    assert "秒後にもう一度お試しください" in page.locator("#sign-in-message").inner_text()
+    assert "パスワードが違います" not in page.locator("#sign-in-message").inner_text()
+    assert page.get_by_label("メールアドレス（ログインID）").input_value() == "nobody@tomi.example"
+    step("32-analyst-rate-limited")
+
+    page.get_by_label("メールアドレス（ログインID）").fill("")
+    sign_in(page, "shimin@tomi.example")
+    role = page.locator("#role-error")
+    role.wait_for()
+    assert "分析担当（analyst）または管理者の権限が必要です" in role.inner_text()
+    assert page.get_by_role("button", name="ログアウト").is_visible()
+    step("33-analyst-wrong-role")
+
+
+def test_the_dashboard_chart_figures_csv_and_sign_out(phone, web_server, screenshots):
+    page = phone
+    step = checker(page, screenshots)
+    page.goto("/analyst")
+    sign_in(page, "tokei@tomi.example")
+    chart = page.locator("#trend-chart svg[role='img']")
+    chart.wait_for()
+    assert "東御市" in page.locator("#signed-in-as").inner_text()
+
+    figures = page.locator("#figures").inner_text()
+    for term in ("オンライン手続数", "申請件数", "オンライン利用率", "キャッシュレス納付率"):
+        assert term in figures
+
+    legend = page.locator("#chart-legend li")
+    assert legend.count() == 2
+    assert "基準値（令和3年度、13件）" in legend.nth(1).inner_text()
+    texts = chart.locator("text").evaluate_all("nodes => nodes.map((node) => node.textContent)")
+    assert "基準値 13" in texts
+    assert page.locator("#axis-title").inner_text() == "オンライン手続数（件）"  # x axis
+    # Every fiscal year from the baseline (令和3年度) to this one, the years between
+    # included, said to have no count rather than left out.
+    years = [f"令和{n}年度" for n in range(3, 9)]
+    assert [text for text in texts if text.endswith("年度")] == years
+    assert texts.count("データなし") == 4
+    assert chart.locator("rect.baseline-bar").count() == 1
+    assert chart.locator("rect.bar").count() == 2  # the baseline year and this year
+    assert page.locator("#trend-table tbody tr").count() == len(years)
+    assert no_horizontal_scroll(page)
+    step("34-analyst-dashboard")
+
+    label_size = float(chart.locator("text.year").first.evaluate("n => getComputedStyle(n).fontSize")[:-2])
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    page.wait_for_function(
+        "size => parseFloat(getComputedStyle(document.querySelector('#trend-chart text.year')).fontSize) >= size * 1.9",
+        arg=label_size,
+    )
+    assert no_horizontal_scroll(page)
+    step("35-analyst-200-percent")
+    page.evaluate("document.documentElement.style.fontSize = ''")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="オンライン手続数（CSV）").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    content = download.path().read_bytes().decode("utf-8-sig")
+    assert "令和8年度" in content or "2026" in content
+
+    token = page.evaluate("JSON.parse(sessionStorage.getItem('madoguchi.staff')).token")
+    page.get_by_role("button", name="ログアウト").click()
+    page.get_by_text("ログアウトしました。").wait_for()
+    assert page.evaluate("sessionStorage.getItem('madoguchi.staff')") is None
+    refused = httpx.get(
+        f"{web_server}/api/v1/kpi/online-procedures", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert refused.status_code == 401
+    snap(page, screenshots, "36-analyst-signed-out")
