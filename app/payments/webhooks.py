@@ -71,7 +71,7 @@ async def receive_demo_action(
     if payment is None or payment.provider != demo.DemoProvider.name:
         raise service.PaymentNotFound()
     return await receive_event(
-        session, provider, demo.page_event(payment_id, action, payment.status), now=now
+        session, provider, demo.page_event(payment_id, action, payment.status, now=now), now=now
     )
 
 

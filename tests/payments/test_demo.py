@@ -60,6 +60,14 @@ async def test_konbini_then_fail_and_pay_again(
     page_url = f"/api/v1/payments/demo/{first['payment_id']}"
     await demo_api.post(f"{page_url}/konbini")
     assert (await stored_payment(session_factory, first["payment_id"])).status == "pending"
+    # The demo voucher: one 払込番号 for every store, due three days on (as Stripe's).
+    shown = await demo_api.get(
+        f"/api/v1/submissions/{application.id}/payment", headers=application.headers
+    )
+    voucher = shown.json()["voucher"]
+    assert len(voucher["payment_code"]) == 11 and voucher["payment_code"].isdigit()
+    assert set(voucher["stores"]) == {"familymart", "lawson", "ministop", "seicomart"}
+    assert voucher["expires_at"] > shown.json()["expires_at"]
     failed = await demo_api.post(f"{page_url}/fail")
     assert failed.headers["location"].endswith(f"result=cancel#/s/{application.id}")
     assert (await stored_payment(session_factory, first["payment_id"])).status == "failed"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
-from typing import ClassVar
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
 from app.config import Settings
-from app.payments.lifecycle import Fact, RefundReport, RefundStatus
+from app.payments.lifecycle import Fact, RefundReport, RefundStatus, StoreCode, Voucher
 from app.payments.providers.base import (
     CheckoutRequest,
     CheckoutStarted,
@@ -26,6 +26,7 @@ from app.payments.providers.base import (
     VerifiedEvent,
     WebhookNotConfigured,
 )
+from app.payments.providers.stripe_checkout import KONBINI_EXPIRES_AFTER_DAYS
 
 DEMO_PAGE_PATH = "/api/v1/payments/demo/{payment_id}"
 ACTION_FACTS: Mapping[str, Fact] = {
@@ -36,14 +37,38 @@ ACTION_FACTS: Mapping[str, Fact] = {
 """The page's buttons."""
 
 
-def page_event(payment_id: uuid.UUID, action: str, payment_status: str) -> VerifiedEvent:
+def page_event(
+    payment_id: uuid.UUID, action: str, payment_status: str, *, now: datetime
+) -> VerifiedEvent:
     """A button pressed on the page, as an event: pressing it again in the same state is
-    the same event (a duplicate)."""
+    the same event (a duplicate). The konbini button hands out a made-up voucher."""
+    payload: dict[str, Any] = {
+        "payment_id": str(payment_id),
+        "action": action,
+        "from": payment_status,
+    }
+    if action == "konbini":
+        payload["voucher"] = demo_voucher(payment_id, now).as_dict()
     return VerifiedEvent(
         id=f"{payment_id}:{action}:{payment_status}",
         type=f"demo.payment.{action}",
-        payload={"payment_id": str(payment_id), "action": action, "from": payment_status},
+        payload=payload,
         livemode=False,
+    )
+
+
+def demo_voucher(payment_id: uuid.UUID, now: datetime) -> Voucher:
+    """A コンビニ払込票 shaped like Stripe's (one 払込番号 for every store, with a 確認番号,
+    due when Stripe's are), so the client's voucher can be seen in development."""
+    code = f"{payment_id.int % 10**11:011d}"
+    confirmation = f"{payment_id.int // 10**11 % 10**6:06d}"
+    return Voucher(
+        expires_at=now + timedelta(days=KONBINI_EXPIRES_AFTER_DAYS),
+        hosted_voucher_url=None,
+        stores={
+            store: StoreCode(code, confirmation)
+            for store in ("familymart", "lawson", "ministop", "seicomart")
+        },
     )
 
 
@@ -98,6 +123,8 @@ class DemoProvider:
         fact = ACTION_FACTS.get(str(event.payload.get("action")))
         if fact is None:
             return EventFacts()
+        if "voucher" in event.payload:
+            fact = Fact(fact.kind, voucher=Voucher.from_dict(event.payload["voucher"]))
         return EventFacts(
             ref=PaymentRef(payment_id=str(event.payload["payment_id"])), facts=(fact,)
         )

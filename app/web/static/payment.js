@@ -3,7 +3,7 @@
 
 import { ApiError, api } from "./api.js";
 import { el } from "./dom.js";
-import { dateTime, loc, t, yen } from "./i18n.js";
+import { dateTime, lang, loc, t, yen } from "./i18n.js";
 import { tokenFor } from "./store.js";
 import { askToLogInAgain, loginExpired, notice, problemText } from "./ui.js";
 
@@ -15,17 +15,38 @@ export function amountDue(submission) {
   return submission.status === "awaiting_payment" ? submission.fee?.total ?? 0 : 0;
 }
 
-/** The konbini voucher of a pending payment: {number, deadline, voucherUrl} or null. */
+/** The konbini voucher (コンビニ払込票) of a pending payment, as GET …/payment states it:
+ * {payment_code (when every store takes the same one), expires_at, hosted_voucher_url,
+ * stores: {familymart: {payment_code, confirmation_number}, …}}, or null. */
 export function konbiniVoucher(payment) {
-  if (!payment || payment.status !== "pending") return null;
-  const voucher = payment.konbini || {};
-  const number = voucher.confirmation_number ?? voucher.number ?? payment.konbini_confirmation_number ?? null;
-  const deadline = voucher.expires_at ?? payment.konbini_expires_at ?? null;
-  return {
-    number,
-    deadline,
-    voucherUrl: voucher.hosted_voucher_url ?? payment.hosted_voucher_url ?? null,
-  };
+  return payment?.status === "pending" ? payment.voucher || null : null;
+}
+
+const STORES = { familymart: "ファミリーマート", lawson: "ローソン", ministop: "ミニストップ", seicomart: "セイコーマート" };
+
+function storeName(store) {
+  return lang() === "en" ? store.charAt(0).toUpperCase() + store.slice(1) : STORES[store] || store;
+}
+
+function voucherDetails(voucher) {
+  const stores = Object.entries(voucher.stores || {});
+  const confirmation = stores.map(([, code]) => code.confirmation_number).find(Boolean);
+  return el("div", { class: "konbini", id: "konbini-voucher" },
+    el("h3", {}, t("konbiniTitle")),
+    el("dl", { class: "facts" },
+      voucher.payment_code ? [
+        el("dt", {}, t("konbiniNumber")), el("dd", { id: "konbini-number" }, voucher.payment_code),
+        confirmation ? [el("dt", {}, t("konbiniConfirmation")), el("dd", {}, confirmation)] : null,
+      ] : stores.map(([store, code]) => [
+        el("dt", {}, `${t("konbiniNumber")}（${storeName(store)}）`),
+        el("dd", {}, code.confirmation_number
+          ? `${code.payment_code}（${t("konbiniConfirmation")} ${code.confirmation_number}）` : code.payment_code),
+      ]),
+      el("dt", {}, t("konbiniDeadline")),
+      el("dd", { id: "konbini-deadline" }, dateTime(voucher.expires_at))),
+    el("p", {}, t("konbiniIntro")),
+    voucher.hosted_voucher_url
+      ? el("p", {}, el("a", { href: voucher.hosted_voucher_url, rel: "noopener" }, t("konbiniVoucher"))) : null);
 }
 
 async function latestPayment(submission) {
@@ -62,16 +83,7 @@ export async function paymentSection(submission) {
     el("p", { class: "amount", id: "amount-due" }, yen(due)),
     submission.fee ? el("ul", {}, submission.fee.items.map((line) =>
       el("li", {}, `${loc(line.label)}: ${yen(line.amount)}`))) : null,
-    voucher ? el("div", { class: "konbini", id: "konbini-voucher" },
-      el("h3", {}, t("konbiniTitle")),
-      el("dl", { class: "facts" },
-        el("dt", {}, t("konbiniNumber")),
-        el("dd", { id: "konbini-number" }, voucher.number || t("konbiniNumberOnVoucher")),
-        el("dt", {}, t("konbiniDeadline")),
-        el("dd", { id: "konbini-deadline" }, voucher.deadline ? dateTime(voucher.deadline) : "—")),
-      el("p", {}, t("konbiniIntro")),
-      voucher.voucherUrl ? el("p", {}, el("a", { href: voucher.voucherUrl, rel: "noopener" }, t("konbiniVoucher"))) : null)
-      : el("p", {}, t("paymentIntro")),
+    voucher ? voucherDetails(voucher) : el("p", {}, t("paymentIntro")),
     message,
     el("div", { class: "actions" }, pay));
 }
