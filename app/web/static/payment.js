@@ -64,7 +64,7 @@ export async function paymentSection(submission) {
   const payment = await latestPayment(submission);
   const voucher = konbiniVoucher(payment);
   const message = el("div", { "aria-live": "polite" });
-  const pay = el("button", { type: "button", class: "primary", id: "pay-button" },
+  const pay = el("button", { type: "button", class: voucher ? "secondary" : "primary", id: "pay-button" },
     voucher ? t("payOtherWay") : t("payNow"));
   pay.addEventListener("click", async () => {
     pay.disabled = true;

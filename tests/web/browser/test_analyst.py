@@ -97,10 +97,13 @@ def test_the_dashboard_chart_figures_csv_and_sign_out(phone, web_server, screens
     assert no_horizontal_scroll(page)
     step("34-analyst-dashboard")
 
-    label_size = float(chart.locator("text.year").first.evaluate("n => getComputedStyle(n).fontSize")[:-2])
+    label_size = float(
+        chart.locator("text.year").first.evaluate("n => getComputedStyle(n).fontSize")[:-2]
+    )
     page.evaluate("document.documentElement.style.fontSize = '200%'")
     page.wait_for_function(
-        "size => parseFloat(getComputedStyle(document.querySelector('#trend-chart text.year')).fontSize) >= size * 1.9",
+        """size => parseFloat(getComputedStyle(
+            document.querySelector('#trend-chart text.year')).fontSize) >= size * 1.9""",
         arg=label_size,
     )
     assert no_horizontal_scroll(page)

@@ -1,5 +1,5 @@
-"""マイページ: a returned application (差戻し) corrected and resubmitted from it, a draft
-deleted, an application withdrawn, and the card's applications from another device."""
+"""マイページ: a returned application (差戻し) corrected and resubmitted from it, an
+application withdrawn, and the card's applications from another device."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ import re
 
 import httpx
 
-from tests.web.browser.helpers import TOMI, checker, log_in_with_card, staff_transition, submission_id
+from tests.web.browser.helpers import (
+    TOMI,
+    checker,
+    log_in_with_card,
+    staff_transition,
+    submission_id,
+)
 
 REPAIR_ANSWERS = {
     "request_type": "repair",
@@ -74,7 +80,9 @@ def test_a_returned_application_is_corrected_and_resubmitted_from_mypage(
     while page.get_by_role("heading", name="申請内容の確認").count() == 0:
         heading = page.locator("h1").inner_text()
         page.get_by_role("button", name=re.compile("次へ|確認画面へ")).click()
-        page.wait_for_function("text => document.querySelector('h1')?.innerText !== text", arg=heading)
+        page.wait_for_function(
+            "text => document.querySelector('h1')?.innerText !== text", arg=heading
+        )
     assert "東御-0123" in page.locator("main").inner_text()
     assert page.locator("#return-message").inner_text() == message
     step("42-review-resubmit")
@@ -95,12 +103,9 @@ def test_a_returned_application_is_corrected_and_resubmitted_from_mypage(
     page.locator(f"article[data-id='{identifier}']").get_by_text("再申請", exact=True).wait_for()
 
 
-def test_a_draft_is_deleted_and_an_application_withdrawn_from_mypage(
-    phone, web_server, screenshots
-):
+def test_an_application_is_withdrawn_from_mypage(phone, web_server, screenshots):
     page = phone
     step = checker(page, screenshots)
-    draft, draft_token = start_street_light(page, web_server)
     sent, sent_token = start_street_light(page, web_server)
     submitted = httpx.post(
         f"{web_server}/api/v1/submissions/{sent}/submit",
@@ -111,27 +116,14 @@ def test_a_draft_is_deleted_and_an_application_withdrawn_from_mypage(
 
     page.goto("/#/me")
     page.get_by_role("heading", name="マイページ").wait_for()
-    draft_card = page.locator(f"article[data-id='{draft}']")
-    draft_card.get_by_text("下書き", exact=True).wait_for()
-    draft_card.get_by_role("button", name="下書きを削除").click()
-    confirm = draft_card.locator(".confirm")
-    confirm.wait_for()
-    assert confirm.evaluate("node => node === document.activeElement")
-    step("44-delete-draft-confirm")
-    confirm.get_by_role("button", name="下書きを削除").click()
-    page.get_by_text(re.compile("の下書きを削除しました")).wait_for()
-    assert page.locator(f"article[data-id='{draft}']").count() == 0
-    gone = httpx.get(
-        f"{web_server}/api/v1/submissions/{draft}",
-        headers={"Authorization": f"Bearer {draft_token}"},
-    )
-    assert gone.status_code == 404
-
     sent_card = page.locator(f"article[data-id='{sent}']")
     sent_card.get_by_role("button", name="申請を取り下げる").click()
+    confirm = sent_card.locator(".confirm")
+    confirm.wait_for()
+    assert confirm.evaluate("node => node === document.activeElement")
     sent_card.get_by_label(re.compile("取下げの理由")).fill("自治会で対応しました")
     step("45-withdraw-confirm")
-    sent_card.locator(".confirm").get_by_role("button", name="申請を取り下げる").click()
+    confirm.get_by_role("button", name="申請を取り下げる").click()
     page.get_by_text(re.compile("を取り下げました")).wait_for()
     page.locator(f"article[data-id='{sent}']").get_by_text("取下げ", exact=True).wait_for()
     stored = httpx.get(

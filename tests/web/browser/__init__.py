@@ -1,0 +1,1 @@
+"""Browser tests of the web client (one Chromium for this package)."""
