@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     checks certificates and CRLs from JPKI_TRUST_DIR."""
     jpki_trust_dir: Path = JPKI_TEST_TRUST_DIR
     """J-LIS CA certificates and CRLs (PEM or DER). Defaults to the TEST ONLY CA."""
+    jpki_clock_skew_seconds: int = Field(default=300, ge=0, le=3600)
+    """Clock difference allowed with J-LIS: a card certificate is accepted this long
+    before its notBefore, a CRL this long after its nextUpdate."""
     jpki_challenge_ttl_seconds: int = Field(default=300, ge=30, le=3600)
     """How long a login/prefill nonce (チャレンジ) may be signed and used, once."""
     citizen_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=12 * 3600)

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
+import mmap
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
+from app.auth.jpki.crl import CrlDocument, RevokedSerials, pem_blocks, read_crl
 from app.auth.jpki.errors import (
     JpkiCertificateExpired,
     JpkiCertificateInvalid,
@@ -119,25 +121,17 @@ PROCESSED_EXTENSIONS = frozenset(
 
 CERTIFICATE_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der"})
 CRL_SUFFIXES = frozenset({".crl"})
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Revocation:
-    """One CRL entry: why (reasonCode) and since when the certificate is revoked."""
-
-    reason: x509.ReasonFlags
-    revoked_at: datetime
 
 
 @dataclass(frozen=True)
 class RevocationList:
-    """A CA's current CRL, reduced to what a check needs: serial -> revocation."""
+    """A CA's current CRL, reduced to what a check needs: serial -> revocation, in a
+    compact index (app.auth.jpki.crl; 5,000,000 entries fit in ~130 MB)."""
 
     this_update: datetime
     next_update: datetime
     number: int | None
-    revoked: Mapping[int, Revocation]
+    revoked: RevokedSerials
     source: Path
 
 
@@ -178,6 +172,8 @@ class TrustedAuthority:
     key_identifier: bytes
     """subjectKeyIdentifier: a card certificate's authorityKeyIdentifier points here."""
     source: Path
+    may_sign_crls: bool = True
+    """keyUsage cRLSign: only then may the CA's CRLs be believed."""
     revocation_list: RevocationList | None = None
 
     @property
@@ -213,13 +209,15 @@ class TrustStore:
     def load(cls, directory: Path) -> TrustStore:
         """Read every CA certificate and CRL in `directory` (not its subfolders).
 
+        Blocking, and seconds long with J-LIS's CRLs: run it in a worker thread.
         Raises TrustStoreError when the directory cannot be trusted as a whole: a file
-        that does not parse, a CA whose type cannot be told from its DN, a CRL no
-        trusted CA signed, a private key where only public material belongs."""
+        that does not parse, a CA whose type cannot be told from its DN or whose key may
+        not sign certificates, a CRL no trusted CA (with cRLSign) signed, a private key
+        where only public material belongs."""
         if not directory.is_dir():
             raise TrustStoreError(f"JPKI trust directory {directory} does not exist")
         certificates: dict[bytes, tuple[x509.Certificate, Path]] = {}
-        crls: list[tuple[x509.CertificateRevocationList, Path]] = []
+        crls: list[CrlDocument] = []
         for path in sorted(directory.iterdir()):
             suffix = path.suffix.lower()
             if not path.is_file() or suffix not in CERTIFICATE_SUFFIXES | CRL_SUFFIXES:
@@ -229,39 +227,39 @@ class TrustStore:
                 certificates.setdefault(
                     certificate.fingerprint(hashes.SHA256()), (certificate, path)
                 )
-            crls.extend((crl, path) for crl in found_crls)
+            crls.extend(found_crls)
         if not certificates:
             raise TrustStoreError(f"no CA certificate in JPKI trust directory {directory}")
         store = cls.of(_authority(cert, path) for cert, path in certificates.values())
         return store.with_revocation_lists(crls)
 
-    def with_revocation_lists(
-        self, crls: Iterable[tuple[x509.CertificateRevocationList, Path]]
-    ) -> TrustStore:
-        """Attach each CRL to the CA whose key signed it, keeping the newest per CA."""
-        newest: dict[str, tuple[x509.CertificateRevocationList, Path]] = {}
-        for crl, path in crls:
-            authority = self._signer_of(crl, path)
+    def with_revocation_lists(self, crls: Iterable[CrlDocument]) -> TrustStore:
+        """Attach each CRL to the CA whose key signed it, keeping the newest per CA.
+        Only the chosen CRLs' entries are read."""
+        newest: dict[str, CrlDocument] = {}
+        for crl in crls:
+            authority = self._signer_of(crl)
             current = newest.get(authority.fingerprint)
-            if current is None or _crl_order(crl) > _crl_order(current[0]):
-                newest[authority.fingerprint] = (crl, path)
+            if current is None or crl.order > current.order:
+                newest[authority.fingerprint] = crl
         authorities = []
         for authority in self.authorities:
             chosen = newest.get(authority.fingerprint)
             if chosen is not None:
-                authority = replace(authority, revocation_list=_revocation_list(*chosen))
+                authority = replace(authority, revocation_list=_revocation_list(chosen))
             authorities.append(authority)
         return TrustStore.of(authorities)
 
-    def health(self, now: datetime) -> VerifierHealth:
-        """Every CA valid now needs a CRL whose nextUpdate has not passed."""
+    def health(self, now: datetime, *, clock_skew: timedelta = timedelta(0)) -> VerifierHealth:
+        """Every CA valid now needs a CRL whose nextUpdate has not passed (by more than
+        the clock skew allowed: exactly when verifications start failing)."""
         statuses = []
         for authority in self.authorities:
             ca = authority.certificate
             if not ca.not_valid_before_utc <= now <= ca.not_valid_after_utc:
                 continue  # a retired generation: nothing it issued can verify anyway
             crl = authority.revocation_list
-            fresh = crl is not None and now <= crl.next_update
+            fresh = crl is not None and now - clock_skew <= crl.next_update
             state = "missing" if crl is None else "fresh" if fresh else "stale"
             statuses.append(
                 RevocationStatus(
@@ -279,11 +277,15 @@ class TrustStore:
         """The trusted CAs with the DN the certificate names as its issuer."""
         return self._by_subject.get(certificate.issuer.public_bytes(), ())
 
-    def _signer_of(self, crl: x509.CertificateRevocationList, path: Path) -> TrustedAuthority:
-        for authority in self._by_subject.get(crl.issuer.public_bytes(), ()):
-            if crl.is_signature_valid(authority.public_key):
+    def _signer_of(self, crl: CrlDocument) -> TrustedAuthority:
+        for authority in self._by_subject.get(crl.metadata.issuer.public_bytes(), ()):
+            if crl.signed_by(authority.public_key):
+                if not authority.may_sign_crls:
+                    raise TrustStoreError(
+                        f"{crl.source.name}: signed by a CA whose keyUsage lacks cRLSign"
+                    )
                 return authority
-        raise TrustStoreError(f"{path.name}: CRL not signed by any trusted JPKI CA")
+        raise TrustStoreError(f"{crl.source.name}: CRL not signed by any trusted JPKI CA")
 
 
 @dataclass(frozen=True)
@@ -350,9 +352,15 @@ class LocalVerifier:
     """The verifier against a trust directory on disk.
 
     The directory is re-read when its files change (J-LIS publishes CRLs daily), at
-    most every `reload_interval_seconds`. A new CRL that fails to load leaves the
-    previous store in use: its CRL will expire and say so, rather than every login
-    failing on a half-copied file."""
+    most every `reload_interval_seconds`, in a background thread: requests go on being
+    checked against the current store while the new one is built (seconds for J-LIS's
+    signing CRL), which then replaces it in one assignment. A change that fails to load
+    is logged and leaves the previous store in use (its CRL will expire and say so)
+    rather than failing every login on a half-copied file; it is not retried until the
+    files change again.
+
+    `clock_skew` is allowed either way around a certificate's notBefore and a CRL's
+    nextUpdate: our clock and J-LIS's are not the same clock."""
 
     def __init__(
         self,
@@ -360,16 +368,22 @@ class LocalVerifier:
         *,
         store: TrustStore | None = None,
         reload_interval_seconds: float = 60.0,
+        clock_skew: timedelta = timedelta(0),
     ) -> None:
         if store is None:
             if trust_dir is None:
                 raise ValueError("a trust directory or a trust store is needed")
+            stamp = _directory_stamp(trust_dir)
             store = TrustStore.load(trust_dir)
+        else:
+            stamp = _directory_stamp(trust_dir) if trust_dir else ()
         self.trust_dir = trust_dir
         self.store = store
         self.reload_interval_seconds = reload_interval_seconds
-        self._stamp = _directory_stamp(trust_dir) if trust_dir else ()
+        self.clock_skew = clock_skew
+        self._stamp = stamp
         self._checked_at = time.monotonic()
+        self._reloading: threading.Thread | None = None
 
     async def verify(
         self,
@@ -380,7 +394,7 @@ class LocalVerifier:
         kind: CertificateKind,
         now: datetime | None = None,
     ) -> VerifiedCertificate:
-        self._reload_if_changed()
+        self._reload_if_due()
         return check(
             self.store,
             certificate=certificate,
@@ -388,28 +402,51 @@ class LocalVerifier:
             signature=signature,
             kind=kind,
             now=now or utcnow(),
+            clock_skew=self.clock_skew,
         )
 
     async def health(self, *, now: datetime) -> VerifierHealth:
-        self._reload_if_changed()
-        return self.store.health(now)
+        self._reload_if_due()
+        return self.store.health(now, clock_skew=self.clock_skew)
 
-    def _reload_if_changed(self) -> None:
+    def wait_for_reload(self, timeout: float | None = None) -> None:
+        """Block until a reload in progress (if any) has finished: for tests and tools."""
+        reloading = self._reloading
+        if reloading is not None:
+            reloading.join(timeout)
+
+    def _reload_if_due(self) -> None:
+        """Start a reload in a thread when one is due; never waits for it."""
         if self.trust_dir is None:
             return
         if time.monotonic() - self._checked_at < self.reload_interval_seconds:
             return
+        if self._reloading is not None and self._reloading.is_alive():
+            return
         self._checked_at = time.monotonic()
-        stamp = _directory_stamp(self.trust_dir)
+        self._reloading = threading.Thread(
+            target=self._reload, args=(self.trust_dir,), name="jpki-trust-reload", daemon=True
+        )
+        self._reloading.start()
+
+    def _reload(self, trust_dir: Path) -> None:
+        stamp = _directory_stamp(trust_dir)
         if stamp == self._stamp:
             return
+        started = time.monotonic()
         try:
-            self.store = TrustStore.load(self.trust_dir)
+            store = TrustStore.load(trust_dir)
         except (TrustStoreError, OSError) as exc:
             logger.error("JPKI trust directory changed but cannot be loaded: %s", exc)
-            return
+        else:
+            self.store = store  # one assignment: a request sees the old or the new store
+            logger.info(
+                "JPKI trust directory reloaded (%d CAs, %d revoked serials) in %.1f s",
+                len(store.authorities),
+                sum(len(a.revocation_list.revoked) for a in store.authorities if a.revocation_list),
+                time.monotonic() - started,
+            )
         self._stamp = stamp
-        logger.info("JPKI trust directory reloaded (%d CAs)", len(self.store.authorities))
 
 
 def check(
@@ -420,6 +457,7 @@ def check(
     signature: bytes,
     kind: CertificateKind,
     now: datetime,
+    clock_skew: timedelta = timedelta(0),
 ) -> VerifiedCertificate:
     """Every check a relying party makes; the first failure is raised.
 
@@ -429,11 +467,11 @@ def check(
     leaf = _parse_leaf(certificate, kind)
     _check_critical_extensions(leaf, kind)
     authority = _issuing_authority(store, leaf, kind, now)
-    _check_validity(leaf, kind, now)
+    _check_validity(leaf, kind, now, clock_skew)
     _check_key_usage(leaf, kind)
     _check_policy(leaf, kind)
     _check_signature(leaf, data, signature)
-    _check_revocation(authority, leaf, kind, now)
+    _check_revocation(authority, leaf, kind, now, clock_skew)
     facts = parse_basic_four_facts(leaf) if kind is CertificateKind.SIGNING else None
     return VerifiedCertificate(
         kind=kind,
@@ -528,7 +566,9 @@ def _signed_by(leaf: x509.Certificate, authority: TrustedAuthority) -> bool:
     return True
 
 
-def _check_validity(leaf: x509.Certificate, kind: CertificateKind, now: datetime) -> None:
+def _check_validity(
+    leaf: x509.Certificate, kind: CertificateKind, now: datetime, clock_skew: timedelta
+) -> None:
     not_after = leaf.not_valid_after_utc
     if now > not_after:
         raise JpkiCertificateExpired(
@@ -537,7 +577,7 @@ def _check_validity(leaf: x509.Certificate, kind: CertificateKind, now: datetime
             extra={"not_after": not_after.isoformat()},
         )
     not_before = leaf.not_valid_before_utc
-    if now < not_before:
+    if now + clock_skew < not_before:
         raise JpkiCertificateNotYetValid(
             f"The {kind.label_en} is valid from {not_before.isoformat()}.",
             f"{kind.label_ja}の有効期間は{not_before.isoformat()}からです。",
@@ -583,7 +623,11 @@ def _check_policy(leaf: x509.Certificate, kind: CertificateKind) -> None:
 
 
 def _check_revocation(
-    authority: TrustedAuthority, leaf: x509.Certificate, kind: CertificateKind, now: datetime
+    authority: TrustedAuthority,
+    leaf: x509.Certificate,
+    kind: CertificateKind,
+    now: datetime,
+    clock_skew: timedelta,
 ) -> None:
     crl = authority.revocation_list
     if crl is None:
@@ -592,7 +636,7 @@ def _check_revocation(
             "revocation cannot be checked.",
             f"発行元の認証局（{authority.generation}年）のCRLがないため失効を確認できません。",
         )
-    if now > crl.next_update:
+    if now - clock_skew > crl.next_update:
         raise JpkiCrlExpired(
             f"The CRL of the issuing CA was due for renewal at {crl.next_update.isoformat()}; "
             "revocation cannot be checked until a current CRL is installed.",
@@ -627,24 +671,27 @@ def _check_signature(leaf: x509.Certificate, data: bytes, signature: bytes) -> N
         ) from None
 
 
-def _read_trust_file(
-    path: Path,
-) -> tuple[list[x509.Certificate], list[x509.CertificateRevocationList]]:
-    data = path.read_bytes()
+def _read_trust_file(path: Path) -> tuple[list[x509.Certificate], list[CrlDocument]]:
+    with path.open("rb") as file:
+        if path.suffix.lower() in CRL_SUFFIXES and file.read(1) == b"\x30":
+            # DER: mapped, not read; a J-LIS CRL is hundreds of megabytes.
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+            return [], [read_crl(mapped, path)]
+        file.seek(0)
+        data = file.read()
     certificates: list[x509.Certificate] = []
-    crls: list[x509.CertificateRevocationList] = []
+    crls: list[CrlDocument] = []
     try:
         if b"-----BEGIN" in data:
-            for match in _PEM_BLOCK.finditer(data):
-                label = match.group(1).decode()
+            for label, der in pem_blocks(data):
                 if label == "CERTIFICATE":
-                    certificates.append(x509.load_pem_x509_certificate(match.group(0)))
+                    certificates.append(x509.load_der_x509_certificate(der))
                 elif label == "X509 CRL":
-                    crls.append(x509.load_pem_x509_crl(match.group(0)))
+                    crls.append(read_crl(der, path))
                 else:
                     raise TrustStoreError(f"{path.name}: unexpected PEM block {label!r}")
         elif path.suffix.lower() in CRL_SUFFIXES:
-            crls.append(x509.load_der_x509_crl(data))
+            crls.append(read_crl(data, path))
         else:
             certificates.append(x509.load_der_x509_certificate(data))
     except ValueError as exc:
@@ -671,6 +718,10 @@ def _authority(certificate: x509.Certificate, path: Path) -> TrustedAuthority:
     constraints = _extension(certificate, x509.BasicConstraints)
     if constraints is None or not constraints.ca:
         raise TrustStoreError(f"{path.name}: {name!r} is not a CA certificate")
+    # RFC 5280 §4.2.1.3: a key that signs certificates asserts keyCertSign.
+    usage = _extension(certificate, x509.KeyUsage)
+    if usage is None or not usage.key_cert_sign:
+        raise TrustStoreError(f"{path.name}: {name!r} has no keyUsage keyCertSign")
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise TrustStoreError(f"{path.name}: JPKI CAs have RSA keys")
@@ -685,38 +736,21 @@ def _authority(certificate: x509.Certificate, path: Path) -> TrustedAuthority:
             else x509.SubjectKeyIdentifier.from_public_key(public_key).digest
         ),
         source=path,
+        may_sign_crls=usage.crl_sign,
     )
 
 
-def _revocation_list(crl: x509.CertificateRevocationList, path: Path) -> RevocationList:
-    next_update = crl.next_update_utc
+def _revocation_list(crl: CrlDocument) -> RevocationList:
+    next_update = crl.next_update
     if next_update is None:
-        raise TrustStoreError(f"{path.name}: CRL without nextUpdate cannot be judged fresh")
-    revoked: dict[int, Revocation] = {}
-    for entry in crl:
-        try:
-            reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
-        except x509.ExtensionNotFound:
-            reason = x509.ReasonFlags.unspecified
-        revoked[entry.serial_number] = Revocation(reason, entry.revocation_date_utc)
+        raise TrustStoreError(f"{crl.source.name}: CRL without nextUpdate cannot be judged fresh")
     return RevocationList(
-        this_update=crl.last_update_utc,
+        this_update=crl.this_update,
         next_update=next_update,
-        number=_crl_number(crl),
-        revoked=revoked,
-        source=path,
+        number=crl.number,
+        revoked=crl.revoked_serials(),
+        source=crl.source,
     )
-
-
-def _crl_number(crl: x509.CertificateRevocationList) -> int | None:
-    try:
-        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    except x509.ExtensionNotFound:
-        return None
-
-
-def _crl_order(crl: x509.CertificateRevocationList) -> tuple[datetime, int]:
-    return crl.last_update_utc, _crl_number(crl) or 0
 
 
 def _directory_stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:

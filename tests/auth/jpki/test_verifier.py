@@ -419,6 +419,9 @@ async def test_a_new_crl_on_disk_is_picked_up(
     card = mint(home=home)
     await verify_card(verifier, card, SIGN)
     home.revoke(card.signing_certificate, x509.ReasonFlags.cessation_of_operation)
+    # Any use starts the reload in the background; once it is done, the new CRL decides.
+    await verifier.health(now=utcnow())
+    verifier.wait_for_reload()
     with pytest.raises(JpkiCertificateRevoked):
         await verify_card(verifier, card, SIGN)
 

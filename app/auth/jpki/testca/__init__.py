@@ -107,8 +107,10 @@ def issue_authority(
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     name: x509.Name | None = None,
+    key_usage: x509.KeyUsage | None = None,
 ) -> TestAuthority:
-    """A self-signed CA of the type. A rogue CA is one made again with the same DN."""
+    """A self-signed CA of the type. A rogue CA is one made again with the same DN;
+    `key_usage` replaces keyCertSign + cRLSign (to make a CA that may not sign)."""
     key = key or new_key()
     subject = name or ca_name(kind)
     start = not_before or datetime(generation, 1, 1, tzinfo=UTC)
@@ -123,7 +125,7 @@ def issue_authority(
         .not_valid_before(start)
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(key_usage or _key_usage(key_cert_sign=True, crl_sign=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -382,6 +384,83 @@ def issue_crl(
         revoked_certificates=entries,
     )
     return builder.sign(authority.private_key, hashes.SHA256())
+
+
+def issue_large_crl(
+    authority: TestAuthority,
+    revoked: Iterable[RevokedEntry],
+    *,
+    this_update: datetime | None = None,
+    next_update: datetime | None = None,
+    number: int = 1,
+) -> bytes:
+    """The DER of the CRL `issue_crl` would make, built fast enough for millions of
+    entries (J-LIS's signing CRL): `cryptography` makes the CRL without entries, the
+    entries are encoded here, and the result is signed again by the CA's key."""
+    template = issue_crl(authority, this_update=this_update, next_update=next_update, number=number)
+    der = template.public_bytes(serialization.Encoding.DER)
+    _, tbs_start, tbs_end = _der_element(der, _der_element(der, 0)[1])
+    fields = []
+    position = tbs_start
+    while position < tbs_end:
+        tag, _, end = _der_element(der, position)
+        fields.append((tag, der[position:end]))
+        position = end
+    times: dict[datetime, bytes] = {}
+    reasons: dict[x509.ReasonFlags, bytes] = {}
+    encoded = bytearray()
+    for entry in revoked:
+        when = times.get(entry.revoked_at)
+        if when is None:
+            when = times[entry.revoked_at] = _der(
+                0x17, entry.revoked_at.strftime("%y%m%d%H%M%SZ").encode()
+            )
+        reason = reasons.get(entry.reason)
+        if reason is None:
+            code = _der(0x0A, bytes([_REASON_CODES[entry.reason]]))
+            extension = _der(0x30, bytes.fromhex("0603551d15") + _der(0x04, code))
+            reason = reasons[entry.reason] = _der(0x30, extension)
+        serial = entry.serial_number.to_bytes(entry.serial_number.bit_length() // 8 + 1, "big")
+        encoded += _der(0x30, _der(0x02, serial) + when + reason)
+    # tbsCertList: version, signature, issuer, thisUpdate, nextUpdate, [revoked], [0] ext
+    entries = [_der(0x30, bytes(encoded))] if encoded else []
+    tbs = _der(0x30, b"".join([f for _, f in fields[:5]] + entries + [f for _, f in fields[5:]]))
+    signature = authority.private_key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    algorithm_start = tbs_end
+    algorithm_end = _der_element(der, algorithm_start)[2]
+    return _der(0x30, tbs + der[algorithm_start:algorithm_end] + _der(0x03, b"\x00" + signature))
+
+
+_REASON_CODES = {
+    x509.ReasonFlags.unspecified: 0,
+    x509.ReasonFlags.key_compromise: 1,
+    x509.ReasonFlags.ca_compromise: 2,
+    x509.ReasonFlags.affiliation_changed: 3,
+    x509.ReasonFlags.superseded: 4,
+    x509.ReasonFlags.cessation_of_operation: 5,
+    x509.ReasonFlags.certificate_hold: 6,
+    x509.ReasonFlags.remove_from_crl: 8,
+    x509.ReasonFlags.privilege_withdrawn: 9,
+    x509.ReasonFlags.aa_compromise: 10,
+}
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + content
+
+
+def _der_element(der: bytes, position: int) -> tuple[int, int, int]:
+    """(tag, content start, end) of the element at `position`."""
+    first = der[position + 1]
+    if first < 0x80:
+        return der[position], position + 2, position + 2 + first
+    count = first & 0x7F
+    length = int.from_bytes(der[position + 2 : position + 2 + count], "big")
+    return der[position], position + 2 + count, position + 2 + count + length
 
 
 @dataclass
