@@ -21,6 +21,7 @@ from app.forms.router import router as catalog_router
 from app.health.router import router as health_router
 from app.kpi.open_data_router import router as open_data_router
 from app.kpi.router import router as kpi_router
+from app.listeners import install_listeners
 from app.logging_config import configure_logging
 from app.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from app.municipalities.router import router as municipalities_router
@@ -65,6 +66,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    install_listeners()
     engine = make_engine(
         settings.database_url,
         echo=settings.database_echo,

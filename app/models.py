@@ -1,9 +1,8 @@
 """Every table, imported in one place for Alembic's autogenerate and for tests."""
 
-from app.admin.review_models import SubmissionAssignment, SubmissionComment
 from app.attachments.models import Attachment
 from app.audit.models import AuditEntry
-from app.auth.jpki.models import CitizenIdentity, JpkiChallenge, SubmissionSignature
+from app.auth.jpki.models import CitizenIdentity, JpkiChallenge
 from app.auth.staff_models import RevokedStaffToken, StaffUser
 from app.db import Base
 from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
@@ -23,7 +22,10 @@ from app.submissions.models import (
     IdempotencyRecord,
     ReferenceCounter,
     Submission,
+    SubmissionAssignment,
+    SubmissionComment,
     SubmissionEvent,
+    SubmissionSignature,
 )
 
 __all__ = [

@@ -27,9 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db import Base, make_engine, make_session_factory
+from app.listeners import install_listeners
 from app.main import create_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Tests call services directly too, without create_app: the lifecycle tells the same
+# listeners (the KPI, payments) as in the running app.
+install_listeners()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from app.errors import problem_responses
 from app.forms import service as forms
 from app.forms.compiler import DefinitionInvalid
 from app.forms.definition import PROCEDURE_CODE_PATTERN
-from app.forms.models import ProcedureVersion
+from app.forms.repository import ProcedureVersion
 from app.forms.schemas import LocalizedText
 
 router = APIRouter(prefix="/admin/procedures", tags=["procedure management"])

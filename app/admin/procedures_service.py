@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.audit.service import Actor
 from app.errors import AppError, ValidationFailed
+from app.forms import repository as forms_repository
 from app.forms import service as forms
 from app.forms.compiler import CompiledForm, check_definition, compile_definition
-from app.forms.models import Procedure, ProcedureVersion
+from app.forms.repository import Procedure, ProcedureVersion
 
 JSON_MEDIA_TYPES = frozenset({"application/json"})
 YAML_MEDIA_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml"})
@@ -114,23 +114,8 @@ class ManagedProcedure:
 
 async def list_procedures(session: AsyncSession, municipality_code: str) -> list[ManagedProcedure]:
     """Every procedure of the municipality, drafts and retired ones included."""
-    procedures = list(
-        await session.scalars(
-            select(Procedure)
-            .where(Procedure.municipality_code == municipality_code)
-            .order_by(Procedure.code)
-        )
-    )
-    versions = await session.scalars(
-        select(ProcedureVersion)
-        .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
-        .where(Procedure.municipality_code == municipality_code)
-        .order_by(ProcedureVersion.version)
-    )
-    by_procedure: dict[Any, list[ProcedureVersion]] = {p.id: [] for p in procedures}
-    for version in versions:
-        by_procedure[version.procedure_id].append(version)
-    return [ManagedProcedure(p, by_procedure[p.id]) for p in procedures if by_procedure[p.id]]
+    listed = await forms_repository.procedures_with_versions(session, municipality_code)
+    return [ManagedProcedure(procedure, versions) for procedure, versions in listed if versions]
 
 
 async def get_managed(
@@ -188,7 +173,7 @@ async def update_draft(
 ) -> ProcedureVersion:
     version = await get_version(session, municipality_code, procedure_code, number)
     version = await forms.update_draft(session, version, definition_data)
-    procedure = await session.get_one(Procedure, version.procedure_id)
+    procedure = await forms_repository.procedure_of(session, version)
     await _audit(session, actor, "procedure.version_update", procedure, version)
     return version
 

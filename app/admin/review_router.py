@@ -2,16 +2,16 @@
 notes, My Number reveals, and counter applications (窓口受付).
 
 Detail responses carry an ETag (the application's row version); every write that
-changes the application needs it back in If-Match: without it 428, stale 409.
+changes the application needs it back in If-Match: without it 428, stale 409
+(app.http_preconditions).
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,8 @@ from app.admin.review_schemas import (
     CommentCreate,
     CommentRead,
     CounterSubmissionCreate,
+    FeeFix,
+    FeeFixed,
     Reject,
     Return,
     RevealedMyNumber,
@@ -32,46 +34,42 @@ from app.admin.review_schemas import (
     StaffTimelineEntry,
     Transition,
 )
-from app.auth.staff_access import ACCESS_ERRORS, ReviewStaff
+from app.auth.staff_access import ACCESS_ERRORS, ReviewStaff, require
+from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffNotFound, StaffPrincipal
-from app.db import utcnow
-from app.dependencies import AppSettings, DbSession
+from app.dependencies import AppSettings, DbSession, Now
 from app.errors import problem_responses
 from app.forms.schemas import LocalizedText
-from app.forms.service import ProcedureNotFound
+from app.forms.service import ProcedureNotFound, ProcedureVersionNotFound
+from app.http_preconditions import IfMatch, PreconditionRequired, etag, expected_row_version
 from app.submissions.lifecycle import IllegalTransition, Status, SubmissionChanged
 from app.submissions.my_number import MyNumberFieldNotFound
+from app.submissions.repository import ReviewFilter, SortKey
 from app.submissions.schemas import Fee
 from app.submissions.service import (
     AnswersInvalid,
+    FeeNotAdjustable,
+    FeeQuantityInvalid,
+    NoFeeDue,
     ReturnMessageRequired,
     SubmissionNotFound,
 )
 
 router = APIRouter(prefix="/admin", tags=["review"])
 
-_ETAG = re.compile(r'^"(\d{1,18})"$')
-IfMatch = Annotated[
-    str | None,
-    Header(alias="If-Match", description="The ETag of the detail view this change is based on"),
+FeeStaff = Annotated[
+    StaffPrincipal,
+    Depends(require(StaffRole.ADMIN, StaffRole.REVIEWER, StaffRole.FINANCE)),
 ]
+"""手数料の確定: reviewers (their own department's applications) and finance (all)."""
+
 _WRITE_ERRORS = (
     *ACCESS_ERRORS,
     SubmissionNotFound,
-    service.PreconditionRequired,
+    PreconditionRequired,
     SubmissionChanged,
 )
 _NO_STORE = {"Cache-Control": "no-store"}
-
-
-def etag(row_version: int) -> str:
-    return f'"{row_version}"'
-
-
-def expected_row_version(if_match: str | None) -> int | None:
-    """The row version an If-Match names; None when absent, `*` or not ours."""
-    match = _ETAG.match((if_match or "").strip())
-    return int(match.group(1)) if match else None
 
 
 def _summary(row: service.ReviewRow) -> StaffSubmissionSummary:
@@ -119,13 +117,13 @@ async def list_submissions(
     ] = None,
     reference_number: Annotated[str | None, Query(description="受付番号")] = None,
     channel: Literal["online", "counter"] | None = None,
-    sort: service.SortKey = "-submitted_at",
+    sort: SortKey = "-submitted_at",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> StaffSubmissionList:
     """Submitted applications of your municipality (reviewers: of your department),
     newest first by default. Rows hold no answers."""
-    criteria = service.ReviewFilter(
+    criteria = ReviewFilter(
         statuses=tuple(status or ()),
         procedure_code=procedure_code,
         department=department,
@@ -193,6 +191,7 @@ async def assign(
     body: AssignRequest,
     session: DbSession,
     response: Response,
+    now: Now,
     if_match: IfMatch = None,
 ) -> StaffSubmissionSummary:
     """Make someone the 担当者 (an admin, or a reviewer of the application's department);
@@ -203,7 +202,7 @@ async def assign(
         submission_id,
         body.assignee_id,
         expected_row_version=expected_row_version(if_match),
-        now=utcnow(),
+        now=now,
     )
     return await _written(session, staff, submission_id, response)
 
@@ -218,6 +217,7 @@ async def claim(
     submission_id: uuid.UUID,
     session: DbSession,
     response: Response,
+    now: Now,
     if_match: IfMatch = None,
 ) -> StaffSubmissionSummary:
     """Take the application yourself."""
@@ -227,7 +227,7 @@ async def claim(
         submission_id,
         staff.id,
         expected_row_version=expected_row_version(if_match),
-        now=utcnow(),
+        now=now,
     )
     return await _written(session, staff, submission_id, response)
 
@@ -248,6 +248,7 @@ async def transition(
     body: Transition,
     session: DbSession,
     response: Response,
+    now: Now,
     if_match: IfMatch = None,
 ) -> StaffSubmissionSummary:
     """審査開始 `start_review`, 承認 `approve`, 却下 `reject` (with `reason`) or 差戻し
@@ -267,7 +268,7 @@ async def transition(
         body.action,
         comment,
         expected_row_version=expected_row_version(if_match),
-        now=utcnow(),
+        now=now,
     )
     return await _written(session, staff, submission_id, response)
 
@@ -279,11 +280,15 @@ async def transition(
     responses=problem_responses(*ACCESS_ERRORS, SubmissionNotFound),
 )
 async def add_comment(
-    staff: ReviewStaff, submission_id: uuid.UUID, body: CommentCreate, session: DbSession
+    staff: ReviewStaff,
+    submission_id: uuid.UUID,
+    body: CommentCreate,
+    session: DbSession,
+    now: Now,
 ) -> CommentRead:
     """An internal note (内部メモ) for other staff; never shown to the applicant and does
     not change the application's ETag."""
-    comment = await service.add_comment(session, staff, submission_id, body.body, now=utcnow())
+    comment = await service.add_comment(session, staff, submission_id, body.body, now=now)
     return CommentRead.model_validate(comment)
 
 
@@ -323,6 +328,7 @@ async def create_counter_submission(
     session: DbSession,
     settings: AppSettings,
     response: Response,
+    now: Now,
 ) -> StaffSubmissionSummary:
     """窓口受付: record a paper application taken at the counter. It gets a 受付番号 and
     counts in the KPI with channel `counter`."""
@@ -333,10 +339,55 @@ async def create_counter_submission(
         received_at=body.received_at,
         answers=body.answers,
         settings=settings,
-        now=utcnow(),
+        now=now,
     )
     response.headers["Location"] = f"/api/v1/admin/submissions/{submission.id}"
     return await _written(session, staff, submission.id, response)
+
+
+@router.post(
+    "/submissions/{submission_id}/fee",
+    response_model=FeeFixed,
+    responses=problem_responses(
+        *_WRITE_ERRORS,
+        IllegalTransition,
+        FeeNotAdjustable,
+        FeeQuantityInvalid,
+        NoFeeDue,
+        ProcedureVersionNotFound,
+    ),
+)
+async def fix_fee(
+    staff: FeeStaff,
+    submission_id: uuid.UUID,
+    body: FeeFix,
+    session: DbSession,
+    settings: AppSettings,
+    response: Response,
+    now: Now,
+    if_match: IfMatch = None,
+) -> FeeFixed:
+    """手数料の確定 for a procedure paid after review: the quantities found (e.g. copies)
+    are priced from the pinned definition and the application moves from `in_review` to
+    `awaiting_payment`. Needs If-Match with the application's ETag."""
+    submission = await service.fix_fee(
+        session,
+        staff,
+        submission_id,
+        body.quantities,
+        body.comment,
+        expected_row_version=expected_row_version(if_match),
+        settings=settings,
+        now=now,
+    )
+    response.headers.update({**_NO_STORE, "ETag": etag(submission.row_version)})
+    assert submission.fee_breakdown is not None
+    return FeeFixed(
+        submission_id=submission.id,
+        status=Status(submission.status),
+        fee=Fee.model_validate(submission.fee_breakdown),
+        etag=etag(submission.row_version),
+    )
 
 
 async def _written(

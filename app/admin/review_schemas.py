@@ -141,3 +141,25 @@ class CounterSubmissionCreate(BaseModel):
         default_factory=dict,
         description="What the paper form says; optional, each answer given is checked",
     )
+
+
+class FeeFix(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantities: dict[str, Annotated[int, Field(ge=0, le=100_000)]] = Field(
+        default_factory=dict,
+        description=(
+            "The quantities staff found, by the quantity field of a per-unit fee rule "
+            '(e.g. {"copies": 3}); fields not named keep the applicant\'s answer'
+        ),
+    )
+    comment: str | None = Field(
+        default=None, max_length=500, description="Shown to the applicant in the timeline"
+    )
+
+
+class FeeFixed(BaseModel):
+    submission_id: uuid.UUID
+    status: Status
+    fee: Fee
+    etag: str

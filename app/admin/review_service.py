@@ -11,27 +11,34 @@ leaves an entry. Never commits.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.review_models import SubmissionAssignment, SubmissionComment
 from app.audit import service as audit
 from app.auth import staff_service
 from app.auth.staff_models import StaffRole, StaffUser
 from app.auth.staff_service import StaffPrincipal
 from app.config import Settings
-from app.errors import AppError, ValidationFailed
+from app.errors import ValidationFailed
 from app.forms import service as forms
 from app.forms.definition import ProcedureDefinition
-from app.forms.models import ProcedureVersion
+from app.http_preconditions import require_row_version
 from app.submissions import lifecycle, my_number
+from app.submissions import repository as submissions_repository
 from app.submissions import service as submissions
 from app.submissions.lifecycle import Status, SubmissionChanged
-from app.submissions.models import Submission, SubmissionEvent
+from app.submissions.repository import (
+    ReviewableRow,
+    ReviewFilter,
+    SortKey,
+    Submission,
+    SubmissionComment,
+    SubmissionEvent,
+)
 
 Decision = Literal["start_review", "approve", "reject", "return"]
 DECISION_TARGETS: dict[Decision, Status] = {
@@ -40,35 +47,7 @@ DECISION_TARGETS: dict[Decision, Status] = {
     "reject": Status.REJECTED,  # 却下
     "return": Status.RETURNED,  # 差戻し
 }
-SortKey = Literal[
-    "submitted_at",
-    "-submitted_at",
-    "updated_at",
-    "-updated_at",
-    "reference_number",
-    "-reference_number",
-    "status",
-    "-status",
-]
 RECEIVED_AT_CLOCK_SKEW = timedelta(minutes=5)
-
-_department = ProcedureVersion.definition["department"]["ja"].as_string()
-_title_ja = ProcedureVersion.definition["title"]["ja"].as_string()
-_title_en = ProcedureVersion.definition["title"]["en"].as_string()
-_SORT_COLUMNS: dict[str, tuple[Any, ...]] = {
-    "submitted_at": (Submission.submitted_at,),
-    "updated_at": (Submission.updated_at,),
-    # By fiscal year first: as text, R10 would sort before R9.
-    "reference_number": (Submission.fiscal_year, Submission.reference_number),
-    "status": (Submission.status,),
-}
-
-
-class PreconditionRequired(AppError):
-    status = 428
-    code = "PRECONDITION_REQUIRED"
-    title_en = "Send If-Match with the ETag of the application"
-    title_ja = "申請のETagをIf-Matchで送信してください"
 
 
 class RejectionReasonRequired(ValidationFailed):
@@ -87,22 +66,6 @@ class ReceivedAtInFuture(ValidationFailed):
     code = "RECEIVED_AT_IN_FUTURE"
     title_en = "The time of receipt lies in the future"
     title_ja = "受付日時が未来になっています"
-
-
-@dataclass(frozen=True)
-class ReviewFilter:
-    """What a staff member asks the list for; every criterion is optional."""
-
-    statuses: tuple[Status, ...] = ()
-    procedure_code: str | None = None
-    department: str | None = None
-    submitted_from: datetime | None = None
-    submitted_to: datetime | None = None
-    """Exclusive upper bound."""
-    assignee_id: uuid.UUID | None = None
-    unassigned: bool = False
-    reference_number: str | None = None
-    channel: Literal["online", "counter"] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,25 +98,29 @@ async def list_submissions(
 ) -> tuple[list[ReviewRow], int]:
     """Submitted applications of the staff member's municipality (and department, for a
     reviewer), with the total count. Drafts are the applicant's own business: never listed."""
-    conditions = _conditions(staff, criteria)
-    total = await session.scalar(_joined(select(func.count(Submission.id))).where(*conditions))
-    columns = _SORT_COLUMNS[sort.removeprefix("-")]
-    order = [c.desc() if sort.startswith("-") else c.asc() for c in columns]
-    rows = await session.execute(
-        _rows(conditions).order_by(*order, Submission.id).limit(limit).offset(offset)
+    rows, total = await submissions_repository.reviewable_page(
+        session,
+        staff.municipality_code,
+        staff.department_scope,
+        criteria,
+        sort=sort,
+        limit=limit,
+        offset=offset,
     )
-    return [ReviewRow(*row) for row in rows], total or 0
+    return await _with_assignee_names(session, staff, rows), total
 
 
 async def get_row(
     session: AsyncSession, staff: StaffPrincipal, submission_id: uuid.UUID
 ) -> ReviewRow:
     """One application as the list shows it (e.g. after a write)."""
-    conditions = [*_conditions(staff, ReviewFilter()), Submission.id == submission_id]
-    row = (await session.execute(_rows(conditions))).first()
+    row = await submissions_repository.reviewable_row(
+        session, staff.municipality_code, staff.department_scope, submission_id
+    )
     if row is None:
         raise submissions.SubmissionNotFound()
-    return ReviewRow(*row)
+    (named,) = await _with_assignee_names(session, staff, [row])
+    return named
 
 
 async def read_submission(
@@ -161,24 +128,14 @@ async def read_submission(
 ) -> ReviewDetail:
     """The detail view (audited): answers with My Numbers masked, timeline, notes."""
     submission, definition = await _visible(session, staff, submission_id)
-    timeline = await session.scalars(
-        select(SubmissionEvent)
-        .where(SubmissionEvent.submission_id == submission.id)
-        .order_by(SubmissionEvent.occurred_at, SubmissionEvent.id)
-    )
-    comments = await session.scalars(
-        select(SubmissionComment)
-        .where(SubmissionComment.submission_id == submission.id)
-        .order_by(SubmissionComment.created_at, SubmissionComment.id)
-    )
     cipher = my_number.cipher_for(settings)
     await _audit(session, staff, "submission.read", submission)
     return ReviewDetail(
         row=await get_row(session, staff, submission.id),
         masked_answers=my_number.masked_answers(definition, submission.answers, cipher),
         my_number_fields=my_number.my_number_pointers(definition, submission.answers),
-        timeline=list(timeline),
-        comments=list(comments),
+        timeline=await submissions_repository.timeline_of(session, submission.id),
+        comments=await submissions_repository.comments_of(session, submission.id),
     )
 
 
@@ -197,28 +154,7 @@ async def assign(
     if assignee_id is not None:
         assignee = await staff_service.get_staff(session, staff.municipality_code, assignee_id)
         _require_can_review(assignee, definition.department.ja)
-    assignment = await session.get(SubmissionAssignment, submission.id)
-    if assignee_id is None:
-        if assignment is not None:
-            await session.delete(assignment)
-    elif assignment is None:
-        session.add(
-            SubmissionAssignment(
-                submission_id=submission.id,
-                assignee_id=assignee_id,
-                assigned_by=staff.id,
-                assigned_at=now,
-            )
-        )
-    else:
-        assignment.assignee_id, assignment.assigned_by, assignment.assigned_at = (
-            assignee_id,
-            staff.id,
-            now,
-        )
-    # Touching the row bumps its version: the ETag covers the assignee too.
-    submission.updated_at = now
-    await lifecycle.flush_submission(session)
+    await submissions.assign(session, submission, assignee_id, assigned_by=staff.id, now=now)
     await _audit(
         session,
         staff,
@@ -279,11 +215,7 @@ async def add_comment(
 ) -> SubmissionComment:
     """An internal note; it does not change the application (nor its ETag)."""
     submission, _ = await _visible(session, staff, submission_id)
-    comment = SubmissionComment(
-        submission_id=submission.id, author_id=staff.id, body=body.strip(), created_at=now
-    )
-    session.add(comment)
-    await session.flush()
+    comment = await submissions.add_comment(session, submission, staff.id, body, now=now)
     await _audit(
         session, staff, "submission.comment", submission, details={"comment_id": str(comment.id)}
     )
@@ -356,58 +288,10 @@ async def record_counter_submission(
     return submission
 
 
-def _conditions(staff: StaffPrincipal, criteria: ReviewFilter) -> list[ColumnElement[bool]]:
-    conditions = [
-        Submission.municipality_code == staff.municipality_code,
-        # Submitted at least once: drafts (and drafts withdrawn unsent) stay private.
-        Submission.reference_number.is_not(None),
-    ]
-    if staff.department_scope is not None:
-        conditions.append(_department == staff.department_scope)
-    if criteria.statuses:
-        conditions.append(Submission.status.in_([str(s) for s in criteria.statuses]))
-    equalities = (
-        (Submission.procedure_code, criteria.procedure_code),
-        (_department, criteria.department),
-        (Submission.reference_number, criteria.reference_number),
-        (Submission.channel, criteria.channel),
-        (SubmissionAssignment.assignee_id, criteria.assignee_id),
-    )
-    conditions += [column == value for column, value in equalities if value is not None]
-    if criteria.unassigned:
-        conditions.append(SubmissionAssignment.assignee_id.is_(None))
-    if criteria.submitted_from is not None:
-        conditions.append(Submission.submitted_at >= criteria.submitted_from)
-    if criteria.submitted_to is not None:
-        conditions.append(Submission.submitted_at < criteria.submitted_to)
-    return conditions
-
-
-def _rows(conditions: list[ColumnElement[bool]]) -> Select[Any]:
-    columns = (
-        Submission,
-        _title_ja,
-        _title_en,
-        _department,
-        SubmissionAssignment.assignee_id,
-        StaffUser.display_name,
-    )
-    return _joined(select(*columns)).where(*conditions)
-
-
-def _joined(query: Select[Any]) -> Select[Any]:
-    return (
-        query.select_from(Submission)
-        .join(ProcedureVersion, ProcedureVersion.id == Submission.procedure_version_id)
-        .outerjoin(SubmissionAssignment, SubmissionAssignment.submission_id == Submission.id)
-        .outerjoin(StaffUser, StaffUser.id == SubmissionAssignment.assignee_id)
-    )
-
-
 async def _visible(
     session: AsyncSession, staff: StaffPrincipal, submission_id: uuid.UUID
 ) -> tuple[Submission, ProcedureDefinition]:
-    submission = await session.get(Submission, submission_id)
+    submission = await submissions_repository.get(session, submission_id)
     if submission is None:
         raise submissions.SubmissionNotFound()
     return submission, await _definition_if_visible(session, staff, submission)
@@ -423,8 +307,7 @@ async def _definition_if_visible(
         or submission.reference_number is None
     ):
         raise submissions.SubmissionNotFound()
-    version = await forms.get_version(session, submission.procedure_version_id)
-    definition = forms.compiled_version(version).definition
+    definition = (await submissions.pinned_form(session, submission)).definition
     if staff.department_scope not in (None, definition.department.ja):
         raise submissions.SubmissionNotFound()
     return definition
@@ -438,16 +321,68 @@ async def _locked(
 ) -> tuple[Submission, ProcedureDefinition]:
     """Lock the row, check visibility, then the If-Match: a request that waited for a
     concurrent write sees that write's version here and is refused."""
-    if expected_row_version is None:
-        raise PreconditionRequired(
-            "Send If-Match with the ETag of the detail view you decided on.",
-            "詳細画面のETagをIf-Matchヘッダーで送信してください。",
-        )
+    expected = require_row_version(expected_row_version)
     submission = await submissions.get_for_update(session, submission_id)
     definition = await _definition_if_visible(session, staff, submission)
-    if submission.row_version != expected_row_version:
+    if submission.row_version != expected:
         raise SubmissionChanged()
     return submission, definition
+
+
+async def fix_fee(
+    session: AsyncSession,
+    staff: StaffPrincipal,
+    submission_id: uuid.UUID,
+    quantities: Mapping[str, int],
+    comment: str | None,
+    *,
+    expected_row_version: int | None,
+    settings: Settings,
+    now: datetime,
+) -> Submission:
+    """手数料の確定 (procedures paid after review): staff set the quantities they found,
+    the server prices them and the application waits for payment. Finance sees every
+    department; a reviewer only their own (as in the review list)."""
+    sees_all = bool(staff.roles & {StaffRole.ADMIN, StaffRole.FINANCE})
+    scope = replace(staff, department_scope=None if sees_all else staff.department)
+    submission, _ = await _locked(session, scope, submission_id, expected_row_version)
+    note = (comment or "").strip() or None
+    await submissions.fix_fee(
+        session,
+        submission,
+        quantities,
+        lifecycle.Actor("staff", str(staff.id)),
+        note,
+        settings=settings,
+        now=now,
+    )
+    await _audit(
+        session,
+        staff,
+        "submission.fee_fix",
+        submission,
+        reason=note,
+        details={"fee_total": submission.fee_total, "quantities": dict(quantities)},
+    )
+    return submission
+
+
+async def _with_assignee_names(
+    session: AsyncSession, staff: StaffPrincipal, rows: list[ReviewableRow]
+) -> list[ReviewRow]:
+    assignees = {row.assignee_id for row in rows if row.assignee_id is not None}
+    names = await staff_service.display_names(session, staff.municipality_code, assignees)
+    return [
+        ReviewRow(
+            submission=row.submission,
+            title_ja=row.title_ja,
+            title_en=row.title_en,
+            department=row.department,
+            assignee_id=row.assignee_id,
+            assignee_name=names.get(row.assignee_id) if row.assignee_id else None,
+        )
+        for row in rows
+    ]
 
 
 def _require_can_review(assignee: StaffUser, department: str) -> None:

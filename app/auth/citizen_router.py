@@ -14,7 +14,7 @@ from app.auth.jpki.schemas import MySubmission, MySubmissionList
 from app.auth.principals import Caller, CitizenCaller, CitizenLoginRequired, get_caller
 from app.dependencies import DbSession
 from app.errors import problem_responses
-from app.submissions import service as submissions_service
+from app.submissions import repository as submissions_repository
 
 router = APIRouter()
 router.include_router(jpki_router)
@@ -42,7 +42,7 @@ CurrentCitizen = Annotated[CitizenCaller, Depends(get_citizen)]
 )
 async def list_my_submissions(session: DbSession, citizen: CurrentCitizen) -> MySubmissionList:
     """The applications made while logged in with this My Number card, newest first."""
-    submissions = await submissions_service.list_for_citizen(session, citizen.citizen_subject)
+    submissions = await submissions_repository.list_for_citizen(session, citizen.citizen_subject)
     items = [
         MySubmission.model_validate(submission, from_attributes=True) for submission in submissions
     ]

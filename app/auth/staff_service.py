@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -227,6 +227,20 @@ async def get_staff(
     if staff is None:
         raise StaffNotFound()
     return staff
+
+
+async def display_names(
+    session: AsyncSession, municipality_code: str, staff_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The display names of these staff members of the municipality, by id."""
+    if not staff_ids:
+        return {}
+    rows = await session.execute(
+        select(StaffUser.id, StaffUser.display_name).where(
+            StaffUser.id.in_(staff_ids), StaffUser.municipality_code == municipality_code
+        )
+    )
+    return {staff_id: name for staff_id, name in rows}
 
 
 async def get_staff_by_email(session: AsyncSession, email: str) -> StaffUser | None:

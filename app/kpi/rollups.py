@@ -1,13 +1,14 @@
 """The KPI rollups and the one rule that fills them.
 
 `contribution(transitions)` says what one application adds to the rollups, given its
-event history. The same function serves twice: `record_transition` (called by the
-submission lifecycle in the transaction that writes each event) adds the difference the
-new event makes, and `recount` sums it over the whole event history. The rollups
-therefore equal a full recount by construction, which the property tests check.
+event history. The same function serves twice: `on_transition` (the lifecycle listener
+app.listeners registers as "kpi", run in the transaction that writes each event) adds
+the difference the new event makes, and `recount` sums it over the whole event history.
+The rollups therefore equal a full recount by construction, which the property tests
+check.
 
-Nothing here reads answers or any personal column, and nothing imports the lifecycle
-(which calls in here). Never commits.
+The event history comes from app.submissions.repository; nothing here reads answers or
+any personal column. Never commits.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.jpki.models import SubmissionSignature
 from app.kpi.models import USAGE_COUNTERS, LeadTimeRollup, UsageRollup
 from app.kpi.periods import local_date, month_key
-from app.submissions.models import Submission, SubmissionEvent
+from app.submissions import repository as submissions_repository
+from app.submissions.lifecycle import TransitionFacts
+from app.submissions.repository import RecordedTransition
 
 RECEPTION_TARGETS = frozenset({"submitted", "awaiting_payment"})
 """Leaving `draft` for one of these is receipt (受付): once per application."""
@@ -37,7 +39,7 @@ HOUR = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Transition:
-    """The facts of one SubmissionEvent that the KPI reads (no actor id, no comment)."""
+    """The facts of one transition that the KPI reads (no actor id, no comment)."""
 
     municipality_code: str
     procedure_id: uuid.UUID
@@ -50,7 +52,8 @@ class Transition:
     occurred_at: datetime
 
     @classmethod
-    def of(cls, event: SubmissionEvent) -> Transition:
+    def of(cls, event: RecordedTransition) -> Transition:
+        """From the event history as stored."""
         return cls(
             municipality_code=event.municipality_code,
             procedure_id=event.procedure_id,
@@ -61,6 +64,21 @@ class Transition:
             identity_method=event.identity_method,
             fee_total=event.fee_total,
             occurred_at=event.occurred_at,
+        )
+
+    @classmethod
+    def announced(cls, facts: TransitionFacts) -> Transition:
+        """From a transition the lifecycle announces."""
+        return cls(
+            municipality_code=facts.municipality_code,
+            procedure_id=facts.procedure_id,
+            channel=facts.channel,
+            from_status=str(facts.from_status),
+            to_status=str(facts.to_status),
+            actor_kind=facts.actor.kind,
+            identity_method=facts.identity_method,
+            fee_total=facts.fee_total,
+            occurred_at=facts.occurred_at,
         )
 
     @property
@@ -133,51 +151,18 @@ def contribution(transitions: Sequence[Transition]) -> Contribution | None:
 # --- Kept up to date with every transition -----------------------------------------------
 
 
-async def record_transition(
-    session: AsyncSession, submission: Submission, event: SubmissionEvent
-) -> None:
-    """Called by app.submissions.lifecycle for every transition, before the event is
-    flushed, in the same transaction: completes the event with the facts the KPI keeps
-    (fee, identity method at receipt) and adds its difference to the rollups."""
-    event.fee_total = submission.fee_total
-    new = Transition.of(event)
-    if new.is_reception:
-        event.identity_method = await identity_method_of(session, submission)
-        new = Transition.of(event)
+async def on_transition(session: AsyncSession, facts: TransitionFacts) -> None:
+    """The lifecycle listener: adds the difference one transition makes to the rollups,
+    in the transaction that records it."""
+    new = Transition.announced(facts)
     # A draft has no receipt yet, so before its receipt nothing earlier can count.
-    earlier = [] if new.from_status in (None, "draft") else await _earlier(session, event)
+    earlier = []
+    if new.from_status != "draft":
+        history = await submissions_repository.event_history(
+            session, facts.submission_id, before_event_id=facts.event_id
+        )
+        earlier = [Transition.of(event) for event in history]
     await _apply(session, contribution(earlier), contribution([*earlier, new]))
-
-
-async def identity_method_of(session: AsyncSession, submission: Submission) -> str:
-    """How the applicant proved who they were when submitting (本人確認の方法):
-    jpki_sign (署名用電子証明書), jpki_auth (card login), access_token, or none (at the
-    counter staff check identity in person; nothing is recorded)."""
-    if submission.channel != "online":
-        return "none"
-    signed = await session.scalar(
-        select(SubmissionSignature.id)
-        .where(SubmissionSignature.submission_id == submission.id)
-        .limit(1)
-    )
-    if signed is not None:
-        return "jpki_sign"
-    if submission.citizen_subject is not None:
-        return "jpki_auth"
-    if submission.access_token_hash is not None:
-        return "access_token"
-    return "none"
-
-
-async def _earlier(session: AsyncSession, event: SubmissionEvent) -> list[Transition]:
-    query = (
-        select(SubmissionEvent)
-        .where(SubmissionEvent.submission_id == event.submission_id)
-        .order_by(SubmissionEvent.id)
-    )
-    if event.id is not None:  # flushed already (an autoflushing session)
-        query = query.where(SubmissionEvent.id != event.id)
-    return [Transition.of(row) for row in await session.scalars(query)]
 
 
 async def _apply(
@@ -265,12 +250,8 @@ def recount_transitions(histories: Iterable[Sequence[Transition]]) -> RollupSnap
 async def recount(session: AsyncSession, municipality_code: str | None = None) -> RollupSnapshot:
     """The rollups computed afresh from every SubmissionEvent (slow: for checks and
     `python -m app.kpi rebuild`, never for a request)."""
-    query = select(SubmissionEvent).order_by(SubmissionEvent.submission_id, SubmissionEvent.id)
-    if municipality_code is not None:
-        query = query.where(SubmissionEvent.municipality_code == municipality_code)
     histories: dict[uuid.UUID, list[Transition]] = defaultdict(list)
-    result = await session.stream_scalars(query.execution_options(yield_per=5000))
-    async for event in result:
+    async for event in submissions_repository.stream_event_history(session, municipality_code):
         histories[event.submission_id].append(Transition.of(event))
     return recount_transitions(histories.values())
 

@@ -1,7 +1,7 @@
 """The KPI figures (no FastAPI here; never commits).
 
 - 行政手続のオンライン手続数: procedures published online at a date, per fiscal year and
-  department, from the append-only publish/retire history (ProcedureEvent), with how
+  department, from the append-only publish/retire history (app.forms.repository), with how
   many of them are fully online, against the municipality's baseline.
 - Usage: applications received per procedure / month / 年度 / channel and what became of
   them, read from the rollups (app.kpi.rollups), never from the applications.
@@ -21,9 +21,10 @@ from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import ValidationFailed
+from app.forms import repository as forms_repository
 from app.forms import service as forms_service
 from app.forms.definition import ProcedureDefinition
-from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
+from app.forms.repository import PublicationEvent
 from app.kpi.models import LeadTimeRollup, UsageRollup
 from app.kpi.periods import (
     Period,
@@ -132,7 +133,7 @@ class ProcedureHistory:
     procedure_id: uuid.UUID
     code: str
     versions: dict[int, VersionFacts] = field(default_factory=dict)
-    events: list[ProcedureEvent] = field(default_factory=list)
+    events: list[PublicationEvent] = field(default_factory=list)
     """publish/retire, in the order they happened."""
 
     @property
@@ -166,29 +167,14 @@ async def procedure_histories(
 ) -> list[ProcedureHistory]:
     """Every procedure ever published by the municipality, with its published versions
     and publish/retire history, by procedure code."""
-    procedures = await session.execute(
-        select(Procedure.id, Procedure.code).where(Procedure.municipality_code == municipality_code)
-    )
-    histories = {pid: ProcedureHistory(pid, code) for pid, code in procedures}
-    versions = await session.scalars(
-        select(ProcedureVersion).where(
-            ProcedureVersion.procedure_id.in_(
-                select(Procedure.id).where(Procedure.municipality_code == municipality_code)
-            ),
-            ProcedureVersion.status == "published",
-        )
-    )
-    for version in versions:
+    history = await forms_repository.publication_history(session, municipality_code)
+    histories = {pid: ProcedureHistory(pid, code) for pid, code in history.procedure_codes.items()}
+    for version in history.published_versions:
         definition = forms_service.compiled_version(version).definition
         histories[version.procedure_id].versions[version.version] = VersionFacts.of(
             version.version, definition
         )
-    events = await session.scalars(
-        select(ProcedureEvent)
-        .where(ProcedureEvent.municipality_code == municipality_code)
-        .order_by(ProcedureEvent.occurred_at, ProcedureEvent.id)
-    )
-    for event in events:
+    for event in history.events:
         if event.procedure_id in histories:
             histories[event.procedure_id].events.append(event)
     published = [h for h in histories.values() if h.first_published_at is not None]

@@ -26,6 +26,7 @@ from app.audit.service import AuditActor
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory, utcnow
 from app.errors import AppError
+from app.listeners import install_listeners
 from app.payments import service
 from app.payments.providers import ProviderRegistry
 from app.payments.reconciliation import service as reconciliation
@@ -37,6 +38,7 @@ REFUND_GRACE = timedelta(minutes=1)
 async def settle_open(settings: Settings, *, now: datetime | None = None) -> Counter[str]:
     """settled | unchanged | failed per open payment; refunds_settled | refunds_failed
     per refund not yet final."""
+    install_listeners()  # a settled payment moves its application to `paid`
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     registry = ProviderRegistry(settings)

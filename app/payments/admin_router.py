@@ -1,26 +1,22 @@
-"""Finance over HTTP (会計): payments and refunds of the staff member's municipality,
-and the final fee staff fix for procedures paid after review.
+"""Finance over HTTP (会計): payments and refunds of the staff member's municipality.
 
 Everything another municipality owns answers 404, never 403. Refunds are audited.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
-from app.admin.review_service import PreconditionRequired
 from app.auth.staff_access import ACCESS_ERRORS
-from app.dependencies import AppSettings, DbSession, Now
+from app.dependencies import DbSession, Now
 from app.errors import problem_responses
-from app.forms.service import ProcedureVersionNotFound
 from app.payments import alerts, service
 from app.payments.alerts import ALERT_LABELS_JA, AlertAlreadyResolved, AlertKind, AlertNotFound
-from app.payments.dependencies import FeeStaff, FinanceStaff, Providers
+from app.payments.dependencies import FinanceStaff, Providers
 from app.payments.lifecycle import DisputeStatus, PaymentStatus
 from app.payments.models import Payment, PaymentAlert
 from app.payments.providers.base import ProviderUnavailable
@@ -28,8 +24,6 @@ from app.payments.schemas import (
     AlertList,
     AlertRead,
     AlertResolve,
-    FeeFix,
-    FeeFixed,
     PaymentDetail,
     PaymentList,
     PaymentSummary,
@@ -37,19 +31,11 @@ from app.payments.schemas import (
     RefundList,
     RefundRead,
 )
-from app.submissions.lifecycle import IllegalTransition, Status, SubmissionChanged
 from app.submissions.schemas import Fee
-from app.submissions.service import SubmissionNotFound
 
 router = APIRouter(prefix="/admin", tags=["finance"])
 
 _NO_STORE = {"Cache-Control": "no-store"}
-# The ETag of an application is its row version, as the review routes send it.
-_ETAG = re.compile(r'^"(\d{1,18})"$')
-IfMatch = Annotated[
-    str | None,
-    Header(alias="If-Match", description="The ETag of the application this change is based on"),
-]
 
 
 def _summary(payment: Payment) -> PaymentSummary:
@@ -204,56 +190,6 @@ async def list_refunds(
     response.headers.update(_NO_STORE)
     return RefundList(
         items=[RefundRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
-    )
-
-
-@router.post(
-    "/submissions/{submission_id}/fee",
-    response_model=FeeFixed,
-    responses=problem_responses(
-        *ACCESS_ERRORS,
-        SubmissionNotFound,
-        PreconditionRequired,
-        SubmissionChanged,
-        IllegalTransition,
-        service.FeeNotAdjustable,
-        service.FeeQuantityInvalid,
-        service.NoFeeDue,
-        ProcedureVersionNotFound,
-    ),
-)
-async def fix_fee(
-    staff: FeeStaff,
-    submission_id: uuid.UUID,
-    body: FeeFix,
-    session: DbSession,
-    settings: AppSettings,
-    response: Response,
-    now: Now,
-    if_match: IfMatch = None,
-) -> FeeFixed:
-    """手数料の確定 for a procedure paid after review: the quantities found (e.g. copies)
-    are priced from the pinned definition and the application moves from `in_review` to
-    `awaiting_payment`. Needs If-Match with the application's ETag."""
-    match = _ETAG.match((if_match or "").strip())
-    submission = await service.fix_fee(
-        session,
-        staff,
-        submission_id,
-        body.quantities,
-        body.comment,
-        expected_row_version=int(match.group(1)) if match else None,
-        settings=settings,
-        now=now,
-    )
-    etag = f'"{submission.row_version}"'
-    response.headers.update({**_NO_STORE, "ETag": etag})
-    assert submission.fee_breakdown is not None
-    return FeeFixed(
-        submission_id=submission.id,
-        status=Status(submission.status),
-        fee=Fee.model_validate(submission.fee_breakdown),
-        etag=etag,
     )
 
 

@@ -40,8 +40,3 @@ Providers = Annotated[ProviderRegistry, Depends(get_registry)]
 
 FinanceStaff = Annotated[StaffPrincipal, Depends(require(StaffRole.ADMIN, StaffRole.FINANCE))]
 """会計: payments, refunds and reconciliation of the staff member's municipality."""
-FeeStaff = Annotated[
-    StaffPrincipal,
-    Depends(require(StaffRole.ADMIN, StaffRole.REVIEWER, StaffRole.FINANCE)),
-]
-"""手数料の確定: reviewers (their own department's applications) and finance (all)."""

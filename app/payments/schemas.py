@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.payments.lifecycle import DisputeStatus, PaymentStatus, RefundStatus
-from app.submissions.lifecycle import Status
 from app.submissions.schemas import Fee
 
 
@@ -143,28 +142,6 @@ class RefundCreate(BaseModel):
             "If another refund happened meanwhile this no longer holds and the answer is 409."
         ),
     )
-
-
-class FeeFix(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    quantities: dict[str, Annotated[int, Field(ge=0, le=100_000)]] = Field(
-        default_factory=dict,
-        description=(
-            "The quantities staff found, by the quantity field of a per-unit fee rule "
-            '(e.g. {"copies": 3}); fields not named keep the applicant\'s answer'
-        ),
-    )
-    comment: str | None = Field(
-        default=None, max_length=500, description="Shown to the applicant in the timeline"
-    )
-
-
-class FeeFixed(BaseModel):
-    submission_id: uuid.UUID
-    status: Status
-    fee: Fee
-    etag: str
 
 
 class AlertRead(BaseModel):

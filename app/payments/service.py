@@ -1,5 +1,6 @@
 """Payments (決済): starting a payment for the fee the server computed, applying what the
-provider reports, refunds (返金) by finance, and the final fee staff fix after review.
+provider reports, and refunds (返金) by finance. (Staff fix the fee of a procedure paid
+after review in app.admin.review_service.)
 
 Never commits: the request (or the command, or a test) owns the transaction. Locks are
 taken submission first, then payment, everywhere, so two writers never wait on each
@@ -13,7 +14,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,17 +22,13 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.admin import review_service
-from app.admin.review_service import PreconditionRequired
 from app.audit import service as audit
 from app.auth.principals import Caller
-from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffPrincipal
 from app.config import Settings
 from app.db import fetch_page, new_uuid
-from app.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.forms import service as forms
-from app.forms.definition import PerUnitFee
 from app.municipalities.service import get_municipality
 from app.payments import alerts
 from app.payments.lifecycle import (
@@ -60,10 +57,10 @@ from app.payments.providers.base import (
     RefundRefused,
     RefundRequest,
 )
-from app.submissions import lifecycle, my_number
+from app.submissions import lifecycle
 from app.submissions import service as submissions
-from app.submissions.lifecycle import SYSTEM, Actor, Status, SubmissionChanged
-from app.submissions.models import Submission
+from app.submissions.lifecycle import SYSTEM, Status
+from app.submissions.repository import Submission
 
 logger = logging.getLogger(__name__)
 
@@ -131,24 +128,6 @@ class RefundAmountInvalid(ValidationFailed):
     title_ja = "返金額が正しくありません"
 
 
-class FeeNotAdjustable(Conflict):
-    code = "FEE_NOT_ADJUSTABLE"
-    title_en = "This procedure's fee is fixed when the application is submitted"
-    title_ja = "この手続の手数料は申請時に確定しています"
-
-
-class FeeQuantityInvalid(ValidationFailed):
-    code = "FEE_QUANTITY_INVALID"
-    title_en = "A quantity does not belong to this procedure's fees"
-    title_ja = "手数料の数量の指定が正しくありません"
-
-
-class NoFeeDue(ValidationFailed):
-    code = "NO_FEE_DUE"
-    title_en = "The final fee is zero: nothing to pay"
-    title_ja = "確定した手数料が0円のため、支払は不要です"
-
-
 @dataclass(frozen=True)
 class StartedPayment:
     payment: Payment
@@ -190,9 +169,7 @@ async def start_payment(
 
     The amount is the server's fee; the provider's page shows the fee lines. A payment
     that failed or expired leaves the submission waiting, and this starts a new one."""
-    submission = await submissions.get_for_update(session, submission_id)
-    if not caller.owns(submission):
-        raise submissions.SubmissionNotFound()
+    submission = await submissions.get_owned_for_update(session, submission_id, caller)
     _require_fee_due(submission)
     assert submission.fee_total is not None and submission.fee_breakdown is not None
     current = await _open_payment(session, submission.id)
@@ -258,9 +235,7 @@ async def latest_payment(
     session: AsyncSession, submission_id: uuid.UUID, caller: Caller
 ) -> Payment:
     """The submission's most recent payment, for the citizen coming back from the page."""
-    submission = await session.get(Submission, submission_id)
-    if submission is None or not caller.owns(submission):
-        raise submissions.SubmissionNotFound()
+    await submissions.get_owned(session, submission_id, caller)
     payment = await session.scalar(
         select(Payment)
         .where(Payment.submission_id == submission_id)
@@ -382,6 +357,19 @@ async def settle_payment(
         payment_intent_id=state.payment_intent_id,
         charge_id=state.charge_id,
     )
+
+
+async def net_paid(session: AsyncSession, submission_id: uuid.UUID) -> int:
+    """What the applicant has paid for the submission, net of refunds (yen): the paid
+    amount every lifecycle transition records (registered in app.listeners). Reads the
+    database, so a change to a payment is flushed before the transition it causes."""
+    paid = await session.scalar(
+        select(func.coalesce(func.sum(Payment.amount - Payment.refunded_amount), 0)).where(
+            Payment.submission_id == submission_id,
+            Payment.status.in_([str(status) for status in PAID]),
+        )
+    )
+    return int(paid or 0)
 
 
 async def open_payment_ids(session: AsyncSession) -> list[uuid.UUID]:
@@ -593,99 +581,6 @@ async def send_refund(
     return refund
 
 
-# --- Staff: the final fee of an `after_review` procedure ---------------------------------
-
-
-async def fix_fee(
-    session: AsyncSession,
-    staff: StaffPrincipal,
-    submission_id: uuid.UUID,
-    quantities: Mapping[str, int],
-    comment: str | None,
-    *,
-    expected_row_version: int | None,
-    settings: Settings,
-    now: datetime,
-) -> Submission:
-    """手数料の確定: for a procedure paid after review, staff set the quantities they
-    found (e.g. the number of copies) and the server prices them from the pinned
-    definition; the application moves in_review -> awaiting_payment.
-
-    `quantities` name the per-unit fee rules' quantity fields; the citizen's answers
-    stay as typed, the fixed fee is what the system derived."""
-    if expected_row_version is None:
-        raise PreconditionRequired(
-            "Send If-Match with the ETag of the application.",
-            "申請のETagをIf-Matchヘッダーで送信してください。",
-        )
-    submission = await submissions.get_for_update(session, submission_id)
-    # Finance sees every department; a reviewer only their own (as in the review list).
-    sees_all = bool(staff.roles & {StaffRole.ADMIN, StaffRole.FINANCE})
-    await review_service.get_row(
-        session,
-        replace(staff, department_scope=None if sees_all else staff.department),
-        submission.id,
-    )
-    if submission.row_version != expected_row_version:
-        raise SubmissionChanged()
-    form = forms.compiled_version(await forms.get_version(session, submission.procedure_version_id))
-    definition = form.definition
-    if definition.payment_timing != "after_review":
-        raise FeeNotAdjustable(
-            "This procedure is paid on submit; its fee cannot be changed.",
-            "この手続は申請時払いのため、手数料を変更できません。",
-        )
-    adjustable = {
-        rule.quantity_field
-        for rule in definition.fee_rules
-        if isinstance(rule, PerUnitFee) and "." not in rule.quantity_field
-    }
-    unknown = sorted(set(quantities) - adjustable)
-    if unknown:
-        raise FeeQuantityInvalid(
-            errors=[
-                FieldError(
-                    f"/quantities/{key}",
-                    "unknown_quantity",
-                    f"「{key}」は手数料の数量項目ではありません（指定可能: "
-                    f"{', '.join(sorted(adjustable)) or 'なし'}）",
-                    f"'{key}' is not a fee quantity (allowed: "
-                    f"{', '.join(sorted(adjustable)) or 'none'})",
-                )
-                for key in unknown
-            ]
-        )
-    lifecycle.ensure_allowed(submission.status, Status.AWAITING_PAYMENT)
-    answers = my_number.open_answers(definition, submission.answers, my_number.cipher_for(settings))
-    fee = form.calculate_fee({**answers, **quantities})
-    if fee.total <= 0:
-        raise NoFeeDue(
-            "The fee comes to 0 yen; decide the application without a payment.",
-            "手数料が0円になるため支払は不要です。支払なしで審査を続けてください。",
-        )
-    submission.fee_total, submission.fee_breakdown = fee.total, fee.as_dict()
-    note = (comment or "").strip() or None
-    await lifecycle.transition(
-        session,
-        submission,
-        Status.AWAITING_PAYMENT,
-        Actor("staff", str(staff.id)),
-        note or f"手数料確定 {fee.total:,}円",
-        now=now,
-    )
-    await audit.record(
-        session,
-        staff,
-        "submission.fee_fix",
-        "submission",
-        submission.id,
-        submission.municipality_code,
-        reason=note,
-        details={"fee_total": fee.total, "quantities": dict(quantities)},
-    )
-    return submission
-
-
 # --- Internals ---------------------------------------------------------------------------
 
 
@@ -781,6 +676,7 @@ async def _succeed(
             now=now,
         )
     elif submission.status == Status.AWAITING_PAYMENT:
+        await _flush(session)  # the transition's paid amount is read from the database
         await lifecycle.transition(
             session, submission, Status.PAID, SYSTEM, "手数料の支払を確認しました", now=now
         )

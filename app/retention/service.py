@@ -14,21 +14,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments import service as attachments
 from app.attachments.storage import AttachmentStorage, storage_for
 from app.audit import service as audit
 from app.audit.service import AuditActor
-from app.auth.jpki.models import SubmissionSignature
 from app.config import get_settings
-from app.forms.models import ProcedureVersion
 from app.retention.models import RetentionPurge
 from app.security.ratelimit import delete_expired as delete_expired_rate_limits
 from app.submissions import idempotency
+from app.submissions import repository as submissions_repository
+from app.submissions import service as submissions
 from app.submissions.lifecycle import Status
-from app.submissions.models import Submission
+from app.submissions.repository import Submission
 
 FINAL_STATUSES = (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN)
 SYSTEM = AuditActor(actor_type="system", actor_id="retention-purge")
@@ -64,19 +64,12 @@ async def purge(
     stored bytes) go too, from `attachment_storage` (default: the configured store)."""
     storage = attachment_storage or storage_for(get_settings())
     report = PurgeReport(run_id=uuid.uuid4().hex, dry_run=dry_run)
-    # Withdrawn applications have no decided_at; their last update is the withdrawal.
-    decided = func.coalesce(Submission.decided_at, Submission.updated_at)
-    already = select(RetentionPurge.submission_id)
-    rows = await session.execute(
-        select(Submission, ProcedureVersion.definition)
-        .join(ProcedureVersion, ProcedureVersion.id == Submission.procedure_version_id)
-        .where(
-            Submission.status.in_([status.value for status in FINAL_STATUSES]),
-            # No period is shorter than a day: skips rows that cannot be due yet.
-            decided < now - timedelta(days=1),
-            Submission.id.not_in(already),
-        )
-        .order_by(Submission.municipality_code, decided)
+    rows = await submissions_repository.due_for_retention(
+        session,
+        statuses=FINAL_STATUSES,
+        # No period is shorter than a day: skips rows that cannot be due yet.
+        settled_before=now - timedelta(days=1),
+        excluding=select(RetentionPurge.submission_id),
     )
     due: list[tuple[Submission, int]] = []
     for submission, definition in rows:
@@ -86,25 +79,15 @@ async def purge(
             due.append((submission, days))
 
     for submission, days in due:
-        signatures = await session.scalar(
-            select(func.count())
-            .select_from(SubmissionSignature)
-            .where(SubmissionSignature.submission_id == submission.id)
-        )
         report.submissions += 1
-        report.signatures += signatures or 0
+        report.signatures += await submissions_repository.count_signatures(session, submission.id)
         report.per_municipality[submission.municipality_code] += 1
         report.attachments += await attachments.purge_for_submission(
             session, submission.id, storage=storage, dry_run=dry_run
         )
         if dry_run:
             continue
-        await session.execute(
-            delete(SubmissionSignature).where(SubmissionSignature.submission_id == submission.id)
-        )
-        submission.answers = {}
-        submission.fee_breakdown = _without_personal_parts(submission.fee_breakdown)
-        submission.prefilled_from_card = None
+        await submissions.purge_personal_data(session, submission)
         session.add(
             RetentionPurge(
                 submission_id=submission.id,
@@ -133,12 +116,3 @@ async def purge(
     await delete_expired_rate_limits(session, before=now - timedelta(days=1))
     report.idempotency_records = await idempotency.purge_expired(session, now=now)
     return report
-
-
-def _without_personal_parts(breakdown: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Keeps the amounts, which finance and the KPIs still need; drops the quantities,
-    which restate answers (how many copies, how many children)."""
-    if breakdown is None:
-        return None
-    items = [{**item, "quantity": None} for item in breakdown.get("items", [])]
-    return {**breakdown, "items": items}

@@ -1,10 +1,16 @@
-"""The submission lifecycle (申請の状態遷移): one explicit table, for citizens now and
-staff, payments and the system later. Every transition writes a SubmissionEvent in the
-transaction that changes the status. Never commits."""
+"""The submission lifecycle (申請の状態遷移): one explicit table of the statuses citizens,
+staff, payments and the system move an application through.
+
+Every transition writes a SubmissionEvent carrying the facts downstream needs (channel,
+identity method, fee, net amount paid) in the transaction that changes the status, and
+then tells the listeners other modules registered at start (app.listeners): the KPI,
+payments, notifications. See docs/decisions/0002-lifecycle-listeners.md. Never commits.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -15,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import Conflict
-from app.kpi import rollups as kpi_rollups
 from app.submissions.models import Submission, SubmissionEvent
 
 
@@ -104,11 +109,90 @@ def ensure_allowed(current: str, target: Status) -> None:
         )
 
 
+@dataclass(frozen=True)
+class TransitionFacts:
+    """One transition as listeners see it: what the event row records, plus the
+    application's reference number. Nothing personal (no answers, no names)."""
+
+    event_id: int
+    """SubmissionEvent.id (the row is flushed before listeners run)."""
+    submission_id: uuid.UUID
+    municipality_code: str
+    procedure_id: uuid.UUID
+    procedure_code: str
+    reference_number: str | None
+    """受付番号, once submitted."""
+    channel: str
+    """online | counter"""
+    identity_method: str
+    """jpki_sign | jpki_auth | access_token | none (本人確認の方法 at the latest submit)."""
+    from_status: Status
+    to_status: Status
+    actor: Actor
+    comment: str | None
+    fee_total: int
+    """手数料 as it stands, yen (0 when none)."""
+    paid_amount: int
+    """Net amount paid so far (succeeded minus refunded), yen."""
+    occurred_at: datetime
+
+
+TransitionListener = Callable[[AsyncSession, TransitionFacts], Awaitable[None]]
+"""Runs in the transition's transaction, after the event row is flushed. Raising aborts
+the transition (the caller's transaction rolls back). Writes rows only: never calls an
+outside service (Stripe, SMTP) inline."""
+
+PaidAmountSource = Callable[[AsyncSession, uuid.UUID], Awaitable[int]]
+"""Net amount paid for one application, read from the database (payments provides it)."""
+
+
+class Listeners:
+    """The listeners of every transition, by name, in the order registered; and the
+    source of the paid amount. Filled once at start by app.listeners.install_listeners()
+    (create_app and every command that moves applications call it)."""
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, TransitionListener] = {}
+        self._paid_amount: PaidAmountSource | None = None
+
+    def register(self, name: str, listener: TransitionListener) -> None:
+        """Idempotent by name: registering a name again replaces its listener in place."""
+        self._listeners[name] = listener
+
+    def unregister(self, name: str) -> None:
+        self._listeners.pop(name, None)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._listeners)
+
+    def provide_paid_amount(self, source: PaidAmountSource) -> None:
+        self._paid_amount = source
+
+    async def paid_amount(self, session: AsyncSession, submission_id: uuid.UUID) -> int:
+        return 0 if self._paid_amount is None else await self._paid_amount(session, submission_id)
+
+    async def notify(self, session: AsyncSession, facts: TransitionFacts) -> None:
+        if not self._listeners:
+            # A transition nobody hears would silently leave the KPI behind.
+            raise RuntimeError(
+                "No lifecycle listener is registered: call app.listeners.install_listeners() "
+                "at start (create_app and the commands do)."
+            )
+        for listener in list(self._listeners.values()):
+            await listener(session, facts)
+
+
+listeners = Listeners()
+
+
 def record_creation(
     session: AsyncSession, submission: Submission, actor: Actor, *, now: datetime
 ) -> SubmissionEvent:
-    """The first event of every submission: None -> draft."""
-    return _add_event(session, submission, None, Status(submission.status), actor, None, now)
+    """The first event of every submission: None -> draft. Recorded, not announced: a
+    draft is the applicant's own business until it leaves `draft`."""
+    return _add_event(
+        session, submission, None, Status(submission.status), actor, None, now, paid_amount=0
+    )
 
 
 async def transition(
@@ -120,7 +204,8 @@ async def transition(
     *,
     now: datetime,
 ) -> SubmissionEvent:
-    """Move `submission` to `to` and record the event, in the caller's transaction.
+    """Move `submission` to `to`, record the event and notify the listeners, all in the
+    caller's transaction.
 
     Takes the row lock (PostgreSQL; a no-op on SQLite) and checks that the row still
     has the version this object was loaded with, so two racing requests cannot both
@@ -129,13 +214,34 @@ async def transition(
     ensure_allowed(submission.status, to)
     await _lock_current_version(session, submission)
     previous = Status(submission.status)
+    # Payments start only from awaiting_payment: a draft has never been paid.
+    paid = 0 if previous == Status.DRAFT else await listeners.paid_amount(session, submission.id)
     submission.status = to
     submission.updated_at = now
     if to in DECISIONS:
         submission.decided_at = now
-    event = _add_event(session, submission, previous, to, actor, comment, now)
-    # KPI rollups move in this same transaction, so they never disagree with the events.
-    await kpi_rollups.record_transition(session, submission, event)
+    event = _add_event(session, submission, previous, to, actor, comment, now, paid_amount=paid)
+    await flush_submission(session)
+    await listeners.notify(
+        session,
+        TransitionFacts(
+            event_id=event.id,
+            submission_id=submission.id,
+            municipality_code=submission.municipality_code,
+            procedure_id=submission.procedure_id,
+            procedure_code=submission.procedure_code,
+            reference_number=submission.reference_number,
+            channel=submission.channel,
+            identity_method=event.identity_method or "none",
+            from_status=previous,
+            to_status=to,
+            actor=actor,
+            comment=comment,
+            fee_total=submission.fee_total or 0,
+            paid_amount=paid,
+            occurred_at=now,
+        ),
+    )
     await flush_submission(session)
     return event
 
@@ -166,6 +272,8 @@ def _add_event(
     actor: Actor,
     comment: str | None,
     now: datetime,
+    *,
+    paid_amount: int,
 ) -> SubmissionEvent:
     event = SubmissionEvent(
         submission_id=submission.id,
@@ -179,6 +287,9 @@ def _add_event(
         actor_id=actor.id,
         comment=comment,
         occurred_at=now,
+        fee_total=submission.fee_total,
+        identity_method=submission.identity_method,
+        paid_amount=paid_amount,
     )
     session.add(event)
     return event

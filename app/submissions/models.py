@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
@@ -43,6 +43,10 @@ class Submission(Base):
     """The logged-in citizen owning it (JPKI issuer + serial); filled by the login issue."""
     prefilled_from_card: Mapped[list[str] | None] = mapped_column(JSONType, default=None)
     """Keys of answers filled from the My Number card (ワンスオンリー) and unchanged since."""
+    identity_method: Mapped[str | None] = mapped_column(String(16), default=None)
+    """本人確認の方法 at the latest submit: jpki_sign (署名用電子証明書), jpki_auth (card
+    login), access_token, or none (at the counter staff check identity in person).
+    None while a draft has never been submitted."""
     row_version: Mapped[int] = mapped_column(Integer)
     """Optimistic lock: every UPDATE checks and bumps it."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -78,10 +82,14 @@ class SubmissionEvent(Base):
     comment: Mapped[str | None] = mapped_column(Text, default=None)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     fee_total: Mapped[int | None] = mapped_column(Integer, default=None)
-    """The application's fee (yen) when this transition happened; set by app.kpi.rollups."""
+    """The application's fee (yen) when this transition happened."""
     identity_method: Mapped[str | None] = mapped_column(String(16), default=None)
-    """On the receipt (受付) event only: none | access_token | jpki_auth | jpki_sign, how
-    the applicant proved who they were; set by app.kpi.rollups (the card-use KPI)."""
+    """none | access_token | jpki_auth | jpki_sign: how the applicant proved who they were
+    (the card-use KPI reads it on the receipt event). Before revision 0008 it was kept
+    on the receipt (受付) event only."""
+    paid_amount: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Net amount paid (succeeded minus refunded, yen) when this transition happened;
+    None on events recorded before revision 0008."""
 
 
 class ReferenceCounter(Base):
@@ -114,3 +122,55 @@ class IdempotencyRecord(Base):
     response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SubmissionSignature(Base):
+    """Evidence of a signed submission (電子署名付き申請): the exact document digest,
+    the signature, the signing certificate and the 基本4情報 it carried, as verified.
+
+    A returned application signed again on resubmission gets a second row."""
+
+    __tablename__ = "submission_signatures"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    document_digest: Mapped[str] = mapped_column(String(64))
+    """Base64 SHA-256 of the canonical (RFC 8785) document that was signed."""
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    """The signing certificate, DER."""
+    issuer: Mapped[str] = mapped_column(String(512))
+    serial_number: Mapped[str] = mapped_column(String(48))
+    basic_facts: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubmissionAssignment(Base):
+    """The staff member handling an application (担当者); at most one at a time. Never
+    shown to the applicant."""
+
+    __tablename__ = "submission_assignments"
+
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    assignee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    assigned_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubmissionComment(Base):
+    """An internal note (内部メモ) between staff about one application; never shown to
+    the applicant."""
+
+    __tablename__ = "submission_comments"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

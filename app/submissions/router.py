@@ -15,8 +15,9 @@ from fastapi import APIRouter, Body, Header, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.jpki.dependencies import submission_signing
+from app.auth.jpki.dependencies import get_verifier
 from app.auth.jpki.errors import CARD_PROOF_ERRORS, JpkiSignatureRequired
+from app.auth.jpki.service import CardProof
 from app.auth.principals import (
     AuthenticatedCaller,
     AuthenticationRequired,
@@ -48,6 +49,7 @@ from app.submissions.schemas import (
     TimelineEntry,
     WithdrawRequest,
 )
+from app.submissions.signing import SubmissionSigning
 
 router = APIRouter(tags=["submissions"])
 
@@ -64,6 +66,16 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 _IDEMPOTENCY_ERRORS = (IdempotencyKeyInvalid, IdempotencyKeyReused, IdempotencyInProgress)
+
+
+def submission_signing(
+    request: Request, certificate: str | None, signature: str | None
+) -> SubmissionSigning | None:
+    """A submit's card signature, if one was sent. The verifier is only loaded then, so
+    unsigned submits never depend on the trust directory."""
+    if certificate is None or signature is None:
+        return None
+    return SubmissionSigning(CardProof.from_base64(certificate, signature), get_verifier(request))
 
 
 def to_receipt(submission: Submission) -> SubmissionReceipt:

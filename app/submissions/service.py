@@ -19,11 +19,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.jpki import signing as jpki_signing
-from app.auth.jpki.signing import SubmissionSigning
 from app.auth.principals import (
     ACCESS_TOKEN_PREFIX,
     Caller,
@@ -35,12 +32,18 @@ from app.db import new_uuid
 from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.forms import service as forms_service
 from app.forms.compiler import CompiledForm, ValidationResult
-from app.forms.definition import ProcedureDefinition
+from app.forms.definition import PerUnitFee, ProcedureDefinition
 from app.municipalities.service import get_municipality
-from app.submissions import lifecycle, my_number
+from app.submissions import lifecycle, my_number, repository, signing
 from app.submissions.lifecycle import EDITABLE, Actor, Status
-from app.submissions.models import Submission, SubmissionEvent
+from app.submissions.models import (
+    Submission,
+    SubmissionAssignment,
+    SubmissionComment,
+    SubmissionEvent,
+)
 from app.submissions.reference_numbers import next_reference_number
+from app.submissions.signing import SubmissionSigning
 
 ACCESS_TOKEN_CONTEXT = b"submission-access-token\0"
 """Domain separation: this HMAC key use derives submission access tokens and nothing else."""
@@ -82,6 +85,24 @@ class ReturnMessageRequired(ValidationFailed):
     code = "RETURN_MESSAGE_REQUIRED"
     title_en = "A returned application needs a message to the applicant"
     title_ja = "差戻しには申請者へのメッセージが必要です"
+
+
+class FeeNotAdjustable(Conflict):
+    code = "FEE_NOT_ADJUSTABLE"
+    title_en = "This procedure's fee is fixed when the application is submitted"
+    title_ja = "この手続の手数料は申請時に確定しています"
+
+
+class FeeQuantityInvalid(ValidationFailed):
+    code = "FEE_QUANTITY_INVALID"
+    title_en = "A quantity does not belong to this procedure's fees"
+    title_ja = "手数料の数量の指定が正しくありません"
+
+
+class NoFeeDue(ValidationFailed):
+    code = "NO_FEE_DUE"
+    title_en = "The final fee is zero: nothing to pay"
+    title_ja = "確定した手数料が0円のため、支払は不要です"
 
 
 @dataclass(frozen=True)
@@ -191,18 +212,20 @@ async def get_submission(
     session: AsyncSession, submission_id: uuid.UUID, caller: Caller, *, settings: Settings
 ) -> SubmissionView:
     """The owner's view: answers, fee, status and the status timeline."""
-    submission = await session.get(Submission, submission_id)
-    if submission is None or not caller.owns(submission):
-        raise SubmissionNotFound()
-    events = await session.scalars(
-        select(SubmissionEvent)
-        .where(SubmissionEvent.submission_id == submission.id)
-        .order_by(SubmissionEvent.occurred_at, SubmissionEvent.id)
-    )
-    form = await _pinned_form(session, submission)
+    submission = await get_owned(session, submission_id, caller)
+    events = await repository.timeline_of(session, submission.id)
+    form = await pinned_form(session, submission)
     cipher = my_number.cipher_for(settings)
     answers = my_number.open_answers(form.definition, submission.answers, cipher)
-    return SubmissionView(submission, answers, list(events))
+    return SubmissionView(submission, answers, events)
+
+
+async def get_owned(session: AsyncSession, submission_id: uuid.UUID, caller: Caller) -> Submission:
+    """The submission if `caller` owns it; anything else is not found."""
+    submission = await repository.get(session, submission_id)
+    if submission is None or not caller.owns(submission):
+        raise SubmissionNotFound()
+    return submission
 
 
 async def update_answers(
@@ -218,14 +241,14 @@ async def update_answers(
     """Replace the answers of a draft (or of a returned application being corrected).
     Checked like a draft; a refusal leaves the stored answers as they were.
     `prefilled_from_card` names the answers just filled from the My Number card."""
-    submission = await _owned_for_update(session, submission_id, caller)
+    submission = await get_owned_for_update(session, submission_id, caller)
     if submission.status not in EDITABLE:
         raise SubmissionNotEditable(
             f"An application in status '{submission.status}' cannot be edited.",
             f"状態「{submission.status}」の申請は編集できません。",
             extra={"current_status": submission.status},
         )
-    form = await _pinned_form(session, submission)
+    form = await pinned_form(session, submission)
     result = _valid(form.validate(answers, partial=True))
     # An answer stays "from the card" only while the citizen leaves it as the card gave it.
     kept = [
@@ -257,22 +280,31 @@ async def submit(
     Everything is checked against the pinned version and the fee is computed here;
     `signature` is the My Number card's signature over the signing document, verified
     against the answers as stored and kept as evidence."""
-    submission = await _owned_for_update(session, submission_id, caller)
+    submission = await get_owned_for_update(session, submission_id, caller)
     lifecycle.ensure_allowed(
         submission.status,
         Status.RESUBMITTED if submission.status == Status.RETURNED else Status.SUBMITTED,
     )
-    form = await _pinned_form(session, submission)
+    form = await pinned_form(session, submission)
     require_identity(form.definition, caller, signature)
     stored = my_number.open_answers(
         form.definition, submission.answers, my_number.cipher_for(settings)
     )
     result = _valid(form.validate(stored, partial=False))
     if signature is not None:
-        await jpki_signing.verify_and_record(
+        await signing.verify_and_record(
             session, signature, submission, answers=result.answers, now=now
         )
-    await _submit(session, submission, form, result, CITIZEN, settings=settings, now=now)
+    await _submit(
+        session,
+        submission,
+        form,
+        result,
+        CITIZEN,
+        settings=settings,
+        now=now,
+        signed=signature is not None,
+    )
     return submission
 
 
@@ -285,7 +317,7 @@ async def withdraw(
     now: datetime,
 ) -> Submission:
     """取下げ: allowed until a decision (approved/rejected) is made."""
-    submission = await _owned_for_update(session, submission_id, caller)
+    submission = await get_owned_for_update(session, submission_id, caller)
     await lifecycle.transition(session, submission, Status.WITHDRAWN, CITIZEN, reason, now=now)
     return submission
 
@@ -321,17 +353,7 @@ def require_identity(
             "この手続にはマイナンバーカード（利用者証明用電子証明書）でのログインが必要です。",
         )
     if definition.identity_requirement == "jpki_sign" and submitting and signature is None:
-        raise jpki_signing.signature_required()
-
-
-async def list_for_citizen(session: AsyncSession, citizen_subject: str) -> list[Submission]:
-    """The applications a logged-in citizen owns, newest first (マイページ)."""
-    rows = await session.scalars(
-        select(Submission)
-        .where(Submission.citizen_subject == citizen_subject)
-        .order_by(Submission.created_at.desc())
-    )
-    return list(rows)
+        raise signing.signature_required()
 
 
 # --- Staff operations (called by the staff module's routes) ------------------------------
@@ -340,15 +362,58 @@ async def list_for_citizen(session: AsyncSession, citizen_subject: str) -> list[
 async def get_for_update(session: AsyncSession, submission_id: uuid.UUID) -> Submission:
     """Load and row-lock a submission for a staff transition. The staff module checks
     the staff user's municipality and role before calling anything here."""
-    submission = await session.scalar(
-        select(Submission)
-        .where(Submission.id == submission_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    submission = await repository.get_for_update(session, submission_id)
     if submission is None:
         raise SubmissionNotFound()
     return submission
+
+
+async def assign(
+    session: AsyncSession,
+    submission: Submission,
+    assignee_id: uuid.UUID | None,
+    *,
+    assigned_by: uuid.UUID,
+    now: datetime,
+) -> None:
+    """Make `assignee_id` the 担当者 (None: nobody). Touching the row bumps its version,
+    so the ETag covers the assignee too. The staff module checks who may."""
+    assignment = await repository.assignment_of(session, submission.id)
+    if assignee_id is None:
+        if assignment is not None:
+            await session.delete(assignment)
+    elif assignment is None:
+        session.add(
+            SubmissionAssignment(
+                submission_id=submission.id,
+                assignee_id=assignee_id,
+                assigned_by=assigned_by,
+                assigned_at=now,
+            )
+        )
+    else:
+        assignment.assignee_id = assignee_id
+        assignment.assigned_by = assigned_by
+        assignment.assigned_at = now
+    submission.updated_at = now
+    await lifecycle.flush_submission(session)
+
+
+async def add_comment(
+    session: AsyncSession,
+    submission: Submission,
+    author_id: uuid.UUID,
+    body: str,
+    *,
+    now: datetime,
+) -> SubmissionComment:
+    """An internal note (内部メモ); it does not change the application (nor its ETag)."""
+    comment = SubmissionComment(
+        submission_id=submission.id, author_id=author_id, body=body.strip(), created_at=now
+    )
+    session.add(comment)
+    await session.flush()
+    return comment
 
 
 async def return_for_correction(
@@ -399,6 +464,7 @@ async def record_counter_submission(
         channel="counter",
         status=Status.DRAFT,
         answers=_sealed(form, result.answers, settings),
+        identity_method="none",  # staff check identity in person; nothing is recorded
         created_at=received_at,
         updated_at=received_at,
         submitted_at=received_at,
@@ -414,6 +480,79 @@ async def record_counter_submission(
     return submission
 
 
+async def fix_fee(
+    session: AsyncSession,
+    submission: Submission,
+    quantities: Mapping[str, int],
+    staff: Actor,
+    comment: str | None,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> Submission:
+    """手数料の確定: for a procedure paid after review, price the quantities staff found
+    (e.g. the number of copies) from the pinned definition and move the application
+    in_review -> awaiting_payment. The caller has locked the row and checked who may.
+
+    `quantities` name the per-unit fee rules' quantity fields; the citizen's answers
+    stay as typed, the fixed fee is what the system derived."""
+    form = await pinned_form(session, submission)
+    definition = form.definition
+    if definition.payment_timing != "after_review":
+        raise FeeNotAdjustable(
+            "This procedure is paid on submit; its fee cannot be changed.",
+            "この手続は申請時払いのため、手数料を変更できません。",
+        )
+    adjustable = {
+        rule.quantity_field
+        for rule in definition.fee_rules
+        if isinstance(rule, PerUnitFee) and "." not in rule.quantity_field
+    }
+    unknown = sorted(set(quantities) - adjustable)
+    if unknown:
+        allowed = ", ".join(sorted(adjustable))
+        raise FeeQuantityInvalid(
+            errors=[
+                FieldError(
+                    f"/quantities/{key}",
+                    "unknown_quantity",
+                    f"「{key}」は手数料の数量項目ではありません（指定可能: {allowed or 'なし'}）",
+                    f"'{key}' is not a fee quantity (allowed: {allowed or 'none'})",
+                )
+                for key in unknown
+            ]
+        )
+    lifecycle.ensure_allowed(submission.status, Status.AWAITING_PAYMENT)
+    answers = my_number.open_answers(definition, submission.answers, my_number.cipher_for(settings))
+    fee = form.calculate_fee({**answers, **quantities})
+    if fee.total <= 0:
+        raise NoFeeDue(
+            "The fee comes to 0 yen; decide the application without a payment.",
+            "手数料が0円になるため支払は不要です。支払なしで審査を続けてください。",
+        )
+    submission.fee_total, submission.fee_breakdown = fee.total, fee.as_dict()
+    await lifecycle.transition(
+        session,
+        submission,
+        Status.AWAITING_PAYMENT,
+        staff,
+        comment or f"手数料確定 {fee.total:,}円",
+        now=now,
+    )
+    return submission
+
+
+async def purge_personal_data(session: AsyncSession, submission: Submission) -> None:
+    """保存期間の経過: drop the answers, the personal parts of the fee breakdown, the
+    card-prefill marks and the signature evidence (signature, certificate, 基本4情報).
+    The row with its 受付番号, status, fee total and timestamps stays, and so does the
+    status history the KPIs are computed from."""
+    await repository.delete_signatures(session, submission.id)
+    submission.answers = {}
+    submission.fee_breakdown = _without_personal_parts(submission.fee_breakdown)
+    submission.prefilled_from_card = None
+
+
 # --- Internals ---------------------------------------------------------------------------
 
 
@@ -426,6 +565,7 @@ async def _submit(
     *,
     settings: Settings,
     now: datetime,
+    signed: bool = False,
 ) -> None:
     fee = form.calculate_fee(result.answers)
     submission.answers = _sealed(form, result.answers, settings)
@@ -446,24 +586,34 @@ async def _submit(
             session, municipality, now=now, timezone=ZoneInfo(settings.timezone)
         )
         submission.submitted_at = now
+    submission.identity_method = _identity_method(submission, signed=signed)
     await lifecycle.transition(session, submission, target, actor, now=now)
 
 
-async def _owned_for_update(
+def _identity_method(submission: Submission, *, signed: bool) -> str:
+    """How the applicant proved who they were at this submit (本人確認の方法): a
+    signature with the 署名用電子証明書 (jpki_sign), the card login (jpki_auth), the
+    access token, or nothing. A returned application signed before keeps jpki_sign."""
+    if signed or submission.identity_method == "jpki_sign":
+        return "jpki_sign"
+    if submission.citizen_subject is not None:
+        return "jpki_auth"
+    if submission.access_token_hash is not None:
+        return "access_token"
+    return "none"
+
+
+async def get_owned_for_update(
     session: AsyncSession, submission_id: uuid.UUID, caller: Caller
 ) -> Submission:
-    submission = await session.scalar(
-        select(Submission)
-        .where(Submission.id == submission_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    """Load and row-lock the submission if `caller` owns it; anything else is not found."""
+    submission = await repository.get_for_update(session, submission_id)
     if submission is None or not caller.owns(submission):
         raise SubmissionNotFound()
     return submission
 
 
-async def _pinned_form(session: AsyncSession, submission: Submission) -> CompiledForm:
+async def pinned_form(session: AsyncSession, submission: Submission) -> CompiledForm:
     """The compiled form of the version the submission was filled against, even after
     the procedure got a newer version or was retired."""
     version = await forms_service.get_version(session, submission.procedure_version_id)
@@ -486,3 +636,12 @@ def _record_fee(submission: Submission, form: CompiledForm, answers: dict[str, A
     fee = form.calculate_fee(answers)
     submission.fee_total = fee.total
     submission.fee_breakdown = fee.as_dict()
+
+
+def _without_personal_parts(breakdown: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Keeps the amounts, which finance and the KPIs still need; drops the quantities,
+    which restate answers (how many copies, how many children)."""
+    if breakdown is None:
+        return None
+    items = [{**item, "quantity": None} for item in breakdown.get("items", [])]
+    return {**breakdown, "items": items}

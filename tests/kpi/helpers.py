@@ -12,9 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.jpki import signing as jpki_signing
 from app.auth.jpki.service import CardProof
-from app.auth.jpki.signing import SubmissionSigning
 from app.auth.jpki.testca import TestCard
 from app.auth.jpki.verifier import CertificateKind, LocalVerifier
 from app.auth.principals import (
@@ -27,9 +25,10 @@ from app.auth.principals import (
 from app.config import Settings
 from app.forms.models import Procedure
 from app.forms.service import get_procedure, retire_procedure
-from app.submissions import lifecycle
+from app.submissions import lifecycle, signing
 from app.submissions import service as submissions
 from app.submissions.lifecycle import SYSTEM, Actor, Status
+from app.submissions.signing import SubmissionSigning
 from tests.factories import TOMI, publish_definition
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -117,7 +116,7 @@ class Applications:
         submission_id, owner = await self.draft(procedure, at)
         async with self.factory() as session, session.begin():
             submission = await submissions.get_for_update(session, submission_id)
-            document = jpki_signing.signing_document(submission)
+            document = signing.signing_document(submission)
             proof = CardProof(
                 certificate=card.certificate_der(CertificateKind.SIGNING),
                 signature=card.sign(CertificateKind.SIGNING, document),

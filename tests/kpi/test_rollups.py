@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.jpki.models import SubmissionSignature
 from app.auth.principals import ANONYMOUS, CitizenCaller
 from app.config import Settings
 from app.kpi import rollups
@@ -24,7 +23,7 @@ from app.kpi.models import UsageRollup
 from app.submissions import lifecycle
 from app.submissions import service as submissions
 from app.submissions.lifecycle import TRANSITIONS, Actor, Status
-from app.submissions.models import Submission
+from app.submissions.models import Submission, SubmissionSignature
 from tests.conftest import Backend
 from tests.factories import TOMI, seed_municipalities, simple_definition
 from tests.kpi.conftest import Seeded

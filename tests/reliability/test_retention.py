@@ -14,13 +14,17 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEntry
-from app.auth.jpki.models import SubmissionSignature
 from app.config import Settings, get_settings
 from app.db import utcnow
 from app.retention import service
 from app.retention.__main__ import main as retention_main
 from app.retention.models import RetentionPurge
-from app.submissions.models import IdempotencyRecord, Submission, SubmissionEvent
+from app.submissions.models import (
+    IdempotencyRecord,
+    Submission,
+    SubmissionEvent,
+    SubmissionSignature,
+)
 
 ANSWERS = {"copies": 2, "requester": "agent", "agent_name": "山田太郎"}
 DEFAULT_DAYS = 365

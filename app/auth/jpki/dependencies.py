@@ -9,8 +9,6 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.jpki.errors import JpkiError
-from app.auth.jpki.service import CardProof
-from app.auth.jpki.signing import SubmissionSigning
 from app.auth.jpki.verifier import Verifier
 from app.auth.jpki.verifiers import ConfiguredVerifier
 
@@ -53,12 +51,3 @@ async def get_challenge_session(request: Request) -> AsyncIterator[AsyncSession]
 # scope="function", like DbSession: committed before the response is sent.
 ChallengeSession = Annotated[AsyncSession, Depends(get_challenge_session, scope="function")]
 
-
-def submission_signing(
-    request: Request, certificate: str | None, signature: str | None
-) -> SubmissionSigning | None:
-    """A submit's card signature, if one was sent. The verifier is only loaded then, so
-    unsigned submits never depend on the trust directory."""
-    if certificate is None or signature is None:
-        return None
-    return SubmissionSigning(CardProof.from_base64(certificate, signature), get_verifier(request))

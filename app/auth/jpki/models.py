@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy import String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
@@ -52,27 +52,4 @@ class CitizenIdentity(Base):
     """基本4情報 as the signing certificate asserted them; None for authentication."""
     not_after: Mapped[datetime] = mapped_column(UTCDateTime)
     first_verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class SubmissionSignature(Base):
-    """Evidence of a signed submission (電子署名付き申請): the exact document digest,
-    the signature, the signing certificate and the 基本4情報 it carried, as verified.
-
-    A returned application signed again on resubmission gets a second row."""
-
-    __tablename__ = "submission_signatures"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
-    submission_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
-    )
-    document_digest: Mapped[str] = mapped_column(String(64))
-    """Base64 SHA-256 of the canonical (RFC 8785) document that was signed."""
-    signature: Mapped[bytes] = mapped_column(LargeBinary)
-    certificate: Mapped[bytes] = mapped_column(LargeBinary)
-    """The signing certificate, DER."""
-    issuer: Mapped[str] = mapped_column(String(512))
-    serial_number: Mapped[str] = mapped_column(String(48))
-    basic_facts: Mapped[dict[str, Any]] = mapped_column(JSONType)
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

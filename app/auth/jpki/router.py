@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Response
 
-from app.auth.jpki import prefill, service, signing
+from app.auth.jpki import service
 from app.auth.jpki.dependencies import ChallengeSession, JpkiVerifier
 from app.auth.jpki.errors import CARD_PROOF_ERRORS, JpkiNonceInvalid
 from app.auth.jpki.schemas import (
@@ -24,6 +24,7 @@ from app.auth.principals import AuthenticatedCaller, AuthenticationRequired
 from app.dependencies import AppSettings, DbSession, Now
 from app.errors import problem_responses
 from app.security.dependencies import RATE_LIMIT_ERRORS, JpkiRateLimit
+from app.submissions import prefill, signing
 from app.submissions import service as submissions_service
 from app.submissions.service import AnswersInvalid, SubmissionNotEditable, SubmissionNotFound
 

@@ -16,11 +16,11 @@ from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.jpki.models import CitizenIdentity, SubmissionSignature
+from app.auth.jpki.models import CitizenIdentity
 from app.auth.jpki.testca import TestCaHome
 from app.config import Settings
 from app.main import create_app
-from app.submissions.models import Submission
+from app.submissions.models import Submission, SubmissionSignature
 from tests.auth.jpki.conftest import MintCard
 from tests.auth.jpki.helpers import (
     ANSWERS,

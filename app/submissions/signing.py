@@ -20,10 +20,9 @@ import rfc8785
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.jpki.errors import JpkiSignatureInvalid, JpkiSignatureRequired
-from app.auth.jpki.models import SubmissionSignature
 from app.auth.jpki.service import CardProof, record_identity
 from app.auth.jpki.verifier import CertificateKind, Verifier
-from app.submissions.models import Submission
+from app.submissions.models import Submission, SubmissionSignature
 
 
 @dataclass(frozen=True)
