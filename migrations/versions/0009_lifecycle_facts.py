@@ -6,8 +6,8 @@ application (set at submit) and is copied onto every event. Existing application
 it from their receipt event, or, where that predates revision 0006, from what the
 receipt rule looked at (a signature, a card login, an access token).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008_payment_vouchers
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008_payment_vouchers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
