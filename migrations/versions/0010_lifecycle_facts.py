@@ -6,8 +6,8 @@ application (set at submit) and is copied onto every event. Existing application
 it from their receipt event, or, where that predates revision 0006, from what the
 receipt rule looked at (a signature, a card login, an access token).
 
-Revision ID: 0009
-Revises: 0008_payment_vouchers
+Revision ID: 0010_lifecycle_facts
+Revises: 0009_attachments_notifications
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008_payment_vouchers"
+revision: str = "0010_lifecycle_facts"
+down_revision: str | None = "0009_attachments_notifications"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
