@@ -322,21 +322,6 @@ async def withdraw(
     return submission
 
 
-async def get_owned(session: AsyncSession, submission_id: uuid.UUID, caller: Caller) -> Submission:
-    """The submission if `caller` owns it; anything else is not found."""
-    submission = await session.get(Submission, submission_id)
-    if submission is None or not caller.owns(submission):
-        raise SubmissionNotFound()
-    return submission
-
-
-async def get_owned_for_update(
-    session: AsyncSession, submission_id: uuid.UUID, caller: Caller
-) -> Submission:
-    """Load and row-lock the submission if `caller` owns it; anything else is not found."""
-    return await _owned_for_update(session, submission_id, caller)
-
-
 def require_identity(
     definition: ProcedureDefinition,
     caller: Caller,

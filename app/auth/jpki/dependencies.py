@@ -50,4 +50,3 @@ async def get_challenge_session(request: Request) -> AsyncIterator[AsyncSession]
 
 # scope="function", like DbSession: committed before the response is sent.
 ChallengeSession = Annotated[AsyncSession, Depends(get_challenge_session, scope="function")]
-
