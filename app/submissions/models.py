@@ -85,11 +85,11 @@ class SubmissionEvent(Base):
     """The application's fee (yen) when this transition happened."""
     identity_method: Mapped[str | None] = mapped_column(String(16), default=None)
     """none | access_token | jpki_auth | jpki_sign: how the applicant proved who they were
-    (the card-use KPI reads it on the receipt event). Before revision 0010 it was kept
+    (the card-use KPI reads it on the receipt event). Before revision 0011 it was kept
     on the receipt (受付) event only."""
     paid_amount: Mapped[int | None] = mapped_column(Integer, default=None)
     """Net amount paid (succeeded minus refunded, yen) when this transition happened;
-    None on events recorded before revision 0010."""
+    None on events recorded before revision 0011."""
 
 
 class ReferenceCounter(Base):

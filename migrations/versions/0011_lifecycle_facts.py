@@ -6,8 +6,8 @@ application (set at submit) and is copied onto every event. Existing application
 it from their receipt event, or, where that predates revision 0006, from what the
 receipt rule looked at (a signature, a card login, an access token).
 
-Revision ID: 0010_lifecycle_facts
-Revises: 0009_attachments_notifications
+Revision ID: 0011_lifecycle_facts
+Revises: 0010_payment_money
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_lifecycle_facts"
-down_revision: str | None = "0009_attachments_notifications"
+revision: str = "0011_lifecycle_facts"
+down_revision: str | None = "0010_payment_money"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
