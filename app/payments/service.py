@@ -363,13 +363,10 @@ async def net_paid(session: AsyncSession, submission_id: uuid.UUID) -> int:
     """What the applicant has paid for the submission, net of refunds (yen): the paid
     amount every lifecycle transition records (registered in app.listeners). Reads the
     database, so a change to a payment is flushed before the transition it causes."""
-    paid = await session.scalar(
-        select(func.coalesce(func.sum(Payment.amount - Payment.refunded_amount), 0)).where(
-            Payment.submission_id == submission_id,
-            Payment.status.in_([str(status) for status in PAID]),
-        )
+    payments = await session.scalars(
+        select(Payment).where(Payment.submission_id == submission_id, Payment.paid_at.is_not(None))
     )
-    return int(paid or 0)
+    return sum(payment.net_paid for payment in payments)
 
 
 async def open_payment_ids(session: AsyncSession) -> list[uuid.UUID]:

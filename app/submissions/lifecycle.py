@@ -133,7 +133,7 @@ class TransitionFacts:
     fee_total: int
     """手数料 as it stands, yen (0 when none)."""
     paid_amount: int
-    """Net amount paid so far (succeeded minus refunded), yen."""
+    """Net amount paid so far, yen: received less refunds and a lost dispute."""
     occurred_at: datetime
 
 

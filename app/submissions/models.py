@@ -88,7 +88,7 @@ class SubmissionEvent(Base):
     (the card-use KPI reads it on the receipt event). Before revision 0011 it was kept
     on the receipt (受付) event only."""
     paid_amount: Mapped[int | None] = mapped_column(Integer, default=None)
-    """Net amount paid (succeeded minus refunded, yen) when this transition happened;
+    """Net amount paid (received less refunds and a lost dispute, yen) at this transition;
     None on events recorded before revision 0011."""
 
 

@@ -18,7 +18,7 @@ from app.db import utcnow
 from app.errors import Conflict
 from app.kpi import rollups
 from app.payments import service as payments
-from app.payments.lifecycle import Fact
+from app.payments.lifecycle import Fact, RefundReport, RefundStatus
 from app.payments.providers import ProviderRegistry
 from app.submissions import lifecycle
 from app.submissions import service as submissions
@@ -85,7 +85,11 @@ async def test_listeners_hear_each_transition_with_its_facts_and_the_net_paid(
         await payments.apply_facts(session, started.payment.id, [Fact("succeeded")], now=utcnow())
         # Finance refunds 200 of the 600 yen; then review starts.
         await payments.apply_facts(
-            session, started.payment.id, [Fact("refunded", refunded_total=200)], now=utcnow()
+            session,
+            started.payment.id,
+            (),
+            refund=RefundReport("re_listener_test", 200, RefundStatus.SUCCEEDED),
+            now=utcnow(),
         )
         await lifecycle.transition(session, submission, Status.IN_REVIEW, STAFF, now=utcnow())
     await registry.aclose()
