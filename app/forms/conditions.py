@@ -8,16 +8,12 @@ answer never drives another condition; `not_equals` is the negation of `equals`
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.forms.definition import (
-    AllOf,
-    AnyOf,
-    Comparison,
-    Condition,
-    Not,
-    ProcedureDefinition,
-)
+from app.forms.language import AllOf, AnyOf, Comparison, Condition, Not
+
+if TYPE_CHECKING:
+    from app.forms.definition import ProcedureDefinition
 
 
 def holds(

@@ -9,350 +9,109 @@ Answers have one canonical JSON form per field type (see docs/forms.md):
 text-like fields are strings, integer/number are JSON numbers, date is "YYYY-MM-DD",
 checkbox/consent are booleans, multiselect is a list of option values, address_jp and
 name_with_kana are objects, a repeating group is a list of objects.
+
+The shared nodes (Localized, Option, conditions) are in `app.forms.language`, each field
+type in `app.forms.fields`; this module puts them together and re-exports them.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    ValidationInfo,
-    field_validator,
-    model_validator,
+from pydantic import Field, ValidationInfo, field_validator
+
+from app.forms.fields import (
+    FIELD_TYPES,
+    AddressJpField,
+    CheckboxField,
+    ConsentField,
+    DateField,
+    EmailField,
+    FieldDefinition,
+    FormField,
+    GroupField,
+    IntegerField,
+    ItemField,
+    MultiselectField,
+    MyNumberField,
+    NameWithKanaField,
+    NumberField,
+    PhoneJpField,
+    PostalCodeJpField,
+    RadioField,
+    SelectField,
+    TextareaField,
+    TextField,
 )
-
-KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
-PROCEDURE_CODE_PATTERN = r"^[a-z][a-z0-9_-]{1,63}$"
-
-# Caps on what a citizen may send, applied even when an author sets nothing.
-DEFAULT_TEXT_MAX_LENGTH = 200
-DEFAULT_TEXTAREA_MAX_LENGTH = 4000
-HARD_TEXT_MAX_LENGTH = 20000
-DEFAULT_GROUP_MAX_ITEMS = 20
-HARD_GROUP_MAX_ITEMS = 100
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Localized(_Strict):
-    """A user-facing text in Japanese, with its English counterpart."""
-
-    ja: str = Field(min_length=1)
-    en: str | None = None
-
-
-# --- Conditions --------------------------------------------------------------------------
-# A condition is evaluated over the answers of fields defined *earlier* in the form
-# (for a field inside a repeating group: earlier fields of the same group item). That
-# keeps conditions acyclic and lets the compiler express them as JSON Schema if/then.
-
-Scalar = str | int | float | bool
-
-
-class Comparison(_Strict):
-    """One test on one field's answer. Exactly one operator is given."""
-
-    field: str = Field(pattern=KEY_PATTERN)
-    equals: Scalar | None = None
-    not_equals: Scalar | None = None
-    in_: list[Scalar] | None = Field(default=None, alias="in", min_length=1)
-    contains: Scalar | None = None
-    greater_than: float | None = None
-    greater_or_equal: float | None = None
-    less_than: float | None = None
-    less_or_equal: float | None = None
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @model_validator(mode="after")
-    def _exactly_one_operator(self) -> Comparison:
-        given = [name for name in OPERATORS if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                "a comparison needs exactly one operator of "
-                "equals, not_equals, in, contains, greater_than, greater_or_equal, "
-                f"less_than, less_or_equal (got {given or 'none'})"
-            )
-        return self
-
-    @property
-    def operator(self) -> str:
-        return next(name for name in OPERATORS if getattr(self, name) is not None)
-
-    @property
-    def operand(self) -> Any:
-        return getattr(self, self.operator)
-
-
-OPERATORS = (
-    "equals",
-    "not_equals",
-    "in_",
-    "contains",
-    "greater_than",
-    "greater_or_equal",
-    "less_than",
-    "less_or_equal",
+from app.forms.fields.group import DEFAULT_GROUP_MAX_ITEMS, HARD_GROUP_MAX_ITEMS
+from app.forms.fields.text import (
+    DEFAULT_TEXT_MAX_LENGTH,
+    DEFAULT_TEXTAREA_MAX_LENGTH,
+    HARD_TEXT_MAX_LENGTH,
 )
-NUMERIC_OPERATORS = frozenset({"greater_than", "greater_or_equal", "less_than", "less_or_equal"})
-
-
-class AllOf(_Strict):
-    all: list[Condition] = Field(min_length=1)
-
-
-class AnyOf(_Strict):
-    any: list[Condition] = Field(min_length=1)
-
-
-class Not(_Strict):
-    not_: Condition = Field(alias="not")
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _condition_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        for kind in ("all", "any", "not"):
-            if kind in value:
-                return kind
-        return "comparison"
-    if isinstance(value, AllOf):
-        return "all"
-    if isinstance(value, AnyOf):
-        return "any"
-    if isinstance(value, Not):
-        return "not"
-    return "comparison"
-
-
-Condition = Annotated[
-    Annotated[Comparison, Tag("comparison")]
-    | Annotated[AllOf, Tag("all")]
-    | Annotated[AnyOf, Tag("any")]
-    | Annotated[Not, Tag("not")],
-    Discriminator(_condition_kind),
-]
-
-
-# --- Fields ------------------------------------------------------------------------------
-
-
-class Option(_Strict):
-    value: str = Field(min_length=1, max_length=100)
-    label: Localized
-
-
-class _FieldBase(_Strict):
-    key: str = Field(pattern=KEY_PATTERN)
-    label: Localized
-    help: Localized | None = None
-    required: bool = False
-    when: Condition | None = None
-    """Shown, and required if `required`, only when this condition holds."""
-
-
-class TextField(_FieldBase):
-    type: Literal["text"]
-    min_length: int | None = Field(default=None, ge=0)
-    max_length: int = Field(default=DEFAULT_TEXT_MAX_LENGTH, ge=1, le=HARD_TEXT_MAX_LENGTH)
-    pattern: str | None = None
-    prefill: Literal["name", "address"] | None = None
-    """ワンスオンリー: filled from the My Number card's 氏名 or 住所 (see docs/jpki.md)."""
-
-    # Field validators (not model validators) so an error points at the key itself.
-    @field_validator("pattern")
-    @classmethod
-    def _pattern_compiles(cls, pattern: str | None) -> str | None:
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
-        return pattern
-
-
-class TextareaField(_FieldBase):
-    type: Literal["textarea"]
-    min_length: int | None = Field(default=None, ge=0)
-    max_length: int = Field(default=DEFAULT_TEXTAREA_MAX_LENGTH, ge=1, le=HARD_TEXT_MAX_LENGTH)
-    prefill: Literal["address"] | None = None
-
-
-class IntegerField(_FieldBase):
-    type: Literal["integer"]
-    minimum: int | None = None
-    maximum: int | None = None
-
-
-class NumberField(_FieldBase):
-    type: Literal["number"]
-    minimum: float | None = None
-    maximum: float | None = None
-
-
-class DateField(_FieldBase):
-    type: Literal["date"]
-    minimum: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
-    maximum: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
-    prefill: Literal["birth_date"] | None = None
-
-
-def _sex_options(cls: type, prefill: str | None, info: ValidationInfo) -> str | None:
-    values = {option.value for option in info.data.get("options", [])}
-    if prefill == "sex" and not {"male", "female"} <= values:
-        raise ValueError("prefill: sex needs options 'male' and 'female' (and 'unknown')")
-    return prefill
-
-
-class SelectField(_FieldBase):
-    type: Literal["select"]
-    options: list[Option] = Field(min_length=1)
-    prefill: Literal["sex"] | None = None
-    _prefill_sex = field_validator("prefill")(_sex_options)
-
-
-class RadioField(_FieldBase):
-    type: Literal["radio"]
-    options: list[Option] = Field(min_length=1)
-    prefill: Literal["sex"] | None = None
-    _prefill_sex = field_validator("prefill")(_sex_options)
-
-
-class CheckboxField(_FieldBase):
-    """A yes/no question answered with a boolean (unlike consent, `false` is an answer)."""
-
-    type: Literal["checkbox"]
-
-
-class MultiselectField(_FieldBase):
-    type: Literal["multiselect"]
-    options: list[Option] = Field(min_length=1)
-    min_items: int | None = Field(default=None, ge=0)
-    max_items: int | None = Field(default=None, ge=1)
-
-
-class EmailField(_FieldBase):
-    type: Literal["email"]
-
-
-class PhoneJpField(_FieldBase):
-    """A Japanese telephone number: 10 or 11 digits starting with 0, hyphens allowed."""
-
-    type: Literal["phone_jp"]
-
-
-class PostalCodeJpField(_FieldBase):
-    """郵便番号: 7 digits; "389-0402" is accepted and stored as "3890402"."""
-
-    type: Literal["postal_code_jp"]
-
-
-class AddressJpField(_FieldBase):
-    """住所: 都道府県, 市区町村, 町域, and the rest (番地・建物名)."""
-
-    type: Literal["address_jp"]
-
-
-class NameWithKanaField(_FieldBase):
-    """氏名 and フリガナ; the フリガナ is katakana only (hiragana is converted)."""
-
-    type: Literal["name_with_kana"]
-    prefill: Literal["name"] | None = None
-    """Fills the 氏名 part; the card has no フリガナ, so the citizen adds it."""
-
-
-class ConsentField(_FieldBase):
-    """同意: a statement the applicant must accept; only `true` answers it."""
-
-    type: Literal["consent"]
-
-
-class MyNumberField(_FieldBase):
-    """個人番号 (12 digits with its check digit). Only under `my_number_use`."""
-
-    type: Literal["my_number"]
-
-
-class GroupField(_FieldBase):
-    """A repeating group, e.g. the children (児童) of a 児童手当 claim."""
-
-    type: Literal["group"]
-    fields: list[ItemField] = Field(min_length=1)
-    min_items: int = Field(default=0, ge=0)
-    max_items: int = Field(default=DEFAULT_GROUP_MAX_ITEMS, ge=1, le=HARD_GROUP_MAX_ITEMS)
-    item_label: Localized | None = None
-
-
-ItemField = Annotated[
-    TextField
-    | TextareaField
-    | IntegerField
-    | NumberField
-    | DateField
-    | SelectField
-    | RadioField
-    | CheckboxField
-    | MultiselectField
-    | EmailField
-    | PhoneJpField
-    | PostalCodeJpField
-    | AddressJpField
-    | NameWithKanaField
-    | ConsentField
-    | MyNumberField,
-    Field(discriminator="type"),
-]
-"""A field allowed inside a repeating group: anything but another group."""
-
-FormField = Annotated[
-    TextField
-    | TextareaField
-    | IntegerField
-    | NumberField
-    | DateField
-    | SelectField
-    | RadioField
-    | CheckboxField
-    | MultiselectField
-    | EmailField
-    | PhoneJpField
-    | PostalCodeJpField
-    | AddressJpField
-    | NameWithKanaField
-    | ConsentField
-    | MyNumberField
-    | GroupField,
-    Field(discriminator="type"),
-]
-
-FIELD_TYPES = (
-    "text",
-    "textarea",
-    "integer",
-    "number",
-    "date",
-    "select",
-    "radio",
-    "checkbox",
-    "multiselect",
-    "email",
-    "phone_jp",
-    "postal_code_jp",
-    "address_jp",
-    "name_with_kana",
-    "consent",
-    "my_number",
-    "group",
+from app.forms.language import (
+    KEY_PATTERN,
+    NUMERIC_OPERATORS,
+    OPERATORS,
+    PROCEDURE_CODE_PATTERN,
+    AllOf,
+    AnyOf,
+    Comparison,
+    Condition,
+    Localized,
+    Not,
+    Option,
+    Scalar,
 )
+from app.forms.language import Strict as _Strict
+
+__all__ = [
+    "DEFAULT_GROUP_MAX_ITEMS",
+    "DEFAULT_TEXTAREA_MAX_LENGTH",
+    "DEFAULT_TEXT_MAX_LENGTH",
+    "FIELD_TYPES",
+    "HARD_GROUP_MAX_ITEMS",
+    "HARD_TEXT_MAX_LENGTH",
+    "KEY_PATTERN",
+    "NUMERIC_OPERATORS",
+    "OPERATORS",
+    "PROCEDURE_CODE_PATTERN",
+    "AddressJpField",
+    "AllOf",
+    "AnyOf",
+    "CheckboxField",
+    "Comparison",
+    "Condition",
+    "ConsentField",
+    "DateField",
+    "EmailField",
+    "Exemption",
+    "FeeRule",
+    "FieldDefinition",
+    "FixedFee",
+    "FormField",
+    "GroupField",
+    "IntegerField",
+    "ItemField",
+    "Localized",
+    "MultiselectField",
+    "MyNumberField",
+    "NameWithKanaField",
+    "Not",
+    "NumberField",
+    "Option",
+    "PerOptionFee",
+    "PerUnitFee",
+    "PhoneJpField",
+    "PostalCodeJpField",
+    "ProcedureDefinition",
+    "RadioField",
+    "Scalar",
+    "SelectField",
+    "Step",
+    "TextField",
+    "TextareaField",
+]
 
 
 class Step(_Strict):
@@ -465,5 +224,5 @@ class ProcedureDefinition(_Strict):
         return basis
 
 
-for _model in (AllOf, AnyOf, Not, GroupField, Step, ProcedureDefinition):
+for _model in (Step, ProcedureDefinition):
     _model.model_rebuild()

@@ -7,7 +7,6 @@ the cross-node rules cannot run yet, so those are reported on the next attempt.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -18,35 +17,20 @@ from app.errors import AppError, FieldError
 from app.forms.conditions import comparisons
 from app.forms.definition import (
     NUMERIC_OPERATORS,
-    AddressJpField,
-    CheckboxField,
     Comparison,
     Condition,
-    ConsentField,
-    DateField,
     Exemption,
     FeeRule,
-    FormField,
+    FieldDefinition,
     GroupField,
-    IntegerField,
-    ItemField,
-    MultiselectField,
-    MyNumberField,
-    NameWithKanaField,
-    NumberField,
     PerOptionFee,
     PerUnitFee,
     ProcedureDefinition,
-    RadioField,
-    SelectField,
-    TextareaField,
-    TextField,
 )
 from app.forms.fees import field_at
-from app.forms.normalize import normalize_value
-from app.forms.validation import is_calendar_date, pointer
+from app.forms.validation import pointer
 
-AnyField = FormField | ItemField
+AnyField = FieldDefinition
 _Bound = TypeVar("_Bound", int, float, str)
 
 
@@ -74,7 +58,7 @@ def check_definition(data: Mapping[str, Any]) -> ProcedureDefinition:
 
 def raise_for_problems(definition: ProcedureDefinition) -> None:
     """Raise `DefinitionInvalid` if a parsed definition breaks a cross-node rule."""
-    problems = _DefinitionChecker(definition).problems()
+    problems = DefinitionChecker(definition).problems()
     if problems:
         raise _invalid(problems)
 
@@ -174,7 +158,6 @@ def _union_tags(node: Mapping[str, Any]) -> set[Any]:
 
 # --- rules that span nodes ------------------------------------------------------------------
 
-_NOT_COMPARABLE = (AddressJpField, NameWithKanaField, GroupField, MyNumberField)
 _TOP_LEVEL_HINT = (
     "条件で参照できるのは、この定義の項目だけです",
     "conditions refer to fields of this definition",
@@ -189,11 +172,9 @@ def _operator_name(comparison: Comparison) -> str:
     return "in" if comparison.operator == "in_" else comparison.operator
 
 
-def _is_normalized(text: str) -> bool:
-    return unicodedata.normalize("NFKC", text).strip() == text
+class DefinitionChecker:
+    """Collects the problems of one parsed definition; field types report through it."""
 
-
-class _DefinitionChecker:
     def __init__(self, definition: ProcedureDefinition) -> None:
         self.definition = definition
         self.errors: list[FieldError] = []
@@ -218,7 +199,7 @@ class _DefinitionChecker:
         for step_index, step in enumerate(self.definition.steps):
             step_path = f"/steps/{step_index}"
             if step.key in step_keys:
-                self._duplicate(f"{step_path}/key", step.key)
+                self.duplicate(f"{step_path}/key", step.key)
             step_keys.add(step.key)
             if step.when is not None:
                 self._condition(step.when, f"{step_path}/when", earlier, self.top_level)
@@ -227,11 +208,11 @@ class _DefinitionChecker:
                 if field.when is not None:
                     self._condition(field.when, f"{field_path}/when", earlier, self.top_level)
                 if field.key in earlier:
-                    self._duplicate(f"{field_path}/key", field.key)
-                self._field(field, field_path)
+                    self.duplicate(f"{field_path}/key", field.key)
+                field.check_definition(self, field_path)
                 earlier.setdefault(field.key, field)
 
-    def _duplicate(self, path: str, key: str) -> None:
+    def duplicate(self, path: str, key: str) -> None:
         self.report(
             path,
             "duplicate_key",
@@ -239,27 +220,7 @@ class _DefinitionChecker:
             f"The key '{key}' is used more than once",
         )
 
-    def _field(self, field: AnyField, path: str) -> None:
-        if isinstance(field, MyNumberField) and not self.definition.my_number_use:
-            self.report(
-                f"{path}/type",
-                "my_number_not_allowed",
-                "個人番号の項目は番号利用事務の手続（my_number_use: true）でのみ使えます",
-                "A my_number field is only allowed when my_number_use is true",
-            )
-        if isinstance(field, TextField | TextareaField):
-            self._range(path, "min_length", field.min_length, "max_length", field.max_length)
-        elif isinstance(field, IntegerField | NumberField):
-            self._range(path, "minimum", field.minimum, "maximum", field.maximum)
-        elif isinstance(field, DateField):
-            self._date_range(field, path)
-        elif isinstance(field, SelectField | RadioField | MultiselectField):
-            self._options(field, path)
-        elif isinstance(field, GroupField):
-            self._range(path, "min_items", field.min_items, "max_items", field.max_items)
-            self._group(field, path)
-
-    def _range(
+    def range(
         self, path: str, low_name: str, low: _Bound | None, high_name: str, high: _Bound | None
     ) -> None:
         if low is not None and high is not None and low > high:
@@ -270,46 +231,9 @@ class _DefinitionChecker:
                 f"{low_name} is greater than {high_name}",
             )
 
-    def _date_range(self, field: DateField, path: str) -> None:
-        bounds_valid = True
-        for name, bound in (("minimum", field.minimum), ("maximum", field.maximum)):
-            if bound is not None and not is_calendar_date(bound):
-                bounds_valid = False
-                self.report(
-                    f"{path}/{name}",
-                    "date",
-                    f"{name} が実在する日付ではありません",
-                    f"{name} is not a real date",
-                )
-        if bounds_valid:
-            self._range(path, "minimum", field.minimum, "maximum", field.maximum)
-
-    def _options(self, field: SelectField | RadioField | MultiselectField, path: str) -> None:
-        seen: set[str] = set()
-        for index, option in enumerate(field.options):
-            value_path = f"{path}/options/{index}/value"
-            if option.value in seen:
-                self._duplicate(value_path, option.value)
-            seen.add(option.value)
-            if not _is_normalized(option.value):
-                # Answers are NFKC-normalised before they are matched against options.
-                self.report(
-                    value_path,
-                    "not_normalized",
-                    "選択肢の値は半角英数字など正規化された形（NFKC、前後の空白なし）で書いてください",
-                    "Write option values in NFKC-normalised form without surrounding spaces",
-                )
-        if isinstance(field, MultiselectField):
-            self._range(path, "min_items", field.min_items, "max_items", field.max_items)
-            if field.min_items is not None and field.min_items > len(field.options):
-                self.report(
-                    f"{path}/min_items",
-                    "min_greater_than_max",
-                    "min_items が選択肢の数より大きくなっています",
-                    "min_items is greater than the number of options",
-                )
-
-    def _group(self, group: GroupField, path: str) -> None:
+    def group_fields(self, group: GroupField, path: str) -> None:
+        """A repeating group's inner fields: unique keys, conditions on earlier fields
+        of the same group, and each field's own rules."""
         siblings = {field.key: field for field in reversed(group.fields)}
         earlier: dict[str, AnyField] = {}
         for index, field in enumerate(group.fields):
@@ -317,8 +241,8 @@ class _DefinitionChecker:
             if field.when is not None:
                 self._condition(field.when, f"{field_path}/when", earlier, siblings, _GROUP_HINT)
             if field.key in earlier:
-                self._duplicate(f"{field_path}/key", field.key)
-            self._field(field, field_path)
+                self.duplicate(f"{field_path}/key", field.key)
+            field.check_definition(self, field_path)
             earlier.setdefault(field.key, field)
 
     # --- conditions --------------------------------------------------------------------
@@ -357,21 +281,21 @@ class _DefinitionChecker:
         """The operator and its value must fit the type of the field compared."""
         operator_path = f"{path}/{_operator_name(comparison)}"
         operator = comparison.operator
-        if isinstance(field, _NOT_COMPARABLE):
+        if not field.comparable:
             self._mismatch(operator_path, f"{field.type} の項目は条件に使えません", field.type)
         elif operator in NUMERIC_OPERATORS:
-            if not isinstance(field, IntegerField | NumberField):
+            if not field.numeric:
                 self._mismatch(
                     operator_path, "大小の比較は integer / number の項目にだけ使えます", field.type
                 )
         elif operator == "contains":
-            if isinstance(field, MultiselectField):
+            if field.multiple_choice:
                 self._operand(field, comparison.operand, operator_path)
             else:
                 self._mismatch(
                     operator_path, "contains は multiselect の項目にだけ使えます", field.type
                 )
-        elif isinstance(field, MultiselectField):
+        elif field.multiple_choice:
             self._mismatch(
                 operator_path, "multiselect の項目には contains を使ってください", field.type
             )
@@ -389,26 +313,11 @@ class _DefinitionChecker:
             f"This operator cannot be used on a {field_type} field",
         )
 
-    def _operand(self, field: ItemField, operand: Any, path: str) -> None:
+    def _operand(self, field: AnyField, operand: Any, path: str) -> None:
         """A compared value must be a possible canonical answer of the field."""
-        if isinstance(field, SelectField | RadioField | MultiselectField):
-            fits = operand in {option.value for option in field.options}
-            expected_ja, expected_en = "選択肢の値", "one of the option values"
-        elif isinstance(field, CheckboxField | ConsentField):
-            fits = isinstance(operand, bool)
-            expected_ja, expected_en = "true か false", "true or false"
-        elif isinstance(field, IntegerField):
-            fits = isinstance(operand, int | float) and not isinstance(operand, bool)
-            fits = fits and float(operand).is_integer()
-            expected_ja, expected_en = "整数", "a whole number"
-        elif isinstance(field, NumberField):
-            fits = isinstance(operand, int | float) and not isinstance(operand, bool)
-            expected_ja, expected_en = "数値", "a number"
-        else:
-            # Answers are compared in canonical form (e.g. 郵便番号 "3890402").
-            fits = isinstance(operand, str) and normalize_value(field, operand) == operand
-            expected_ja, expected_en = "正規化された形の文字列", "a string in canonical form"
-        if not fits:
+        expected = field.operand_expectation(operand)
+        if expected is not None:
+            expected_ja, expected_en = expected
             self.report(
                 path,
                 "value_mismatch",
@@ -423,7 +332,7 @@ class _DefinitionChecker:
         for index, rule in enumerate(self.definition.fee_rules):
             path = f"/fee_rules/{index}"
             if rule.key in rules:
-                self._duplicate(f"{path}/key", rule.key)
+                self.duplicate(f"{path}/key", rule.key)
             rules.setdefault(rule.key, rule)
             if rule.when is not None:
                 self._condition(rule.when, f"{path}/when", self.top_level, self.top_level)
@@ -451,9 +360,9 @@ class _DefinitionChecker:
         quantity_path = f"{path}/quantity_field"
         if field is None:
             self._unknown_field(quantity_path, rule.quantity_field)
-        elif isinstance(field, IntegerField):
+        elif field.quantity == "answer":
             self._quantity_minimum(field, rule.quantity_field, quantity_path)
-        elif not isinstance(field, GroupField):
+        elif field.quantity != "item_count":
             self._wrong_field_type(
                 quantity_path,
                 "数量には integer の項目、グループ（件数）、"
@@ -462,9 +371,9 @@ class _DefinitionChecker:
                 "or an integer field inside a group",
             )
 
-    def _quantity_minimum(self, field: IntegerField, name: str, path: str) -> None:
+    def _quantity_minimum(self, field: AnyField, name: str, path: str) -> None:
         """A negative quantity would make a negative charge."""
-        if field.minimum is None or field.minimum < 0:
+        if not field.never_negative:
             self.report(
                 path,
                 "quantity_minimum",
@@ -474,16 +383,17 @@ class _DefinitionChecker:
 
     def _option_prices(self, rule: PerOptionFee, path: str) -> None:
         field = field_at(self.definition, rule.option_field)
+        options = None if field is None else field.single_choice_options()
         if field is None:
             self._unknown_field(f"{path}/option_field", rule.option_field)
-        elif not isinstance(field, SelectField | RadioField):
+        elif options is None:
             self._wrong_field_type(
                 f"{path}/option_field",
                 "選択肢ごとの料金には select / radio の項目を指定してください",
                 "A price per option needs a select or radio field",
             )
         else:
-            values = {option.value for option in field.options}
+            values = {option.value for option in options}
             for option_value in rule.prices:
                 if option_value not in values:
                     self.report(
@@ -501,7 +411,7 @@ class _DefinitionChecker:
         quantity_path = f"{path}/quantity_field"
         if quantity is None:
             self._unknown_field(quantity_path, name)
-        elif isinstance(quantity, IntegerField):
+        elif quantity.quantity == "answer":
             self._quantity_minimum(quantity, name, quantity_path)
         else:
             self._wrong_field_type(

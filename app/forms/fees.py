@@ -16,17 +16,13 @@ from typing import Any
 from app.forms.conditions import holds, top_level_visibility
 from app.forms.definition import (
     Exemption,
+    FieldDefinition,
     FixedFee,
-    FormField,
-    GroupField,
-    ItemField,
     Localized,
     Option,
     PerOptionFee,
     PerUnitFee,
     ProcedureDefinition,
-    RadioField,
-    SelectField,
 )
 
 CURRENCY = "JPY"
@@ -67,18 +63,16 @@ class FeeBreakdown:
         }
 
 
-def field_at(definition: ProcedureDefinition, dotted: str) -> FormField | ItemField | None:
+def field_at(definition: ProcedureDefinition, dotted: str) -> FieldDefinition | None:
     """The field a fee rule names: `key` at top level, or `group.key` inside a group."""
     top_key, _, inner_key = dotted.partition(".")
     top = next(
         (field for step in definition.steps for field in step.fields if field.key == top_key),
         None,
     )
-    if not inner_key:
+    if not inner_key or top is None:
         return top
-    if not isinstance(top, GroupField):
-        return None
-    return next((field for field in top.fields if field.key == inner_key), None)
+    return next((field for field in top.item_fields if field.key == inner_key), None)
 
 
 def calculate_fee(definition: ProcedureDefinition, answers: Mapping[str, Any]) -> FeeBreakdown:
@@ -146,9 +140,8 @@ def _unit_quantity(quantity_field: str, answers: Mapping[str, Any]) -> int:
 def _priced_options(definition: ProcedureDefinition, rule: PerOptionFee) -> list[Option]:
     """The options of the rule's field that have a price, in the field's order."""
     field = field_at(definition, rule.option_field)
-    if not isinstance(field, SelectField | RadioField):
-        return []
-    return [option for option in field.options if option.value in rule.prices]
+    options = None if field is None else field.single_choice_options()
+    return [option for option in options or [] if option.value in rule.prices]
 
 
 def _per_option(

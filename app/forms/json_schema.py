@@ -20,45 +20,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.forms.definition import (
-    AddressJpField,
     AllOf,
     AnyOf,
-    CheckboxField,
     Condition,
-    ConsentField,
-    DateField,
-    EmailField,
-    FormField,
-    GroupField,
-    IntegerField,
-    ItemField,
+    FieldDefinition,
     Localized,
-    MultiselectField,
-    MyNumberField,
-    NameWithKanaField,
     Not,
-    NumberField,
-    Option,
-    PhoneJpField,
-    PostalCodeJpField,
     ProcedureDefinition,
-    RadioField,
-    SelectField,
     Step,
-    TextareaField,
-    TextField,
 )
-from app.forms.jp import (
-    DATE_PATTERN,
-    EMAIL_MAX_LENGTH,
-    EMAIL_PATTERN,
-    KATAKANA_PATTERN,
-    MY_NUMBER_PATTERN,
-    PHONE_PATTERN,
-    POSTAL_CODE_PATTERN,
-    PREFECTURES,
-)
-from app.forms.validation import ADDRESS_PART_MAX_LENGTH, NAME_PART_MAX_LENGTH
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -83,7 +53,7 @@ SERVER_ONLY_RULES: list[dict[str, Any]] = [
     },
 ]
 
-_Entry = tuple[FormField | ItemField, Step | None]
+_Entry = tuple[FieldDefinition, Step | None]
 _Parts = tuple[dict[str, Any], dict[str, Any]]
 """(value schema, completeness schema) of an object of fields; see `_object`."""
 
@@ -96,7 +66,7 @@ _NUMERIC_KEYWORDS = {
 
 
 def build_json_schema(definition: ProcedureDefinition) -> dict[str, Any]:
-    return _SchemaBuilder(definition).build()
+    return SchemaBuilder(definition).build()
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +102,9 @@ def _condition_dump(condition: Condition) -> dict[str, Any]:
     return condition.model_dump(by_alias=True, exclude_none=True)
 
 
-class _SchemaBuilder:
+class SchemaBuilder:
+    """Builds one definition's schema; field types build theirs through it."""
+
     def __init__(self, definition: ProcedureDefinition) -> None:
         self.definition = definition
         self.defs: dict[str, dict[str, Any]] = {}
@@ -140,7 +112,7 @@ class _SchemaBuilder:
     def build(self) -> dict[str, Any]:
         definition = self.definition
         entries: list[_Entry] = [(f, step) for step in definition.steps for f in step.fields]
-        value, completeness = self._object(entries, prefix="")
+        value, completeness = self.object_schema(entries, prefix="")
         schema: dict[str, Any] = {"$schema": DIALECT, "title": definition.title.ja}
         if definition.description is not None:
             schema["description"] = definition.description.ja
@@ -169,7 +141,7 @@ class _SchemaBuilder:
 
     # --- objects: the answer object and each group item --------------------------------
 
-    def _object(self, entries: Sequence[_Entry], prefix: str) -> _Parts:
+    def object_schema(self, entries: Sequence[_Entry], prefix: str) -> _Parts:
         """(value schema, completeness schema) of an object of fields.
 
         The value schema holds what every answer sent must satisfy, shown or not; the
@@ -183,17 +155,9 @@ class _SchemaBuilder:
         conditional: list[dict[str, Any]] = []
         for field, step in entries:
             visibility = self._register_visibility(field, step, prefix)
-            if isinstance(field, GroupField):
-                item_value, item_completeness = self._object(
-                    [(inner, None) for inner in field.fields], f"{prefix}{field.key}."
-                )
-                type_schema = _group_schema(field, item_value)
-                completeness = _group_completeness(field, item_completeness)
-            else:
-                type_schema = _type_schema(field)
-                completeness = _completeness(field)
+            type_schema, completeness = field.json_schema(self, prefix)
             properties[field.key] = self._annotated(field, step, type_schema)
-            needed = field.required or (isinstance(field, GroupField) and field.min_items > 0)
+            needed = field.needed
             if visibility is None:
                 if needed:
                     required.append(field.key)
@@ -218,7 +182,7 @@ class _SchemaBuilder:
         return value, completeness_schema
 
     def _register_visibility(
-        self, field: FormField | ItemField, step: Step | None, prefix: str
+        self, field: FieldDefinition, step: Step | None, prefix: str
     ) -> dict[str, Any] | None:
         """A `$ref` to the field's visibility in `$defs`, or None when always shown."""
         parts: list[dict[str, Any]] = []
@@ -271,7 +235,7 @@ class _SchemaBuilder:
 
     @staticmethod
     def _annotated(
-        field: FormField | ItemField, step: Step | None, type_schema: dict[str, Any]
+        field: FieldDefinition, step: Step | None, type_schema: dict[str, Any]
     ) -> dict[str, Any]:
         schema: dict[str, Any] = {"title": field.label.ja}
         if field.help is not None:
@@ -288,119 +252,6 @@ class _SchemaBuilder:
         prefill = getattr(field, "prefill", None)
         if prefill is not None:
             annotation["prefill"] = prefill
-        if isinstance(field, SelectField | RadioField | MultiselectField):
-            annotation["options"] = [_option(option) for option in field.options]
-        if isinstance(field, GroupField) and field.item_label is not None:
-            annotation["item_label"] = _localized(field.item_label)
-        if isinstance(field, MyNumberField):
-            annotation["server_only_rules"] = ["my_number_check_digit"]
-        if isinstance(field, DateField):
-            annotation["server_only_rules"] = ["calendar_date", "date_range"]
+        annotation.update(field.schema_annotations())
         schema["x-madoguchi"] = annotation
         return schema
-
-
-def _string(max_length: int, min_length: int | None = None) -> dict[str, Any]:
-    """Canonical strings are stripped and never empty."""
-    return {"type": "string", "minLength": max(1, min_length or 0), "maxLength": max_length}
-
-
-def _parts_object(properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "additionalProperties": False}
-
-
-def _option(option: Option) -> dict[str, Any]:
-    return {"value": option.value, "label": _localized(option.label)}
-
-
-def _completeness(field: ItemField) -> dict[str, Any]:
-    """What a shown (non-group) field must satisfy beyond its value schema."""
-    if isinstance(field, ConsentField):
-        return {"const": True} if field.required else {}
-    if isinstance(field, AddressJpField):
-        return {"required": ["prefecture", "city"]}
-    if isinstance(field, NameWithKanaField):
-        return {"required": ["name", "kana"]}
-    return {}
-
-
-def _group_completeness(field: GroupField, item_completeness: dict[str, Any]) -> dict[str, Any]:
-    completeness: dict[str, Any] = {}
-    # Canonical answers never hold an empty list, so minItems 1 is already in the value schema.
-    if field.min_items > 1:
-        completeness["minItems"] = field.min_items
-    if item_completeness:
-        completeness["items"] = item_completeness
-    return completeness
-
-
-def _group_schema(field: GroupField, item_value: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": item_value, "minItems": 1, "maxItems": field.max_items}
-
-
-def _type_schema(field: ItemField) -> dict[str, Any]:
-    if isinstance(field, TextField | TextareaField):
-        schema = _string(field.max_length, field.min_length)
-        if isinstance(field, TextField) and field.pattern is not None:
-            schema["pattern"] = f"^(?:{field.pattern})$"
-        return schema
-    if isinstance(field, IntegerField | NumberField):
-        schema = {"type": "integer" if isinstance(field, IntegerField) else "number"}
-        if field.minimum is not None:
-            schema["minimum"] = field.minimum
-        if field.maximum is not None:
-            schema["maximum"] = field.maximum
-        return schema
-    if isinstance(field, DateField):
-        schema = {"type": "string", "format": "date", "pattern": DATE_PATTERN}
-        if field.minimum is not None:
-            schema["formatMinimum"] = field.minimum
-        if field.maximum is not None:
-            schema["formatMaximum"] = field.maximum
-        return schema
-    if isinstance(field, SelectField | RadioField):
-        return {"type": "string", "enum": [option.value for option in field.options]}
-    if isinstance(field, CheckboxField | ConsentField):
-        return {"type": "boolean"}
-    if isinstance(field, MultiselectField):
-        schema = {
-            "type": "array",
-            "items": {"type": "string", "enum": [option.value for option in field.options]},
-            "uniqueItems": True,
-            "minItems": max(1, field.min_items or 0),
-        }
-        if field.max_items is not None:
-            schema["maxItems"] = field.max_items
-        return schema
-    if isinstance(field, EmailField):
-        return {
-            **_string(EMAIL_MAX_LENGTH),
-            "format": "email",
-            "pattern": EMAIL_PATTERN,
-        }
-    if isinstance(field, PhoneJpField):
-        return {"type": "string", "pattern": PHONE_PATTERN}
-    if isinstance(field, PostalCodeJpField):
-        return {"type": "string", "pattern": POSTAL_CODE_PATTERN}
-    if isinstance(field, MyNumberField):
-        return {"type": "string", "pattern": MY_NUMBER_PATTERN}
-    if isinstance(field, AddressJpField):
-        return _parts_object(
-            {
-                "prefecture": {"type": "string", "enum": list(PREFECTURES), "title": "都道府県"},
-                "city": {**_string(ADDRESS_PART_MAX_LENGTH["city"]), "title": "市区町村"},
-                "town": {**_string(ADDRESS_PART_MAX_LENGTH["town"]), "title": "町域"},
-                "rest": {**_string(ADDRESS_PART_MAX_LENGTH["rest"]), "title": "番地・建物名"},
-            }
-        )
-    # What remains is name_with_kana (氏名とフリガナ).
-    return _parts_object(
-        {
-            "name": {**_string(NAME_PART_MAX_LENGTH), "title": "氏名"},
-            "kana": {
-                **_string(NAME_PART_MAX_LENGTH),
-                "pattern": KATAKANA_PATTERN,
-                "title": "フリガナ",
-            },
-        }
-    )

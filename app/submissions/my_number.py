@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.config import Settings
 from app.errors import NotFound
-from app.forms.definition import GroupField, MyNumberField, ProcedureDefinition
-from app.forms.validation import pointer
+from app.forms.answers import answer_slots
+from app.forms.definition import ProcedureDefinition
 
 SEALED_PREFIX = "mn1:"
 """Marks an encrypted value (format version 1): mn1:<urlsafe base64 of nonce||ciphertext>."""
@@ -153,14 +153,6 @@ def _slots(
 ) -> Iterator[tuple[str, Any, str]]:
     """(JSON Pointer, the dict holding it, its key) of every My Number answer given: a
     top-level `my_number` field, or one inside each item of a repeating group."""
-    for step in definition.steps:
-        for field in step.fields:
-            value = answers.get(field.key)
-            if isinstance(field, MyNumberField) and isinstance(value, str):
-                yield pointer("", field.key), answers, field.key
-            elif isinstance(field, GroupField) and isinstance(value, list):
-                item_keys = [f.key for f in field.fields if isinstance(f, MyNumberField)]
-                for index, item in enumerate(value):
-                    for key in item_keys:
-                        if isinstance(item, dict) and isinstance(item.get(key), str):
-                            yield pointer(pointer(pointer("", field.key), index), key), item, key
+    for slot in answer_slots(definition, answers):
+        if slot.field.is_my_number and isinstance(slot.value, str):
+            yield slot.pointer, slot.container, slot.key

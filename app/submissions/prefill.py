@@ -29,12 +29,7 @@ from app.auth.jpki.verifier import Verifier
 from app.auth.principals import Caller
 from app.config import Settings
 from app.forms import service as forms_service
-from app.forms.definition import (
-    NameWithKanaField,
-    ProcedureDefinition,
-    RadioField,
-    SelectField,
-)
+from app.forms.definition import ProcedureDefinition
 from app.submissions import service as submissions_service
 from app.submissions.models import Submission
 
@@ -52,27 +47,22 @@ def prefill_values(
     definition: ProcedureDefinition, facts: BasicFourFacts, answers: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The answers the card's facts give for the definition's `prefill` fields."""
+    certified = {
+        "name": facts.name,
+        "address": facts.address,
+        "birth_date": facts.birth_date.isoformat() if facts.birth_date else None,
+        "sex": facts.sex.label_en,
+    }
     values: dict[str, Any] = {}
     for step in definition.steps:
         for field in step.fields:
             fact = getattr(field, "prefill", None)
-            if fact is None:
+            if fact is None or certified.get(fact) is None:
                 continue
-            if fact == "name" and isinstance(field, NameWithKanaField):
-                current = answers.get(field.key)
-                kana = current.get("kana") if isinstance(current, dict) else None
-                values[field.key] = {"name": facts.name, **({"kana": kana} if kana else {})}
-            elif fact == "name":
-                values[field.key] = facts.name
-            elif fact == "address":
-                values[field.key] = facts.address
-            elif fact == "birth_date" and facts.birth_date is not None:
-                values[field.key] = facts.birth_date.isoformat()
-            elif fact == "sex" and isinstance(field, SelectField | RadioField):
-                offered = {option.value for option in field.options}
-                # Only when the form offers the certified value (a form may omit 不明).
-                if facts.sex.label_en in offered:
-                    values[field.key] = facts.sex.label_en
+            # Each field type puts the fact in its own answer form (e.g. 氏名 with フリガナ).
+            value = field.prefilled(certified[fact], answers.get(field.key))
+            if value is not None:
+                values[field.key] = value
     return values
 
 

@@ -1,0 +1,156 @@
+"""Who and where: `address_jp` (住所) and `name_with_kana` (氏名とフリガナ), answered as
+objects of string parts."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Literal
+
+import jaconv
+
+from app.forms.fields.base import FieldDefinition, Schema, register_field_type
+from app.forms.fields.text import string_schema
+from app.forms.jp import FULLWIDTH_SPACE, KATAKANA_PATTERN, PREFECTURES
+from app.forms.normalize import normalize_parts, normalize_text
+from app.forms.validation import pointer
+
+if TYPE_CHECKING:
+    from app.forms.validation import AnswerChecker
+
+ADDRESS_PARTS = ("prefecture", "city", "town", "rest")
+ADDRESS_PART_MAX_LENGTH = {"city": 100, "town": 100, "rest": 200}
+_REQUIRED_ADDRESS_PARTS = ("prefecture", "city")
+NAME_PARTS = ("name", "kana")
+NAME_PART_MAX_LENGTH = 100
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _parts_object(properties: Schema) -> Schema:
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def normalize_name(value: Any) -> Any:
+    """氏名: NFKC turns the full-width space between family and given name into an
+    ASCII one; put back exactly one full-width space, as printed on a 住民票."""
+    text = normalize_text(value)
+    if not isinstance(text, str):
+        return text
+    return _WHITESPACE.sub(FULLWIDTH_SPACE, text)
+
+
+def normalize_kana(value: Any) -> Any:
+    """フリガナ: hiragana becomes katakana, spaces become one full-width space."""
+    text = normalize_name(value)
+    if not isinstance(text, str):
+        return text
+    return jaconv.hira2kata(text)
+
+
+class _Parts(FieldDefinition):
+    comparable = False
+
+    def check(self, value: Any, checker: AnswerChecker, path: str, *, complete: bool) -> Any:
+        if checker.is_object(value, path):
+            self.check_parts(value, checker, path, complete=complete)
+        return value
+
+    def check_parts(
+        self, value: dict[str, Any], checker: AnswerChecker, path: str, *, complete: bool
+    ) -> None:
+        raise NotImplementedError
+
+
+@register_field_type
+class AddressJpField(_Parts):
+    """住所: 都道府県, 市区町村, 町域, and the rest (番地・建物名)."""
+
+    type: Literal["address_jp"]
+
+    def normalize(self, value: Any) -> Any:
+        return normalize_parts(value, dict.fromkeys(ADDRESS_PARTS, normalize_text))
+
+    def check_parts(
+        self, value: dict[str, Any], checker: AnswerChecker, path: str, *, complete: bool
+    ) -> None:
+        checker.refuse_unknown(value, ADDRESS_PARTS, path)
+        for part in ADDRESS_PARTS:
+            part_path = pointer(path, part)
+            required = complete and part in _REQUIRED_ADDRESS_PARTS
+            text = checker.part(value, part, part_path, required=required)
+            if text is None:
+                continue
+            if part != "prefecture":
+                checker.length(text, part_path, None, ADDRESS_PART_MAX_LENGTH[part])
+            elif text not in PREFECTURES:
+                checker.report(
+                    part_path,
+                    "prefecture",
+                    "都道府県名を正しく入力してください（例: 長野県）",
+                    "Enter a prefecture name in Japanese (e.g. 長野県)",
+                )
+
+    def value_schema(self) -> Schema:
+        return _parts_object(
+            {
+                "prefecture": {"type": "string", "enum": list(PREFECTURES), "title": "都道府県"},
+                "city": {**string_schema(ADDRESS_PART_MAX_LENGTH["city"]), "title": "市区町村"},
+                "town": {**string_schema(ADDRESS_PART_MAX_LENGTH["town"]), "title": "町域"},
+                "rest": {
+                    **string_schema(ADDRESS_PART_MAX_LENGTH["rest"]),
+                    "title": "番地・建物名",
+                },
+            }
+        )
+
+    def completeness_schema(self) -> Schema:
+        return {"required": list(_REQUIRED_ADDRESS_PARTS)}
+
+
+@register_field_type
+class NameWithKanaField(_Parts):
+    """氏名 and フリガナ; the フリガナ is katakana only (hiragana is converted)."""
+
+    type: Literal["name_with_kana"]
+    prefill: Literal["name"] | None = None
+    """Fills the 氏名 part; the card has no フリガナ, so the citizen adds it."""
+
+    def normalize(self, value: Any) -> Any:
+        return normalize_parts(value, {"name": normalize_name, "kana": normalize_kana})
+
+    def check_parts(
+        self, value: dict[str, Any], checker: AnswerChecker, path: str, *, complete: bool
+    ) -> None:
+        checker.refuse_unknown(value, NAME_PARTS, path)
+        for part in NAME_PARTS:
+            part_path = pointer(path, part)
+            text = checker.part(value, part, part_path, required=complete)
+            if text is None:
+                continue
+            checker.length(text, part_path, None, NAME_PART_MAX_LENGTH)
+            if part == "kana" and not re.fullmatch(KATAKANA_PATTERN, text):
+                checker.report(
+                    part_path,
+                    "katakana",
+                    "フリガナはカタカナで入力してください",
+                    "Enter the reading in katakana",
+                )
+
+    def value_schema(self) -> Schema:
+        return _parts_object(
+            {
+                "name": {**string_schema(NAME_PART_MAX_LENGTH), "title": "氏名"},
+                "kana": {
+                    **string_schema(NAME_PART_MAX_LENGTH),
+                    "pattern": KATAKANA_PATTERN,
+                    "title": "フリガナ",
+                },
+            }
+        )
+
+    def completeness_schema(self) -> Schema:
+        return {"required": list(NAME_PARTS)}
+
+    def prefilled(self, value: Any, current: Any) -> Any:
+        """The certified 氏名, keeping the フリガナ the citizen already typed."""
+        kana = current.get("kana") if isinstance(current, dict) else None
+        return {"name": value, **({"kana": kana} if kana else {})}
