@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.service import AuditActor
 from app.auth import staff_service
 from app.config import get_settings
-from app.db import make_engine, make_session_factory
+from app.db import make_engine, make_session_factory, utcnow
 from app.forms.service import load_catalog, read_catalog_directory
 from app.municipalities.service import MunicipalitySeed, upsert_municipality
 
@@ -63,13 +63,14 @@ async def seed(database_url: str, *, demo_staff: bool = False) -> dict[str, dict
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
     definitions = read_catalog_directory()
+    now = utcnow()  # the command's clock: the catalog is published as of the seeding
     outcome: dict[str, dict[str, str]] = {}
     try:
         async with factory() as session, session.begin():
             for municipality in SAMPLE_MUNICIPALITIES:
                 await upsert_municipality(session, municipality)
                 outcome[municipality.code] = await load_catalog(
-                    session, municipality.code, definitions
+                    session, municipality.code, definitions, now=now
                 )
             if demo_staff:
                 await _seed_demo_staff(session)

@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -191,7 +191,10 @@ async def seed(settings: Settings) -> None:
         for municipality in SAMPLE_MUNICIPALITIES:
             await upsert_municipality(session, municipality)
         await load_catalog(
-            session, TOMI, [procedure(UNSIGNED, "none"), procedure(SIGNED, "jpki_sign")]
+            session,
+            TOMI,
+            [procedure(UNSIGNED, "none"), procedure(SIGNED, "jpki_sign")],
+            now=datetime.now(UTC),
         )
     await engine.dispose()
 

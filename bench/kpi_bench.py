@@ -107,15 +107,15 @@ async def _seed(database_url: str) -> tuple[list[CatalogEntry], dict[str, str]]:
     settings = Settings(database_url=database_url)
     factory = make_session_factory(engine)
     definitions = forms_service.read_catalog_directory()
-    original_clock = forms_service.utcnow
     try:
         async with factory() as session, session.begin():
             for seed in SAMPLE_MUNICIPALITIES:
                 await upsert_municipality(session, seed)
                 for index, definition in enumerate(definitions):
                     published = FIRST_DAY + timedelta(days=45 * index)
-                    forms_service.utcnow = lambda at=published: at  # type: ignore[misc]
-                    await forms_service.load_catalog(session, seed.code, [definition])
+                    await forms_service.load_catalog(
+                        session, seed.code, [definition], now=published
+                    )
             analyst = await staff_service.create_staff(
                 session,
                 AuditActor("system", "bench"),
@@ -149,7 +149,6 @@ async def _seed(database_url: str) -> tuple[list[CatalogEntry], dict[str, str]]:
                     )
                 )
     finally:
-        forms_service.utcnow = original_clock  # type: ignore[misc]
         await engine.dispose()
     token = staff_tokens.issue(
         settings, staff_id=analyst.id, municipality_code=TOMI, roles=("analyst",)

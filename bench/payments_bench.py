@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -199,7 +199,7 @@ async def _seed(database_url: str, dsn: str) -> str:
         async with make_session_factory(engine)() as session, session.begin():
             for municipality in SAMPLE_MUNICIPALITIES:
                 await upsert_municipality(session, municipality)
-            await load_catalog(session, TOMI, [simple_definition(PROCEDURE)])
+            await load_catalog(session, TOMI, [simple_definition(PROCEDURE)], now=datetime.now(UTC))
         async with engine.connect() as connection:
             version = (await connection.execute(text("SHOW server_version"))).scalar_one()
     finally:

@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
@@ -55,7 +56,7 @@ async def _seed(database_url: str, dsn: str) -> str:
         async with make_session_factory(engine)() as session, session.begin():
             for municipality in SAMPLE_MUNICIPALITIES:
                 await upsert_municipality(session, municipality)
-            await load_catalog(session, TOMI, [DEFINITION])
+            await load_catalog(session, TOMI, [DEFINITION], now=datetime.now(UTC))
         async with engine.connect() as connection:
             version = (await connection.execute(text("SHOW server_version"))).scalar_one()
     finally:

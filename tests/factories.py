@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,15 +34,22 @@ async def seed_catalog(
     definitions = read_catalog_directory()
     async with factory() as session, session.begin():
         for code in codes:
-            await load_catalog(session, code, definitions)
+            await load_catalog(session, code, definitions, now=datetime.now(UTC))
 
 
 async def publish_definition(
-    factory: async_sessionmaker[AsyncSession], municipality_code: str, definition: dict[str, Any]
+    factory: async_sessionmaker[AsyncSession],
+    municipality_code: str,
+    definition: dict[str, Any],
+    *,
+    now: datetime | None = None,
 ) -> str:
-    """Publish `definition` for the municipality (a new procedure, or its next version)."""
+    """Publish `definition` for the municipality (a new procedure, or its next version),
+    at `now` (by default the wall clock)."""
     async with factory() as session, session.begin():
-        outcome = await load_catalog(session, municipality_code, [definition])
+        outcome = await load_catalog(
+            session, municipality_code, [definition], now=now or datetime.now(UTC)
+        )
     return outcome[definition["code"]]
 
 

@@ -17,7 +17,7 @@ from app.admin.procedures_schemas import (
     VersionSummary,
 )
 from app.auth.staff_access import ACCESS_ERRORS, AdminStaff
-from app.dependencies import AppSettings, DbSession
+from app.dependencies import AppSettings, DbSession, Now
 from app.errors import problem_responses
 from app.forms import service as forms
 from app.forms.compiler import DefinitionInvalid
@@ -197,11 +197,15 @@ async def update_draft(
     ),
 )
 async def publish_version(
-    procedure_code: ProcedureCode, version: VersionNumber, staff: AdminStaff, session: DbSession
+    procedure_code: ProcedureCode,
+    version: VersionNumber,
+    staff: AdminStaff,
+    session: DbSession,
+    now: Now,
 ) -> ManagedProcedureRead:
     """公開: freeze the version and make it the one the catalog shows."""
     managed = await service.publish(
-        session, staff, staff.municipality_code, procedure_code, version
+        session, staff, staff.municipality_code, procedure_code, version, now=now
     )
     return _read(managed)
 
@@ -214,10 +218,12 @@ async def publish_version(
     ),
 )
 async def retire_procedure(
-    procedure_code: ProcedureCode, staff: AdminStaff, session: DbSession
+    procedure_code: ProcedureCode, staff: AdminStaff, session: DbSession, now: Now
 ) -> ManagedProcedureRead:
     """廃止: take the procedure off the catalog; existing applications keep their version."""
-    return _read(await service.retire(session, staff, staff.municipality_code, procedure_code))
+    return _read(
+        await service.retire(session, staff, staff.municipality_code, procedure_code, now=now)
+    )
 
 
 def _read(managed: service.ManagedProcedure) -> ManagedProcedureRead:

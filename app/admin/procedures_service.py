@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import yaml
@@ -179,19 +180,30 @@ async def update_draft(
 
 
 async def publish(
-    session: AsyncSession, actor: Actor, municipality_code: str, procedure_code: str, number: int
+    session: AsyncSession,
+    actor: Actor,
+    municipality_code: str,
+    procedure_code: str,
+    number: int,
+    *,
+    now: datetime,
 ) -> ManagedProcedure:
     version = await get_version(session, municipality_code, procedure_code, number)
-    procedure = await forms.publish_version(session, version)
+    procedure = await forms.publish_version(session, version, now=now)
     await _audit(session, actor, "procedure.publish", procedure, version)
     return await get_managed(session, municipality_code, procedure_code)
 
 
 async def retire(
-    session: AsyncSession, actor: Actor, municipality_code: str, procedure_code: str
+    session: AsyncSession,
+    actor: Actor,
+    municipality_code: str,
+    procedure_code: str,
+    *,
+    now: datetime,
 ) -> ManagedProcedure:
     procedure = await forms.get_procedure(session, municipality_code, procedure_code)
-    await forms.retire_procedure(session, procedure)
+    await forms.retire_procedure(session, procedure, now=now)
     await _audit(session, actor, "procedure.retire", procedure, None)
     return await get_managed(session, municipality_code, procedure_code)
 

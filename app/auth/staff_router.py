@@ -19,7 +19,7 @@ from app.auth.staff_schemas import (
     StaffToken,
     StaffUpdate,
 )
-from app.dependencies import AppSettings, DbSession
+from app.dependencies import AppSettings, DbSession, Now
 from app.errors import problem_responses
 from app.municipalities.service import MunicipalityNotFound
 from app.security.dependencies import RATE_LIMIT_ERRORS, StaffTokenRateLimit
@@ -46,9 +46,9 @@ async def issue_token(
 
 
 @router.post("/auth/logout", status_code=204, responses=problem_responses(*ACCESS_ERRORS))
-async def logout(staff: AnyStaff, session: DbSession) -> None:
+async def logout(staff: AnyStaff, session: DbSession, now: Now) -> None:
     """Revoke the token this request carries; it is refused from now on."""
-    await staff_service.revoke_token(session, staff)
+    await staff_service.revoke_token(session, staff, now=now)
 
 
 @router.get("/auth/me", response_model=StaffRead, responses=problem_responses(*ACCESS_ERRORS))
@@ -125,7 +125,7 @@ async def create_staff(body: StaffCreate, staff: AdminStaff, session: DbSession)
     ),
 )
 async def update_staff(
-    staff_id: uuid.UUID, body: StaffUpdate, staff: AdminStaff, session: DbSession
+    staff_id: uuid.UUID, body: StaffUpdate, staff: AdminStaff, session: DbSession, now: Now
 ) -> StaffRead:
     """Change roles, department or name, or disable an account (it loses access at once)."""
     target = await staff_service.get_staff(session, staff.municipality_code, staff_id)
@@ -137,5 +137,6 @@ async def update_staff(
         department=body.department,
         roles=body.roles,
         disabled=body.disabled,
+        now=now,
     )
     return StaffRead.model_validate(updated)

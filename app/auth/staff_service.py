@@ -21,7 +21,7 @@ from app.audit.service import Actor, AuditActor
 from app.auth import staff_tokens
 from app.auth.staff_models import RevokedStaffToken, StaffRole, StaffUser
 from app.config import Settings
-from app.db import fetch_page, utcnow
+from app.db import fetch_page
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.municipalities.service import get_municipality
 
@@ -267,6 +267,7 @@ async def update_staff(
     department: str | None = None,
     roles: Iterable[str] | None = None,
     disabled: bool | None = None,
+    now: datetime,
 ) -> StaffUser:
     """Change an account. Disabling takes effect on the account's next request."""
     new_roles = [role.value for role in parse_roles(roles)] if roles is not None else staff.roles
@@ -279,7 +280,7 @@ async def update_staff(
     if department is not None:
         staff.department = _require_department(department)
     if disabled is not None:
-        staff.disabled_at = (staff.disabled_at or utcnow()) if disabled else None
+        staff.disabled_at = (staff.disabled_at or now) if disabled else None
     await session.flush()
     changed = {
         "display_name": display_name,
@@ -383,10 +384,10 @@ async def principal_for_token(
     )
 
 
-async def revoke_token(session: AsyncSession, principal: StaffPrincipal) -> None:
+async def revoke_token(session: AsyncSession, principal: StaffPrincipal, *, now: datetime) -> None:
     """Logout: the token's jti is refused from now until it would have expired anyway.
     Revocations of tokens that expired since are dropped on the way: they prove nothing."""
-    await session.execute(delete(RevokedStaffToken).where(RevokedStaffToken.expires_at < utcnow()))
+    await session.execute(delete(RevokedStaffToken).where(RevokedStaffToken.expires_at < now))
     session.add(
         RevokedStaffToken(
             jti=principal.token_jti,

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.forms.compiler import CompiledForm, check_definition, compiled_form_for
 from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
@@ -141,8 +141,10 @@ async def update_draft(
     return version
 
 
-async def publish_version(session: AsyncSession, version: ProcedureVersion) -> Procedure:
-    """Freeze the version and make it the procedure's current one (公開)."""
+async def publish_version(
+    session: AsyncSession, version: ProcedureVersion, *, now: datetime
+) -> Procedure:
+    """Freeze the version and make it the procedure's current one (公開) at `now`."""
     if version.status != "draft":
         raise VersionFrozen(
             f"Version {version.version} is already published.",
@@ -150,7 +152,6 @@ async def publish_version(session: AsyncSession, version: ProcedureVersion) -> P
         )
     check_definition(version.definition)
     procedure = await session.get_one(Procedure, version.procedure_id, with_for_update=True)
-    now = utcnow()
     version.status = "published"
     version.published_at = now
     procedure.status = "published"
@@ -170,14 +171,16 @@ async def publish_version(session: AsyncSession, version: ProcedureVersion) -> P
     return procedure
 
 
-async def retire_procedure(session: AsyncSession, procedure: Procedure) -> Procedure:
-    """Take the procedure off the catalog (廃止). Existing submissions keep their version."""
+async def retire_procedure(
+    session: AsyncSession, procedure: Procedure, *, now: datetime
+) -> Procedure:
+    """Take the procedure off the catalog (廃止) at `now`. Existing submissions keep their
+    version."""
     if procedure.status != "published":
         raise ProcedureNotPublished(
             "Only a published procedure can be retired.",
             "公開中の手続のみ廃止できます。",
         )
-    now = utcnow()
     procedure.status = "retired"
     procedure.retired_at = now
     session.add(
@@ -288,10 +291,12 @@ async def load_catalog(
     session: AsyncSession,
     municipality_code: str,
     definitions: Sequence[Mapping[str, Any]],
+    *,
+    now: datetime,
 ) -> dict[str, str]:
-    """Publish each definition for the municipality, idempotently: a new procedure is
-    created, a changed one gets a new published version, an unchanged one is left alone.
-    Returns what happened per procedure code."""
+    """Publish each definition for the municipality at `now`, idempotently: a new
+    procedure is created, a changed one gets a new published version, an unchanged one
+    is left alone. Returns what happened per procedure code."""
     outcome: dict[str, str] = {}
     for definition_data in definitions:
         definition = check_definition(definition_data)
@@ -304,7 +309,7 @@ async def load_catalog(
         )
         if procedure is None:
             procedure, version = await create_procedure(session, municipality_code, definition_data)
-            await publish_version(session, version)
+            await publish_version(session, version, now=now)
             outcome[definition.code] = "created"
             continue
         versions = await list_versions(session, procedure)
@@ -317,7 +322,7 @@ async def load_catalog(
             version = await update_draft(session, latest, definition_data)
         else:
             version = await add_version(session, procedure, definition_data)
-        await publish_version(session, version)
+        await publish_version(session, version, now=now)
         outcome[definition.code] = f"published v{version.version}"
     return outcome
 

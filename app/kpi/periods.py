@@ -9,15 +9,37 @@ rather than read from settings because 年度 and 受付日 are legal dates in J
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from app.errors import ValidationFailed
-from app.submissions.reference_numbers import REIWA_OFFSET
+from app.jp_calendar import (
+    JST,
+    end_of_day,
+    fiscal_year_bounds,
+    fiscal_year_label,
+    fiscal_year_of,
+    local_date,
+)
 
-JAPAN = ZoneInfo("Asia/Tokyo")
-HEISEI_OFFSET = 1988
-"""平成元年 is 1989."""
+__all__ = [
+    "EARLIEST_FISCAL_YEAR",
+    "JAPAN",
+    "LATEST_FISCAL_YEAR",
+    "KpiPeriodInvalid",
+    "Period",
+    "end_of_day",
+    "fiscal_year_bounds",
+    "fiscal_year_label",
+    "fiscal_year_of",
+    "fiscal_years_between",
+    "local_date",
+    "month_key",
+    "month_label",
+    "resolve_period",
+]
+
+JAPAN = JST
+"""The KPI's zone; the calendar itself (JST, 年度, 和暦) lives in app.jp_calendar."""
 EARLIEST_FISCAL_YEAR = 2000
 LATEST_FISCAL_YEAR = 2100
 
@@ -28,16 +50,6 @@ class KpiPeriodInvalid(ValidationFailed):
     title_ja = "集計期間の指定が正しくありません"
 
 
-def local_date(moment: datetime) -> date:
-    """The date in Japan of an aware moment (受付日, 公開日)."""
-    return moment.astimezone(JAPAN).date()
-
-
-def end_of_day(day: date) -> datetime:
-    """The first instant after `day` ends in Japan, as UTC: "at a date" means by its end."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=JAPAN).astimezone(UTC)
-
-
 def month_key(day: date) -> int:
     """yyyymm, the month a rollup row belongs to."""
     return day.year * 100 + day.month
@@ -45,34 +57,6 @@ def month_key(day: date) -> int:
 
 def month_label(key: int) -> str:
     return f"{key // 100:04d}-{key % 100:02d}"
-
-
-def fiscal_year_of(day: date, start_month: int = 4) -> int:
-    """年度 of a date, named after the calendar year in which it starts (as 受付番号 do)."""
-    return day.year if day.month >= start_month else day.year - 1
-
-
-def fiscal_year_bounds(fiscal_year: int, start_month: int = 4) -> tuple[date, date]:
-    """First and last day of the 年度 (1 April - 31 March in Japan)."""
-    first = date(fiscal_year, start_month, 1)
-    next_first = date(fiscal_year + 1, start_month, 1)
-    return first, next_first - timedelta(days=1)
-
-
-def fiscal_year_label(fiscal_year: int) -> str:
-    """The 和暦 name of a 年度: 2025 -> 令和7年度, 2019 -> 令和元年度, 2018 -> 平成30年度.
-
-    A 年度 is named by the era in force on its first day, except that FY2019 (which
-    began on 平成31年4月1日) is by government usage 令和元年度."""
-    if fiscal_year >= REIWA_OFFSET + 1:
-        return f"令和{_era_year(fiscal_year - REIWA_OFFSET)}年度"
-    if fiscal_year >= HEISEI_OFFSET + 1:
-        return f"平成{_era_year(fiscal_year - HEISEI_OFFSET)}年度"
-    return f"{fiscal_year}年度"
-
-
-def _era_year(year: int) -> str:
-    return "元" if year == 1 else str(year)
 
 
 @dataclass(frozen=True)

@@ -14,32 +14,26 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.jp_calendar import fiscal_year_era, fiscal_year_of
 from app.municipalities.models import Municipality
 from app.submissions.dialects import insert_ignoring_conflicts
 from app.submissions.models import ReferenceCounter
 
-REIWA_OFFSET = 2018
-"""令和元年 is 2019, so the 令和 year of fiscal year Y is Y - 2018."""
-
-
-def fiscal_year_of(moment: datetime, *, timezone: ZoneInfo, start_month: int = 4) -> int:
-    """年度: named after the calendar year in which it starts (April in Japan), taken
-    at the municipality's local time, so 31 March 23:59 JST is still the old year."""
-    local = moment.astimezone(timezone)
-    return local.year if local.month >= start_month else local.year - 1
+__all__ = ["fiscal_year_of", "format_reference_number", "next_reference_number"]
 
 
 def format_reference_number(prefix: str, fiscal_year: int, sequence: int) -> str:
-    return f"{prefix}-R{fiscal_year - REIWA_OFFSET}-{sequence:06d}"
+    """`TOMI-R7-000123`: the era initial and year of the 年度 (令和7年度), then the sequence."""
+    named = fiscal_year_era(fiscal_year)
+    year = f"{named[0].initial}{named[1]}" if named else str(fiscal_year)
+    return f"{prefix}-{year}-{sequence:06d}"
 
 
 async def next_reference_number(
     session: AsyncSession, municipality: Municipality, *, now: datetime, timezone: ZoneInfo
 ) -> tuple[int, str]:
     """The fiscal year and the next reference number for a submit happening at `now`."""
-    fiscal_year = fiscal_year_of(
-        now, timezone=timezone, start_month=municipality.fiscal_year_start_month
-    )
+    fiscal_year = fiscal_year_of(now, municipality.fiscal_year_start_month, timezone=timezone)
     sequence = await _increment(session, municipality.code, fiscal_year)
     return fiscal_year, format_reference_number(
         municipality.reference_prefix, fiscal_year, sequence

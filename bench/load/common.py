@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ async def _seed(database: Database) -> None:
             for municipality in SAMPLE_MUNICIPALITIES:
                 await upsert_municipality(session, municipality)
             for code in (TOMI, UEDA):
-                await load_catalog(session, code, read_catalog_directory())
+                await load_catalog(session, code, read_catalog_directory(), now=datetime.now(UTC))
     finally:
         await engine.dispose()
     connection = await asyncpg.connect(database.dsn)

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -58,7 +59,7 @@ async def _publish_fee_procedure(database: Database) -> None:
     engine = make_engine(database.url)
     try:
         async with make_session_factory(engine)() as session, session.begin():
-            await load_catalog(session, TOMI, [simple_definition(PROCEDURE)])
+            await load_catalog(session, TOMI, [simple_definition(PROCEDURE)], now=datetime.now(UTC))
     finally:
         await engine.dispose()
 

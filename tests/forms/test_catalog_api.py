@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import jsonschema
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -94,7 +96,7 @@ async def test_scoping_a_procedure_of_one_city_is_not_visible_in_the_other(
     await seed_catalog(session_factory, codes=(TOMI,))
     async with session_factory() as session, session.begin():
         _, version = await service.create_procedure(session, UEDA, simple_definition("ueda-only"))
-        await service.publish_version(session, version)
+        await service.publish_version(session, version, now=datetime.now(UTC))
     ueda = (await client.get(f"/api/v1/municipalities/{UEDA}/procedures")).json()
     tomi = (await client.get(f"/api/v1/municipalities/{TOMI}/procedures")).json()
     assert [item["code"] for item in ueda["items"]] == ["ueda-only"]
@@ -110,7 +112,7 @@ async def test_new_version_becomes_current_and_retired_leaves_the_catalog(
     url = f"/api/v1/municipalities/{TOMI}/procedures/test-certificate"
     async with session_factory() as session, session.begin():
         procedure, version = await service.create_procedure(session, TOMI, simple_definition())
-        await service.publish_version(session, version)
+        await service.publish_version(session, version, now=datetime.now(UTC))
     first = await client.get(url)
     assert first.json()["version"] == 1
 
@@ -124,7 +126,7 @@ async def test_new_version_becomes_current_and_retired_leaves_the_catalog(
 
     async with session_factory() as session, session.begin():
         draft = await service.get_version(session, draft.id)
-        await service.publish_version(session, draft)
+        await service.publish_version(session, draft, now=datetime.now(UTC))
     second = await client.get(url)
     assert second.json()["version"] == 2
     assert second.json()["fee_rules"][0]["unit_price"] == 350
@@ -132,7 +134,7 @@ async def test_new_version_becomes_current_and_retired_leaves_the_catalog(
 
     async with session_factory() as session, session.begin():
         procedure = await service.get_procedure(session, TOMI, "test-certificate")
-        await service.retire_procedure(session, procedure)
+        await service.retire_procedure(session, procedure, now=datetime.now(UTC))
     assert (await client.get(url)).status_code == 404
     listing = (await client.get(f"/api/v1/municipalities/{TOMI}/procedures")).json()
     assert listing == {"items": [], "total": 0}

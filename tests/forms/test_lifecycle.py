@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,7 +40,7 @@ async def test_published_version_is_frozen(
 ) -> None:
     async with session_factory() as session, session.begin():
         _, version = await service.create_procedure(session, tomi, simple_definition())
-        await service.publish_version(session, version)
+        await service.publish_version(session, version, now=datetime.now(UTC))
     version_id = version.id
     async with session_factory() as session:
         version = await service.get_version(session, version_id)
@@ -46,7 +48,7 @@ async def test_published_version_is_frozen(
         with pytest.raises(service.VersionFrozen):
             await service.update_draft(session, version, changed)
         with pytest.raises(service.VersionFrozen):
-            await service.publish_version(session, version)
+            await service.publish_version(session, version, now=datetime.now(UTC))
         await session.rollback()
     async with session_factory() as session:
         stored = await service.get_version(session, version_id)
@@ -70,7 +72,7 @@ async def test_definition_code_must_match_the_procedure(
 ) -> None:
     async with session_factory() as session:
         procedure, version = await service.create_procedure(session, tomi, simple_definition())
-        await service.publish_version(session, version)
+        await service.publish_version(session, version, now=datetime.now(UTC))
         with pytest.raises(service.ProcedureCodeMismatch):
             await service.add_version(session, procedure, simple_definition("other-code"))
         with pytest.raises(service.ProcedureExists):
@@ -82,10 +84,10 @@ async def test_publish_and_retire_are_recorded_for_the_kpi(
 ) -> None:
     async with session_factory() as session, session.begin():
         procedure, version = await service.create_procedure(session, tomi, simple_definition())
-        await service.publish_version(session, version)
-        await service.retire_procedure(session, procedure)
+        await service.publish_version(session, version, now=datetime.now(UTC))
+        await service.retire_procedure(session, procedure, now=datetime.now(UTC))
         with pytest.raises(service.ProcedureNotPublished):
-            await service.retire_procedure(session, procedure)
+            await service.retire_procedure(session, procedure, now=datetime.now(UTC))
     async with session_factory() as session:
         events = (await session.scalars(select(ProcedureEvent).order_by(ProcedureEvent.id))).all()
         assert [(e.action, e.version) for e in events] == [("published", 1), ("retired", None)]
@@ -99,9 +101,9 @@ async def test_loading_the_catalog_twice_changes_nothing(
 ) -> None:
     definitions = service.read_catalog_directory()
     async with session_factory() as session, session.begin():
-        first = await service.load_catalog(session, tomi, definitions)
+        first = await service.load_catalog(session, tomi, definitions, now=datetime.now(UTC))
     async with session_factory() as session, session.begin():
-        second = await service.load_catalog(session, tomi, definitions)
+        second = await service.load_catalog(session, tomi, definitions, now=datetime.now(UTC))
     assert set(first.values()) == {"created"}
     assert set(second.values()) == {"unchanged"}
     assert len(first) >= 15

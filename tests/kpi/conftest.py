@@ -89,9 +89,9 @@ async def kpi_api(
 
 @pytest.fixture
 def procedure_clock(
-    monkeypatch: pytest.MonkeyPatch, session_factory: async_sessionmaker[AsyncSession]
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> ProcedureClock:
-    return ProcedureClock(monkeypatch, session_factory)
+    return ProcedureClock(session_factory)
 
 
 @pytest.fixture

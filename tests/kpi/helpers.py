@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.jpki.service import CardProof
@@ -42,23 +41,20 @@ def jst(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> dat
 
 @dataclass
 class ProcedureClock:
-    """Publishing and retiring take the time from app.forms.service's clock; the tests
-    set it so the catalog's history lies where they need it."""
+    """Publishes and retires at chosen moments, so the catalog's history lies where the
+    tests need it."""
 
-    monkeypatch: pytest.MonkeyPatch
     factory: async_sessionmaker[AsyncSession]
 
     async def publish(
         self, at: datetime, definition: dict[str, Any], municipality_code: str = TOMI
     ) -> None:
-        self.monkeypatch.setattr("app.forms.service.utcnow", lambda: at)
-        await publish_definition(self.factory, municipality_code, definition)
+        await publish_definition(self.factory, municipality_code, definition, now=at)
 
     async def retire(self, at: datetime, code: str, municipality_code: str = TOMI) -> None:
-        self.monkeypatch.setattr("app.forms.service.utcnow", lambda: at)
         async with self.factory() as session, session.begin():
             procedure: Procedure = await get_procedure(session, municipality_code, code)
-            await retire_procedure(session, procedure)
+            await retire_procedure(session, procedure, now=at)
 
 
 @dataclass

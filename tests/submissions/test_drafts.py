@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import select
@@ -240,7 +241,7 @@ async def test_an_application_keeps_its_version_after_a_new_one_and_retirement(
 
     async with session_factory() as session, session.begin():
         procedure = await forms_service.get_procedure(session, TOMI, "test-certificate")
-        await forms_service.retire_procedure(session, procedure)
+        await forms_service.retire_procedure(session, procedure, now=datetime.now(UTC))
 
     shown = await api.get(f"/api/v1/submissions/{submission_id}", headers=bearer(token))
     assert shown.status_code == 200

@@ -26,6 +26,7 @@ from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
 
 from app.auth.jpki.errors import JpkiCertificateInvalid
+from app.jp_calendar import HEISEI, MEIJI, REIWA, SHOWA, TAISHO, JapaneseEra, era_of, format_wareki
 
 OID_NAME = ObjectIdentifier("1.2.392.200149.8.5.5.1")  # 氏名
 OID_NAME_ALTERNATIVE_POSITIONS = ObjectIdentifier("1.2.392.200149.8.5.5.2")  # 氏名の代替文字
@@ -49,16 +50,21 @@ class Era(StrEnum):
     REIWA = "5"  # 令和
 
     @property
+    def calendar_era(self) -> JapaneseEra | None:
+        """The era in app.jp_calendar; None for 不明."""
+        return _CALENDAR_ERAS.get(self)
+
+    @property
     def label_ja(self) -> str:
-        return _ERA_LABELS[self][0]
+        return self.calendar_era.name if self.calendar_era else "不明"
 
     @property
     def label_en(self) -> str:
-        return _ERA_LABELS[self][1]
+        return self.calendar_era.name_en if self.calendar_era else "unknown"
 
     @property
     def first_day(self) -> date | None:
-        return _ERA_FIRST_DAYS.get(self)
+        return self.calendar_era.first_day if self.calendar_era else None
 
     def includes(self, day: date) -> bool:
         """The day falls in this era (平成: 1989-01-08 to 2019-04-30)."""
@@ -67,27 +73,16 @@ class Era(StrEnum):
     @classmethod
     def of(cls, day: date) -> Era:
         """The era a (post-1868) date falls in."""
-        for era in (cls.REIWA, cls.HEISEI, cls.SHOWA, cls.TAISHO, cls.MEIJI):
-            first = _ERA_FIRST_DAYS[era]
-            if day >= first:
-                return era
-        return cls.UNKNOWN
+        era = era_of(day)
+        return next((code for code, named in _CALENDAR_ERAS.items() if named == era), cls.UNKNOWN)
 
 
-_ERA_LABELS = {
-    Era.UNKNOWN: ("不明", "unknown"),
-    Era.MEIJI: ("明治", "Meiji"),
-    Era.TAISHO: ("大正", "Taisho"),
-    Era.SHOWA: ("昭和", "Showa"),
-    Era.HEISEI: ("平成", "Heisei"),
-    Era.REIWA: ("令和", "Reiwa"),
-}
-_ERA_FIRST_DAYS = {
-    Era.MEIJI: date(1868, 1, 25),
-    Era.TAISHO: date(1912, 7, 30),
-    Era.SHOWA: date(1926, 12, 25),
-    Era.HEISEI: date(1989, 1, 8),
-    Era.REIWA: date(2019, 5, 1),
+_CALENDAR_ERAS = {
+    Era.MEIJI: MEIJI,
+    Era.TAISHO: TAISHO,
+    Era.SHOWA: SHOWA,
+    Era.HEISEI: HEISEI,
+    Era.REIWA: REIWA,
 }
 
 
@@ -136,14 +131,12 @@ class BasicFourFacts:
 
     @property
     def birth_date_wareki(self) -> str | None:
-        """The birth date in the Japanese calendar, e.g. 令和2年5月1日 (元年 for year 1)."""
-        first = self.birth_era.first_day
-        if self.birth_date is None or first is None:
+        """The birth date in the Japanese calendar, e.g. 令和2年5月1日 (元年 for year 1),
+        in the era the certificate states."""
+        era = self.birth_era.calendar_era
+        if self.birth_date is None or era is None:
             return None
-        year = self.birth_date.year - first.year + 1
-        year_text = "元" if year == 1 else str(year)
-        day = self.birth_date
-        return f"{self.birth_era.label_ja}{year_text}年{day.month}月{day.day}日"
+        return format_wareki(self.birth_date, era)
 
     def as_json(self) -> dict[str, Any]:
         """The facts as stored beside evidence: plain JSON, codes kept as certified."""
