@@ -149,16 +149,16 @@ def format_wareki(day: date, era: JapaneseEra | None = None) -> str:
 
 
 _WAREKI = re.compile(
-    r"(?P<era>明治|大正|昭和|平成|令和|[MTSHR])\s*(?P<year>元|[0-9]{1,2})\s*[年.\-/]\s*"
-    r"(?P<month>[0-9]{1,2})\s*[月.\-/]\s*(?P<day>[0-9]{1,2})\s*日?",
-    re.IGNORECASE,
+    r"(?P<era>明治|大正|昭和|平成|令和)\s*(?P<year>元|[0-9]{1,2})\s*[年.\-/]\s*"
+    r"(?P<month>[0-9]{1,2})\s*[月.\-/]\s*(?P<day>[0-9]{1,2})\s*日?"
 )
 
 
 def parse_wareki(text: str) -> date | None:
-    """A date written in 和暦 (昭和63年2月3日, 平成元年1月8日, H1.1.8, ㍼63年2月3日), or None
-    when the text is not written that way. WarekiError when it is, but names no day
-    of that era."""
+    """A date written in 和暦 with the era's name (昭和63年2月3日, 平成元年1月8日, 令和2.5.1,
+    ㍼63年2月3日), or None when the text is not written that way. WarekiError when it
+    is, but names no day of that era. Initials (R7, H1) are not read: "R7-04-01" is
+    too easily a typing slip."""
     normalized = unicodedata.normalize("NFKC", text).strip()
     match = _WAREKI.fullmatch(normalized)
     if match is None:

@@ -8,6 +8,7 @@ the cross-node rules cannot run yet, so those are reported on the next attempt.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -31,7 +32,7 @@ from app.forms.fees import field_at
 from app.forms.validation import pointer
 
 AnyField = FieldDefinition
-_Bound = TypeVar("_Bound", int, float, str)
+_Bound = TypeVar("_Bound", int, float, str, date)
 
 
 class DefinitionInvalid(AppError):

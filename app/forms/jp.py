@@ -43,6 +43,14 @@ EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
 
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
+# Exactly the characters Python's str.strip() removes (str.isspace), written out so
+# that ECMA-262 (whose \s differs) reads the pattern the same way.
+_STRIPPED = r"\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+CANONICAL_TEXT_PATTERN = rf"^[^\u0000{_STRIPPED}](?:[^\u0000]*[^\u0000{_STRIPPED}])?$"
+"""A canonical string answer: not empty, no surrounding white space (normalisation
+strips it), no NUL (U+0000, which PostgreSQL cannot store)."""
+NO_NUL_LOOKAHEAD = r"(?=[^\u0000]*$)"
+
 # Dash-like characters people type in numbers (NFKC leaves these alone): hyphen,
 # non-breaking hyphen, figure dash, en/em dash, horizontal bar, minus sign, and the
 # katakana prolonged sound mark an IME often produces for "-".

@@ -16,6 +16,7 @@ to be visible, as the server does. Everything a renderer needs beyond JSON Schem
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,8 +66,11 @@ _NUMERIC_KEYWORDS = {
 }
 
 
-def build_json_schema(definition: ProcedureDefinition) -> dict[str, Any]:
-    return SchemaBuilder(definition).build()
+def build_json_schema(
+    definition: ProcedureDefinition, today: dt.date | None = None
+) -> dict[str, Any]:
+    """The schema; `today` (the serving day in Japan) resolves relative date bounds."""
+    return SchemaBuilder(definition, today).build()
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -105,8 +109,9 @@ def _condition_dump(condition: Condition) -> dict[str, Any]:
 class SchemaBuilder:
     """Builds one definition's schema; field types build theirs through it."""
 
-    def __init__(self, definition: ProcedureDefinition) -> None:
+    def __init__(self, definition: ProcedureDefinition, today: dt.date | None = None) -> None:
         self.definition = definition
+        self.today = today
         self.defs: dict[str, dict[str, Any]] = {}
 
     def build(self) -> dict[str, Any]:
@@ -125,6 +130,9 @@ class SchemaBuilder:
             "steps": [self._step_annotation(step) for step in definition.steps],
             "server_only_rules": SERVER_ONLY_RULES,
         }
+        if self.today is not None:
+            # Relative date bounds were resolved for this day (JST).
+            schema["x-madoguchi"]["bounds_as_of"] = self.today.isoformat()
         return schema
 
     def _step_annotation(self, step: Step) -> dict[str, Any]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.dependencies import AppSettings, DbSession
+from app.dependencies import AppSettings, DbSession, Now
 from app.errors import problem_responses
 from app.forms import service
 from app.forms.schemas import LocalizedText, ProcedureDetail, ProcedureList, ProcedureSummary
+from app.jp_calendar import end_of_day, local_date
 from app.municipalities.service import MunicipalityCodeInvalid, MunicipalityNotFound
 
 router = APIRouter(tags=["catalog"])
@@ -59,13 +60,22 @@ async def get_procedure(
     response: Response,
     session: DbSession,
     settings: AppSettings,
+    now: Now,
 ) -> ProcedureDetail | Response:
     """The current version: definition as authored, JSON Schema, fee rules.
 
-    A published version never changes, so its digest is a strong ETag."""
+    A published version never changes, so its digest is a strong ETag. A schema with
+    relative date bounds (`today`) changes at midnight in Japan: its ETag names the day
+    the bounds were resolved for, and it is cached until that day ends at the latest."""
     published = await service.get_published(session, code, procedure_code)
-    etag = f'"{published.version.definition_digest[:32]}-v{published.version.version}"'
-    cache_control = f"public, max-age={settings.catalog_cache_max_age_seconds}"
+    today = local_date(now)
+    etag = f"{published.version.definition_digest[:32]}-v{published.version.version}"
+    max_age = settings.catalog_cache_max_age_seconds
+    if published.form.has_relative_dates:
+        etag = f"{etag}-{today:%Y%m%d}"
+        max_age = min(max_age, int((end_of_day(today) - now).total_seconds()))
+    etag = f'"{etag}"'
+    cache_control = f"public, max-age={max_age}"
     if etag in _if_none_match(request):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": cache_control})
     response.headers["ETag"] = etag
@@ -78,7 +88,7 @@ async def get_procedure(
         version=version.version,
         published_at=version.published_at.isoformat() if version.published_at else None,
         definition=version.definition,
-        json_schema=published.form.json_schema,
+        json_schema=published.form.json_schema_on(today),
         fee_rules=list(version.definition.get("fee_rules", [])),
         fee_summary=_localized(published.form.fee_summary),
     )

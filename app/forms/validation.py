@@ -42,19 +42,24 @@ class ValidationResult:
 
 
 def validate_answers(
-    definition: ProcedureDefinition, answers: Any, *, partial: bool = False
+    definition: ProcedureDefinition,
+    answers: Any,
+    *,
+    partial: bool = False,
+    today: dt.date | None = None,
 ) -> ValidationResult:
     """Normalise and check an answer object.
 
     `partial` (下書き, a draft): every answer given is checked, but missing required
-    answers and too few group items are not errors yet.
+    answers and too few group items are not errors yet. `today`: the request's date in
+    Japan, which relative date bounds (`today-18y`) are resolved against.
     """
     if not isinstance(answers, dict):
         error = FieldError(
             "", "type", "回答の形式が正しくありません", "The answers must be a JSON object"
         )
         return ValidationResult({}, [error])
-    checker = AnswerChecker(partial=partial)
+    checker = AnswerChecker(partial=partial, today=today)
     canonical = normalize_answers(definition, answers)
     visible: dict[str, bool] = {}
     result: dict[str, Any] = {}
@@ -90,8 +95,9 @@ def is_calendar_date(value: str) -> bool:
 class AnswerChecker:
     """Collects the problems of one answer object; field types report through it."""
 
-    def __init__(self, *, partial: bool) -> None:
+    def __init__(self, *, partial: bool, today: dt.date | None = None) -> None:
         self.partial = partial
+        self.today = today
         self.errors: list[FieldError] = []
 
     def report(self, path: str, code: str, message_ja: str, message_en: str) -> None:
@@ -128,10 +134,19 @@ class AnswerChecker:
         self.report(path, "required", "必須項目です", "This field is required")
 
     def is_string(self, value: Any, path: str) -> bool:
-        if isinstance(value, str):
-            return True
-        self.report(path, "type", "文字列で入力してください", "Enter text")
-        return False
+        """A string without NUL (U+0000, which PostgreSQL text cannot hold)."""
+        if not isinstance(value, str):
+            self.report(path, "type", "文字列で入力してください", "Enter text")
+            return False
+        if "\x00" in value:
+            self.report(
+                path,
+                "nul_character",
+                "使用できない文字（NUL）が含まれています",
+                "Remove the NUL character (U+0000)",
+            )
+            return False
+        return True
 
     def is_object(self, value: Any, path: str) -> bool:
         if isinstance(value, dict):

@@ -179,7 +179,7 @@ async def create_submission(
     form = published.form
     if channel == "online":  # at the counter (窓口) staff see the card in person
         require_identity(form.definition, caller, None, submitting=submit)
-    result = _valid(form.validate(answers, partial=not submit))
+    result = _valid(form.validate(answers, partial=not submit, now=now))
     submission = Submission(
         id=new_uuid(),
         municipality_code=municipality_code,
@@ -249,7 +249,7 @@ async def update_answers(
             extra={"current_status": submission.status},
         )
     form = await pinned_form(session, submission)
-    result = _valid(form.validate(answers, partial=True))
+    result = _valid(form.validate(answers, partial=True, now=now))
     # An answer stays "from the card" only while the citizen leaves it as the card gave it.
     kept = [
         key
@@ -290,7 +290,7 @@ async def submit(
     stored = my_number.open_answers(
         form.definition, submission.answers, my_number.cipher_for(settings)
     )
-    result = _valid(form.validate(stored, partial=False))
+    result = _valid(form.validate(stored, partial=False, now=now))
     if signature is not None:
         await signing.verify_and_record(
             session, signature, submission, answers=result.answers, now=now
@@ -438,7 +438,7 @@ async def record_counter_submission(
     does not wait for an online payment."""
     published = await forms_service.get_published(session, municipality_code, procedure_code)
     form = published.form
-    result = _valid(form.validate(answers, partial=True))
+    result = _valid(form.validate(answers, partial=True, now=received_at))
     submission = Submission(
         id=new_uuid(),
         municipality_code=municipality_code,

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from app.forms.conditions import holds
 from app.forms.definition import GroupField, ProcedureDefinition
+from app.forms.fields.date import resolve_bound
+from app.jp_calendar import local_date
 
 PATTERN_EXAMPLES = {
     "^[0-9]{7}$": "0012345",
@@ -42,7 +44,7 @@ NAMES = [
 ]
 
 
-def field_value(field: Any, rnd: random.Random) -> Any:
+def field_value(field: Any, rnd: random.Random, today: date) -> Any:
     kind = field.type
     if kind == "text":
         if field.pattern:
@@ -57,8 +59,8 @@ def field_value(field: Any, rnd: random.Random) -> Any:
     if kind == "number":
         return (field.minimum or 0) + 0.5
     if kind == "date":
-        low = date.fromisoformat(field.minimum or "1950-01-01")
-        high = date.fromisoformat(field.maximum or "2026-11-30")
+        low = resolve_bound(field.minimum or "1950-01-01", today)
+        high = resolve_bound(field.maximum or "2026-11-30", today)
         return (low + timedelta(days=rnd.randint(0, max((high - low).days, 0)))).isoformat()
     if kind in ("select", "radio"):
         return rnd.choice(field.options).value
@@ -84,7 +86,7 @@ def field_value(field: Any, rnd: random.Random) -> Any:
     if kind == "my_number":
         return "123456789018"
     if kind == "group":
-        return [_fill(field.fields, rnd) for _ in range(_group_size(field, rnd))]
+        return [_fill(field.fields, rnd, today) for _ in range(_group_size(field, rnd))]
     raise AssertionError(f"no sample for field type {kind}")
 
 
@@ -92,18 +94,22 @@ def _group_size(field: GroupField, rnd: random.Random) -> int:
     return rnd.randint(max(field.min_items, 1), max(min(field.max_items, 3), field.min_items, 1))
 
 
-def _fill(fields: Sequence[Any], rnd: random.Random, shown: bool = True) -> dict[str, Any]:
+def _fill(fields: Sequence[Any], rnd: random.Random, today: date) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     visible: dict[str, bool] = {}
     for field in fields:
-        visible[field.key] = shown and holds(field.when, answers, visible)
+        visible[field.key] = holds(field.when, answers, visible)
         if visible[field.key] and (field.required or rnd.random() < 0.7):
-            answers[field.key] = field_value(field, rnd)
+            answers[field.key] = field_value(field, rnd, today)
     return answers
 
 
-def sample_answers(definition: ProcedureDefinition, seed: int) -> dict[str, Any]:
-    """A complete, valid set of answers as a citizen might type them (not normalised)."""
+def sample_answers(
+    definition: ProcedureDefinition, seed: int, today: date | None = None
+) -> dict[str, Any]:
+    """A complete, valid set of answers as a citizen might type them (not normalised),
+    on `today` (JST; by default the wall clock's), which relative date bounds name."""
+    today = today or local_date(datetime.now(UTC))
     rnd = random.Random(seed)
     answers: dict[str, Any] = {}
     visible: dict[str, bool] = {}
@@ -112,5 +118,5 @@ def sample_answers(definition: ProcedureDefinition, seed: int) -> dict[str, Any]
         for field in step.fields:
             visible[field.key] = step_shown and holds(field.when, answers, visible)
             if visible[field.key] and (field.required or rnd.random() < 0.7):
-                answers[field.key] = field_value(field, rnd)
+                answers[field.key] = field_value(field, rnd, today)
     return answers

@@ -3,6 +3,7 @@ accepts realistic answers, and agrees with a generic JSON Schema validator."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
@@ -10,9 +11,13 @@ import pytest
 
 from app.forms.compiler import check_definition, compile_definition
 from app.forms.service import read_catalog_directory
+from app.jp_calendar import local_date
 from tests.forms.sample_answers import sample_answers
 
 CATALOG = {definition["code"]: definition for definition in read_catalog_directory()}
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+"""The catalog's relative date bounds (today, fiscal_year_start) are resolved here."""
+TODAY = local_date(NOW)
 
 
 def test_the_catalog_has_the_procedures_the_municipalities_need() -> None:
@@ -43,9 +48,9 @@ def test_definition_compiles_to_valid_2020_12_schema(code: str) -> None:
 @pytest.mark.parametrize("code", sorted(CATALOG))
 def test_realistic_answers_pass_both_validators(code: str) -> None:
     form = compile_definition(check_definition(CATALOG[code]))
-    generic = jsonschema.Draft202012Validator(form.json_schema)
+    generic = jsonschema.Draft202012Validator(form.json_schema_on(TODAY))
     for seed in range(25):
-        result = form.validate(sample_answers(form.definition, seed))
+        result = form.validate(sample_answers(form.definition, seed, TODAY), now=NOW)
         assert result.ok, (seed, [e.as_dict() for e in result.errors])
         assert list(generic.iter_errors(result.answers)) == []
         assert form.calculate_fee(result.answers).total >= 0
@@ -54,10 +59,12 @@ def test_realistic_answers_pass_both_validators(code: str) -> None:
 @pytest.mark.parametrize("code", sorted(CATALOG))
 def test_broken_answers_are_refused_by_both_validators(code: str) -> None:
     form = compile_definition(check_definition(CATALOG[code]))
-    generic = jsonschema.Draft202012Validator(form.json_schema)
-    answers: dict[str, Any] = form.validate(sample_answers(form.definition, 0)).answers
+    generic = jsonschema.Draft202012Validator(form.json_schema_on(TODAY))
+    answers: dict[str, Any] = form.validate(
+        sample_answers(form.definition, 0, TODAY), now=NOW
+    ).answers
     answers["not_a_field"] = "x"
-    assert not form.validate(answers).ok
+    assert not form.validate(answers, now=NOW).ok
     assert not generic.is_valid(answers)
     required = [
         f.key
@@ -69,7 +76,7 @@ def test_broken_answers_are_refused_by_both_validators(code: str) -> None:
     if required:
         del answers["not_a_field"]
         del answers[required[0]]
-        errors = form.validate(answers).errors
+        errors = form.validate(answers, now=NOW).errors
         assert [e.path for e in errors] == [f"/{required[0]}"]
         assert errors[0].code == "required"
         assert not generic.is_valid(answers)
@@ -77,7 +84,7 @@ def test_broken_answers_are_refused_by_both_validators(code: str) -> None:
 
 def _fee(code: str, seed: int, patch: dict[str, Any]) -> tuple[int, list[tuple[str, int]]]:
     form = compile_definition(check_definition(CATALOG[code]))
-    result = form.validate({**sample_answers(form.definition, seed), **patch})
+    result = form.validate({**sample_answers(form.definition, seed, TODAY), **patch}, now=NOW)
     assert result.ok, [e.as_dict() for e in result.errors]
     fee = form.calculate_fee(result.answers)
     return fee.total, [(item.key, item.amount) for item in fee.items]

@@ -8,16 +8,23 @@ digit, real calendar date, date range).
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from collections import Counter
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from app.errors import FieldError
 from app.forms.compiler import CompiledForm, check_definition, compile_definition
-from app.forms.jp import PREFECTURES, my_number_check_digit
+from app.forms.jp import (
+    CANONICAL_TEXT_PATTERN,
+    NO_NUL_LOOKAHEAD,
+    PREFECTURES,
+    my_number_check_digit,
+)
 from app.forms.normalize import normalize_answers
 
 
@@ -448,3 +455,80 @@ def test_agreement_on_generated_answer_objects() -> None:
     agree()
     assert outcomes["both accept"] >= 20, outcomes
     assert outcomes["both refuse"] >= 20, outcomes
+
+
+# --- answers generated from the schema are accepted ---------------------------------------
+# Each answer is drawn from its property's schema as a client reading the schema would:
+# standard keywords (type, enum, const, pattern, lengths, bounds, items, format "date") and
+# the annotations that state what JSON Schema cannot (formatMinimum/formatMaximum,
+# x-check-digit). Objects the whole schema accepts, in canonical (normalised) form, must
+# be accepted by the server: no rule of the validator is left unstated.
+
+
+def _string_values(schema: dict[str, Any]) -> st.SearchStrategy[str]:
+    if schema.get("format") == "date":
+        low = dt.date.fromisoformat(schema.get("formatMinimum", "1900-01-01"))
+        high = dt.date.fromisoformat(schema.get("formatMaximum", "2100-12-31"))
+        return st.dates(low, high).map(dt.date.isoformat)
+    if schema.get("x-check-digit") == "my_number":
+        return my_numbers
+    pattern = schema.get("pattern")
+    min_size, max_size = schema.get("minLength", 0), min(schema.get("maxLength", 12), 12)
+    if pattern is None or pattern == CANONICAL_TEXT_PATTERN:
+        text = st.text(st.characters(codec="utf-8"), min_size=min_size, max_size=max_size)
+        return text if pattern is None else text.filter(lambda s: re.search(pattern, s) is not None)
+    generating = pattern.replace(NO_NUL_LOOKAHEAD, "", 1)
+    values = st.from_regex(generating, fullmatch=True)
+    return values.filter(lambda s: re.search(pattern, s) is not None and len(s) <= max_size + 250)
+
+
+def from_property_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    if "const" in schema:
+        return st.just(schema["const"])
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    kind = schema.get("type")
+    if kind == "boolean":
+        return st.booleans()
+    if kind == "integer":
+        return st.integers(schema.get("minimum", -1000), schema.get("maximum", 1000))
+    if kind == "number":
+        low, high = schema.get("minimum", -1000), schema.get("maximum", 1000)
+        return st.floats(low, high, allow_nan=False) | st.integers(math.ceil(low), int(high))
+    if kind == "string":
+        return _string_values(schema)
+    if kind == "array":
+        return st.lists(
+            from_property_schema(schema["items"]),
+            min_size=schema.get("minItems", 0),
+            max_size=min(schema.get("maxItems", 3), 3),
+            unique_by=(lambda v: repr(v)) if schema.get("uniqueItems") else None,
+        )
+    assert kind == "object", schema
+    # Every property drawn: a hidden field's answer is allowed (it is type-checked, then
+    # dropped), so only the conditions decide which objects the schema accepts.
+    return st.fixed_dictionaries(
+        {key: from_property_schema(part) for key, part in schema["properties"].items()}
+    )
+
+
+def test_answers_generated_from_the_schema_are_accepted() -> None:
+    accepted: Counter[str] = Counter()
+    objects = from_property_schema(FORM.json_schema)
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(objects)
+    def generated(answers: dict[str, Any]) -> None:
+        assume(VALIDATOR.is_valid(answers))
+        assume(normalize_answers(FORM.definition, answers) == answers)
+        result = FORM.validate(answers)
+        assert result.ok, (answers, result.errors)
+        accepted["kind=" + answers["kind"]] += 1
+
+    generated()
+    assert sum(accepted.values()) >= 20, accepted

@@ -49,7 +49,8 @@ class MyNumberField(FieldDefinition):
             )
 
     def value_schema(self) -> Schema:
-        return {"type": "string", "pattern": MY_NUMBER_PATTERN}
+        # The 12th digit is the check digit of the first 11 (個人番号の検査用数字).
+        return {"type": "string", "pattern": MY_NUMBER_PATTERN, "x-check-digit": "my_number"}
 
     def check_definition(self, checker: DefinitionChecker, path: str) -> None:
         if not checker.definition.my_number_use:

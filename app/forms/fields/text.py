@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, field_validator
 
 from app.forms.fields.base import FieldDefinition, Schema, register_field_type
+from app.forms.jp import CANONICAL_TEXT_PATTERN, NO_NUL_LOOKAHEAD
 
 if TYPE_CHECKING:
     from app.forms.definition_check import DefinitionChecker
@@ -20,8 +21,13 @@ HARD_TEXT_MAX_LENGTH = 20000
 
 
 def string_schema(max_length: int, min_length: int | None = None) -> Schema:
-    """Canonical strings are stripped and never empty."""
-    return {"type": "string", "minLength": max(1, min_length or 0), "maxLength": max_length}
+    """Canonical strings are stripped, never empty and hold no NUL."""
+    return {
+        "type": "string",
+        "minLength": max(1, min_length or 0),
+        "maxLength": max_length,
+        "pattern": CANONICAL_TEXT_PATTERN,
+    }
 
 
 class _FreeText(FieldDefinition):
@@ -70,7 +76,7 @@ class TextField(_FreeText):
     def value_schema(self) -> Schema:
         schema = super().value_schema()
         if self.pattern is not None:
-            schema["pattern"] = f"^(?:{self.pattern})$"
+            schema["pattern"] = f"^{NO_NUL_LOOKAHEAD}(?:{self.pattern})$"
         return schema
 
 
