@@ -34,6 +34,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,7 @@ async def _seed(database: Database) -> dict[str, Any]:
         async with make_session_factory(engine)() as session, session.begin():
             for municipality in MUNICIPALITIES:
                 await upsert_municipality(session, municipality)
-                await load_catalog(session, municipality.code, [raw])
+                await load_catalog(session, municipality.code, [raw], now=datetime.now(UTC))
     finally:
         await engine.dispose()
     connection = await asyncpg.connect(database.dsn)
