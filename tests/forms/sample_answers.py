@@ -9,6 +9,7 @@ missing from the table fails loudly so that a new one gets an example.
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -85,6 +86,9 @@ def field_value(field: Any, rnd: random.Random, today: date) -> Any:
         return dict(rnd.choice(NAMES))
     if kind == "my_number":
         return "123456789018"
+    if kind == "file":
+        count = rnd.randint(1, field.max_count)
+        return [str(uuid.UUID(int=rnd.getrandbits(128), version=4)) for _ in range(count)]
     if kind == "group":
         return [_fill(field.fields, rnd, today) for _ in range(_group_size(field, rnd))]
     raise AssertionError(f"no sample for field type {kind}")

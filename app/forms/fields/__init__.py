@@ -17,23 +17,20 @@ from app.forms.fields.base import (
     register_field_type,
     registered_field_types,
 )
-from app.forms.fields.text import TextareaField, TextField  # isort: split
 
-from app.forms.fields.numbers import IntegerField, NumberField  # isort: split
-
-from app.forms.fields.date import DateField  # isort: split
-
-from app.forms.fields.choices import MultiselectField, RadioField, SelectField  # isort: split
-
-from app.forms.fields.yes_no import CheckboxField, ConsentField  # isort: split
-
-from app.forms.fields.contact import EmailField, PhoneJpField, PostalCodeJpField  # isort: split
-
-from app.forms.fields.person import AddressJpField, NameWithKanaField  # isort: split
-
-from app.forms.fields.my_number import MyNumberField  # isort: split
-
+# isort: off
+# Registration order is the order of docs/forms.md (and of FIELD_TYPES).
+from app.forms.fields.text import TextareaField, TextField
+from app.forms.fields.numbers import IntegerField, NumberField
+from app.forms.fields.date import DateField
+from app.forms.fields.choices import MultiselectField, RadioField, SelectField
+from app.forms.fields.yes_no import CheckboxField, ConsentField
+from app.forms.fields.contact import EmailField, PhoneJpField, PostalCodeJpField
+from app.forms.fields.person import AddressJpField, NameWithKanaField
+from app.forms.fields.my_number import MyNumberField
+from app.forms.fields.file import FileField
 from app.forms.fields.group import GroupField
+# isort: on
 
 __all__ = [
     "FIELD_TYPES",
@@ -43,6 +40,7 @@ __all__ = [
     "DateField",
     "EmailField",
     "FieldDefinition",
+    "FileField",
     "FormField",
     "GroupField",
     "IntegerField",

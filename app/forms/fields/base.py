@@ -11,6 +11,7 @@ definition language's field unions are built from that registry
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
 
@@ -20,6 +21,7 @@ from app.forms.language import KEY_PATTERN, Condition, Localized, Option, Strict
 from app.forms.normalize import normalize_text
 
 if TYPE_CHECKING:
+    from app.forms.attachments import AttachmentFacts
     from app.forms.definition_check import DefinitionChecker
     from app.forms.json_schema import SchemaBuilder
     from app.forms.validation import AnswerChecker
@@ -54,6 +56,8 @@ class FieldDefinition(Strict):
     """How a fee rule may count with it: its whole-number answer, or its item count."""
     is_my_number: ClassVar[bool] = False
     """Holds a 個人番号: encrypted at rest, masked for staff (app.submissions.my_number)."""
+    references_attachments: ClassVar[bool] = False
+    """Its answer names uploaded attachments, checked through app.forms.attachments."""
     server_only_rules: ClassVar[tuple[str, ...]] = ()
     """Rules of this type JSON Schema cannot state (see json_schema.SERVER_ONLY_RULES)."""
 
@@ -137,6 +141,16 @@ class FieldDefinition(Strict):
         if isinstance(operand, str) and self.normalize(operand) == operand:
             return None
         return "正規化された形の文字列", "a string in canonical form"
+
+    # --- attachments (添付ファイル) ---------------------------------------------------------
+
+    def attachment_ids(self, value: Any) -> list[tuple[int, uuid.UUID]]:
+        """(index in the answer, id) of each attachment a canonical answer names."""
+        return []
+
+    def attachment_problem(self, facts: AttachmentFacts) -> tuple[str, str, str] | None:
+        """(code, message ja, message en) when a named attachment does not fit the field."""
+        return None
 
     # --- ワンスオンリー (prefill from the My Number card) ----------------------------------
 
