@@ -152,7 +152,7 @@ def _child(node: Any, segment: int | str) -> Any:
 
 def _union_tags(node: Mapping[str, Any]) -> set[Any]:
     """The tags pydantic may have chosen for this node: field `type`, fee rule `kind`,
-    or the kind of condition (see `definition._condition_kind`)."""
+    or the kind of condition (see `language._condition_kind`)."""
     condition = next((kind for kind in ("all", "any", "not") if kind in node), "comparison")
     return {node.get("type"), node.get("kind"), condition}
 
