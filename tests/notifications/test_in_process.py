@@ -1,0 +1,56 @@
+"""`make run` delivers in-process: with SMTP_HOST set, the app's lifespan runs the sender,
+and stops it on shutdown; without SMTP_HOST it runs none."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db import utcnow
+from app.main import create_app
+from app.notifications import service
+from tests.notifications.conftest import EMAIL, PROCEDURE, MailServer
+from tests.submissions.helpers import create_draft
+
+
+async def test_the_app_delivers_while_it_runs(
+    api: httpx.AsyncClient,
+    with_email: str,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    mail_server: MailServer,
+) -> None:
+    submission_id, _ = await create_draft(
+        api, {"copies": 1, "requester": "self", "applicant_email": EMAIL}, procedure=PROCEDURE
+    )
+    async with session_factory() as session, session.begin():
+        await service.on_refund(
+            session,
+            submission_id=uuid.UUID(submission_id),
+            refund_id=uuid.uuid4(),
+            amount=300,
+            settings=settings,
+            now=utcnow(),
+        )
+    app = create_app(settings.model_copy(update={"notification_poll_seconds": 0.1}))
+    tasks_before = asyncio.all_tasks()
+    async with app.router.lifespan_context(app):
+        for _ in range(100):
+            if mail_server.received:
+                break
+            await asyncio.sleep(0.05)
+        running = asyncio.all_tasks() - tasks_before
+        assert any("run" in repr(task.get_coro()) for task in running)
+    assert [str(message["To"]) for message in mail_server.received] == [EMAIL]
+    assert not [task for task in running if not task.done()]
+
+
+async def test_without_smtp_host_no_sender_runs(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"smtp_host": None}))
+    tasks_before = asyncio.all_tasks()
+    async with app.router.lifespan_context(app):
+        assert asyncio.all_tasks() - tasks_before == set()
