@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app.admin.router import router as admin_router
 from app.attachments import router as attachments
-from app.auth.citizen_router import router as citizen_router
+from app.auth.jpki.router import router as jpki_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers
@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(attachments.router, prefix=API_PREFIX)
     app.include_router(attachments.admin_router, prefix=API_PREFIX)
     app.include_router(notifications_admin_router, prefix=API_PREFIX)
-    app.include_router(citizen_router, prefix=API_PREFIX)
+    app.include_router(jpki_router, prefix=API_PREFIX)
     app.include_router(payments_router, prefix=API_PREFIX)
     app.include_router(kpi_router, prefix=API_PREFIX)
     app.include_router(open_data_router, prefix=API_PREFIX)

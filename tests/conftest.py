@@ -32,6 +32,8 @@ from app.main import create_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.cards"]
+
 # Tests call services directly too, without create_app: the lifecycle tells the same
 # listeners (the KPI, payments) as in the running app.
 install_listeners()

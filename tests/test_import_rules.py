@@ -1,7 +1,8 @@
 """Who may import whom (issue 12, docs/decisions/0002-lifecycle-listeners.md): a domain's
-tables are its own, the lifecycle tells listeners instead of calling the KPI, and
-payments never reach into the staff module. Read with `ast` from the source of app/**,
-so a rule broken anywhere (a function-level or TYPE_CHECKING import included) fails."""
+tables are its own, the lifecycle tells listeners instead of calling the KPI, the card
+module only verifies cards, and payments never reach into the staff module. Read with
+`ast` from the source of app/**, so a rule broken anywhere (a function-level or
+TYPE_CHECKING import included) fails."""
 
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ RULES = [
         "app.submissions tells listeners, it never calls the KPI",
         forbidden="app.kpi",
         applies_to=("app/submissions/",),
+    ),
+    Rule(
+        "app.auth verifies callers and cards; it never reaches into applications",
+        forbidden="app.submissions",
+        applies_to=("app/auth/",),
     ),
     Rule(
         "payments import nothing from the staff module",
@@ -112,6 +118,11 @@ BREAKING: dict[str, tuple[str, str, str]] = {
         "app/submissions/lifecycle.py",
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import app.kpi.rollups\n",
         "app/listeners.py",
+    ),
+    "app.submissions": (
+        "app/auth/jpki/router.py",
+        "from app.submissions import prefill\n",
+        "app/admin/review_router.py",
     ),
     "app.admin": (
         "app/payments/service.py",

@@ -109,3 +109,43 @@ class SubmissionRead(SubmissionReceipt):
         default_factory=list, description="Answers filled from the My Number card, unchanged"
     )
     timeline: list[TimelineEntry] = Field(description="Every status change, oldest first")
+
+
+class SigningDocument(BaseModel):
+    """What the card signs at submit (署名対象文書)."""
+
+    document: str = Field(
+        description="Canonical JSON (RFC 8785) of municipality_code, procedure_code, "
+        "version, submission_id and answers. Sign its UTF-8 bytes as they are."
+    )
+    digest: str = Field(description="Base64 SHA-256 of the document's UTF-8 bytes")
+
+
+class PrefillResult(BaseModel):
+    answers: dict[str, Any]
+    filled: list[str] = Field(description="Answers written from the card by this request")
+    prefilled_from_card: list[str] = Field(
+        description="Every answer that came from the card and is unchanged since"
+    )
+    has_alternative_characters: bool = Field(
+        description="The card's name or address holds 代替文字: ask the citizen to check them"
+    )
+
+
+class MySubmission(BaseModel):
+    """One of the logged-in citizen's applications (マイページ)."""
+
+    id: uuid.UUID
+    status: str
+    municipality_code: str
+    procedure_code: str
+    version: int
+    reference_number: str | None
+    fee_total: int | None
+    created_at: datetime
+    submitted_at: datetime | None
+
+
+class MySubmissionList(BaseModel):
+    items: list[MySubmission]
+    total: int

@@ -1,12 +1,9 @@
-"""Fixtures for the My Number card tests: a test CA made for the run (both generations,
-both types), cards minted from it, and an API client whose clock the test can set.
-
-RSA key generation is the slow part, so card keys come from a small pool; a test that
-needs a key no card has makes its own."""
+"""Fixtures for the My Number card tests: the trust directory of the run's test CA
+(tests/cards.py mints the cards), and an API client whose clock the test can set."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,50 +11,12 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.auth.jpki.testca import CardHolder, TestCaHome, TestCard, mint_card
-from app.auth.jpki.verifier import CertificateKind
+from app.auth.jpki.testca import TestCaHome
 from app.config import Settings
 from app.db import utcnow
 from app.dependencies import current_time
 from app.main import create_app
-from tests.auth.jpki.helpers import HANAKO, KeyPool
-
-
-@pytest.fixture(scope="session")
-def key_pool() -> KeyPool:
-    return KeyPool()
-
-
-@pytest.fixture(scope="session")
-def jpki_home(tmp_path_factory: pytest.TempPathFactory) -> TestCaHome:
-    """A trust directory of our own (2015 in DER, 2023 in PEM), made with `init`."""
-    return TestCaHome.init(tmp_path_factory.mktemp("jpki") / "trust")
-
-
-MintCard = Callable[..., TestCard]
-
-
-@pytest.fixture
-def mint(jpki_home: TestCaHome, key_pool: KeyPool) -> MintCard:
-    def _mint(
-        holder: CardHolder = HANAKO,
-        *,
-        generation: int | None = None,
-        home: TestCaHome | None = None,
-        not_before: datetime | None = None,
-        not_after: datetime | None = None,
-    ) -> TestCard:
-        source = home or jpki_home
-        return mint_card(
-            source.authority(CertificateKind.AUTHENTICATION, generation),
-            source.authority(CertificateKind.SIGNING, generation),
-            holder,
-            not_before=not_before,
-            not_after=not_after,
-            keys=key_pool.pair(),
-        )
-
-    return _mint
+from tests.cards import MintCard as MintCard  # imported from here by the card tests
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from app.auth.jpki.testca import TestCaHome
 from app.config import Settings
 from app.main import create_app
 from app.submissions.models import Submission, SubmissionSignature
-from tests.auth.jpki.conftest import MintCard
 from tests.auth.jpki.helpers import (
     ANSWERS,
     AUTH,
@@ -37,6 +36,7 @@ from tests.auth.jpki.helpers import (
     sign_submission,
     submit,
 )
+from tests.cards import MintCard
 from tests.factories import TOMI, publish_definition, seed_municipalities
 
 SIGNED = "signed-certificate"  # jpki_sign

@@ -1,5 +1,4 @@
-"""Citizen routes of the auth domain: the My Number card login (`/auth/jpki/...`), the
-signing document and prefill of a submission, and the citizen's own applications."""
+"""マイページ: the applications of the citizen logged in with the My Number card."""
 
 from __future__ import annotations
 
@@ -8,20 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from app.auth.citizen_tokens import CitizenTokenInvalid
-from app.auth.jpki.router import router as jpki_router
-from app.auth.jpki.router import submission_router as jpki_submission_router
-from app.auth.jpki.schemas import MySubmission, MySubmissionList
-from app.auth.principals import Caller, CitizenCaller, CitizenLoginRequired, get_caller
+from app.auth.principals import CitizenCaller, CitizenLoginRequired, CurrentCaller
 from app.dependencies import DbSession
 from app.errors import problem_responses
-from app.submissions import repository as submissions_repository
+from app.submissions import repository
+from app.submissions.schemas import MySubmission, MySubmissionList
 
-router = APIRouter()
-router.include_router(jpki_router)
-router.include_router(jpki_submission_router)
+router = APIRouter(tags=["submissions"])
 
 
-def get_citizen(caller: Annotated[Caller, Depends(get_caller)]) -> CitizenCaller:
+def get_citizen(caller: CurrentCaller) -> CitizenCaller:
     """The logged-in citizen; 401 for anyone else (an access token is not a login)."""
     if not isinstance(caller, CitizenCaller):
         raise CitizenLoginRequired(
@@ -37,12 +32,11 @@ CurrentCitizen = Annotated[CitizenCaller, Depends(get_citizen)]
 @router.get(
     "/me/submissions",
     response_model=MySubmissionList,
-    tags=["submissions"],
     responses=problem_responses(CitizenLoginRequired, CitizenTokenInvalid),
 )
 async def list_my_submissions(session: DbSession, citizen: CurrentCitizen) -> MySubmissionList:
     """The applications made while logged in with this My Number card, newest first."""
-    submissions = await submissions_repository.list_for_citizen(session, citizen.citizen_subject)
+    submissions = await repository.list_for_citizen(session, citizen.citizen_subject)
     items = [
         MySubmission.model_validate(submission, from_attributes=True) for submission in submissions
     ]

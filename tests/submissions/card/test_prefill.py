@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.jpki.facts import Sex
 from app.auth.jpki.testca import CardHolder
 from app.forms.definition import RadioField
-from tests.auth.jpki.conftest import MintCard
 from tests.auth.jpki.helpers import (
     AUTH,
     SEX_OPTIONS,
@@ -22,6 +21,7 @@ from tests.auth.jpki.helpers import (
     create_draft,
     signed_nonce,
 )
+from tests.cards import MintCard
 from tests.factories import TOMI, publish_definition, seed_municipalities
 
 PROCEDURE = "prefilled-certificate"

@@ -7,7 +7,6 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.auth.jpki.conftest import MintCard
 from tests.auth.jpki.helpers import (
     ANSWERS,
     bearer,
@@ -16,6 +15,7 @@ from tests.auth.jpki.helpers import (
     create_draft,
     submit,
 )
+from tests.cards import MintCard
 from tests.factories import TOMI, publish_definition, seed_municipalities
 
 ME = "/api/v1/me/submissions"
