@@ -157,8 +157,14 @@ export async function stepPage(id, index) {
   const next = el("button", { type: "submit", class: "primary" }, last ? t("toReview") : t("next"));
   const ownStep = (error) => stepOfPath(definition, error.path) === stepNumber;
 
-  const showProblems = (errors) => {
+  // The errors next to their fields and in the summary; `focus` moves to the summary
+  // (not after 下書きを保存, whose confirmation is what the citizen needs to hear).
+  const showProblems = (errors, { focus = true } = {}) => {
     const shown = view.showErrors(errors);
+    if (!errors.length) {
+      summarySlot.replaceChildren();
+      return;
+    }
     const elsewhere = errors
       .filter((e) => !shown.some((s) => s.path === e.path))
       .map((e) => ({ ...e, label: labelOfPath(definition, e.path) }));
@@ -167,7 +173,7 @@ export async function stepPage(id, index) {
       else goToErrorStep(id, definition, steps, error);
     });
     summarySlot.replaceChildren(summary);
-    summary.focus();
+    if (focus) summary.focus();
   };
 
   // The problems of this step: the client's own checks (required, dates and their
@@ -226,7 +232,8 @@ export async function stepPage(id, index) {
         el("p", {}, t("draftSavedAt", { time: timeNow() })),
         el("p", {}, t("draftSavedWhere"), " ", link("#/me", t("myPageTitle"))),
         refused.length ? el("p", {}, t("draftSavedRefused")) : null));
-    if (refused.length) view.showErrors(refused);
+    // What was refused before and is saved now is no longer marked as an error.
+    showProblems(refused, { focus: false });
   }));
 
   show(

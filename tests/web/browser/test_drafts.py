@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import httpx
+from playwright.sync_api import expect
 
 from tests.web.browser.helpers import TOMI, checker, focused_id, submission_id
 
@@ -115,9 +116,9 @@ def test_wareki_typed_in_a_date_field_is_understood(phone, web_server, screensho
 
     field.fill("平成31年5月1日")  # that day is 令和元年
     page.get_by_role("button", name="次へ").click()
+    # The error of the earlier save is on screen already: wait for the new one.
     error = page.locator("[data-path='/alternative_date'] .field-error")
-    error.wait_for()
-    assert "その元号にその日付はありません" in error.inner_text()
+    expect(error).to_contain_text("その元号にその日付はありません")
     checker(page, screenshots)("63-wareki-date")
 
 

@@ -56,6 +56,10 @@ def test_a_returned_application_is_corrected_and_resubmitted_from_mypage(
     assert page.get_by_text("手数料はかかりません。").is_visible()
     page.get_by_role("button", name="申請する").click()
     page.get_by_role("heading", name="申請を受け付けました").wait_for()
+    # Nothing is due: this is the green 受付.
+    assert "success" in (page.locator("#done-panel").get_attribute("class") or "")
+    assert page.locator("#payment-section").count() == 0
+    step("39-received")
     reference = page.locator("#reference-number").inner_text()
 
     message = "故障している防犯灯の番号（灯具に貼られた番号）を記入してください。"

@@ -14,7 +14,7 @@ import pytest
 from app.forms.conditions import top_level_visibility
 from app.forms.definition import ProcedureDefinition
 from tests.web.browser.a11y import assert_accessible
-from tests.web.browser.helpers import TOMI, checker, snap
+from tests.web.browser.helpers import TOMI, checker, log_in_with_card, snap, submission_id
 
 
 def no_horizontal_scroll(page) -> bool:
@@ -157,3 +157,89 @@ def test_privacy_and_accessibility_are_linked_from_every_page(phone, screenshots
     page.get_by_role("heading", name="アクセシビリティ方針").wait_for()
     assert "JIS X 8341-3" in page.locator("main").inner_text()
     step("71-accessibility")
+
+
+def test_procedures_are_found_by_category_and_by_words(phone, screenshots):
+    page = phone
+    page.goto(f"/#/m/{TOMI}")
+    page.get_by_role("heading", name="東御市の電子申請").wait_for()
+    every = page.locator("ul.procedures li:visible").count()
+    assert every >= 10
+    assert page.get_by_role("heading", name="市民課").is_visible()  # grouped by 担当課
+
+    page.get_by_label("分類（担当課）").select_option("税務課")
+    page.get_by_text(re.compile(r"^\d+件の手続があります。$")).wait_for()
+    shown = page.locator("ul.procedures li:visible")
+    assert 0 < shown.count() < every
+    assert page.locator("section.category:visible h2").all_inner_texts() == ["税務課"]
+    assert page.get_by_text(f"{shown.count()}件の手続があります。").is_visible()
+    checker(page, screenshots)("02b-procedures-category")
+
+    # Words narrow within the category; full-width and half-width are alike.
+    page.get_by_label("手続を探す（名前・担当課）").fill("住民票")
+    page.get_by_text("該当する手続はありません。別の言葉でお試しください。").wait_for()
+    page.get_by_label("分類（担当課）").select_option("")
+    page.get_by_text("1件の手続があります。").wait_for()
+    assert (
+        page.locator("ul.procedures li:visible")
+        .all_inner_texts()[0]
+        .startswith("住民票の写しの交付請求")
+    )
+
+
+def test_an_application_no_longer_there_says_so_and_is_forgotten(phone, screenshots):
+    """A draft deleted elsewhere or purged: "申請が見つかりません", not an error page, and
+    マイページ no longer lists it."""
+    page = phone
+    gone = "00000000-0000-4000-8000-000000000000"
+    page.goto("/")
+    page.locator("h1").wait_for()
+    page.evaluate(
+        """id => localStorage.setItem('madoguchi.applications', JSON.stringify({[id]: {
+            id, token: 'not-a-real-token-but-a-device-key-000000', municipality: '202193',
+            procedure: 'street-light-request', title: {ja: '防犯灯'}, status: 'draft',
+            step: 0}}))""",
+        gone,
+    )
+    page.goto(f"/#/s/{gone}/step/0")
+    page.get_by_role("heading", name="申請が見つかりません。").wait_for()
+    checker(page, screenshots)("15-not-found")
+    assert page.evaluate("localStorage.getItem('madoguchi.applications')") == "{}"
+    page.get_by_role("link", name="マイページを開く").click()
+    page.get_by_text("申請はまだありません。").wait_for()
+
+
+def test_production_card_app_texts_ask_for_the_signing_password_when_signing(
+    phone, test_card, screenshots
+):
+    """The card app hand-off names the 6–16 character 署名用パスワード for signing and
+    prefill, and says it is not the 4-digit login PIN."""
+    page = phone
+    page.goto("/#/me")
+    page.get_by_role("button", name="ログインする").click()
+    log_in_with_card(page, test_card)
+    page.get_by_role("heading", name="マイページ").wait_for()
+    page.goto(f"/#/m/{TOMI}/p/juminhyo-copy")
+    page.get_by_role("button", name="申請を始める").click()
+    page.get_by_text("ステップ 1 /").wait_for()
+    identifier = submission_id(page)
+
+    # The same tab as the production client sees it (the card login is kept).
+    page.route(
+        "**/api/v1/client-config",
+        lambda route: route.fulfill(json={"environment": "production", "test_card_enabled": False}),
+    )
+    page.reload()
+    page.get_by_text("ステップ 1 /").wait_for()
+    prefill = page.locator("section.prefill")
+    assert "署名用電子証明書のパスワード（英数字6〜16文字）が必要です" in prefill.inner_text()
+    assert "4桁" not in prefill.inner_text()
+
+    page.goto(f"/#/s/{identifier}/review")
+    page.get_by_role("heading", name="申請内容の確認").wait_for()
+    card = page.locator("section.card-panel")
+    text = card.inner_text()
+    assert "署名用電子証明書のパスワード（英数字6〜16文字）が必要です" in text
+    assert "ログインの暗証番号（数字4桁）ではありません" in text
+    assert page.locator("#test-card-files").count() == 0
+    checker(page, screenshots)("10b-review-card-app")
