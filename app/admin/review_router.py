@@ -28,6 +28,11 @@ from app.admin.review_schemas import (
     Return,
     RevealedMyNumber,
     RevealRequest,
+    SignatureVerification,
+    SignerComparison,
+    SignerFacts,
+    SigningCertificate,
+    SigningEvidenceRead,
     StaffSubmissionDetail,
     StaffSubmissionList,
     StaffSubmissionSummary,
@@ -54,6 +59,7 @@ from app.submissions.service import (
     ReturnMessageRequired,
     SubmissionNotFound,
 )
+from app.submissions.signing import SigningEvidence
 
 router = APIRouter(prefix="/admin", tags=["review"])
 
@@ -155,8 +161,11 @@ async def get_submission(
     settings: AppSettings,
     response: Response,
 ) -> StaffSubmissionDetail:
-    """The application with answers (My Numbers masked), fee, timeline and internal
-    notes. Each read is written to the audit log. The ETag goes back in If-Match."""
+    """The application with answers (My Numbers masked), fee, timeline, internal notes
+    and the My Number card signing evidence: the signer's 基本4情報 as certified, the
+    certificate, when it was verified, and where the signer's name or birth date
+    differs from the answers (本人確認). Each read is written to the audit log, and so
+    is each showing of signing evidence. The ETag goes back in If-Match."""
     detail = await service.read_submission(session, staff, submission_id, settings)
     submission = detail.row.submission
     response.headers.update({**_NO_STORE, "ETag": etag(submission.row_version)})
@@ -177,6 +186,35 @@ async def get_submission(
             for event in detail.timeline
         ],
         comments=[CommentRead.model_validate(comment) for comment in detail.comments],
+        signatures=[_evidence(evidence) for evidence in detail.signatures],
+    )
+
+
+def _evidence(evidence: SigningEvidence) -> SigningEvidenceRead:
+    return SigningEvidenceRead(
+        id=evidence.id,
+        signed_at=evidence.signed_at,
+        signer=SignerFacts.model_validate(evidence.facts),
+        certificate=SigningCertificate(
+            issuer=evidence.issuer, serial_number=evidence.serial_number
+        ),
+        verification=SignatureVerification(
+            result="verified",
+            verified_at=evidence.signed_at,
+            document_digest=evidence.document_digest,
+            covers_stored_answers=evidence.covers_stored_answers,
+        ),
+        comparisons=[
+            SignerComparison(
+                fact=c.fact,
+                field=c.field,
+                certified=c.certified,
+                answered=c.answered,
+                matches=c.matches,
+            )
+            for c in evidence.comparisons
+        ],
+        differs=evidence.differs,
     )
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date as datetime_date
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -62,6 +63,64 @@ class CommentRead(BaseModel):
     created_at: datetime
 
 
+class SignerFacts(BaseModel):
+    """基本4情報 exactly as the signing certificate states them."""
+
+    name: str = Field(description="氏名 as certified (family and given name, full-width space)")
+    name_alternative_positions: list[int] = Field(
+        description="0-based positions of 代替文字 in the name (stand-ins J-LIS writes)"
+    )
+    sex: Literal["1", "2", "3"] = Field(description="性別 as coded: 1 男, 2 女, 3 不明")
+    birth_date: datetime_date | None = Field(description="生年月日; null when the card says 不明")
+    birth_date_wareki: str | None = Field(description="e.g. 令和元年5月1日")
+    address: str = Field(description="住所 as certified")
+    address_alternative_positions: list[int]
+
+
+class SigningCertificate(BaseModel):
+    issuer: str = Field(description="Issuer of the 署名用電子証明書 (RFC 4514)")
+    serial_number: str = Field(description="Serial number, hexadecimal")
+
+
+class SignatureVerification(BaseModel):
+    result: Literal["verified"] = Field(
+        description="Chain, validity, revocation and signature were checked at submit; "
+        "only a verified signature is kept"
+    )
+    verified_at: datetime
+    document_digest: str = Field(description="Base64 SHA-256 of the signed document")
+    covers_stored_answers: bool = Field(
+        description="The application as stored is exactly the signed document (false for "
+        "an earlier signature of an application corrected and signed again)"
+    )
+
+
+class SignerComparison(BaseModel):
+    fact: Literal["name", "birth_date"]
+    field: str = Field(description="JSON Pointer of the answer compared")
+    certified: str | None
+    answered: str | None
+    matches: bool | None = Field(
+        description="Names compare ignoring whitespace, width and case; null: nothing "
+        "to compare (no answer, or the card's date is 不明)"
+    )
+
+
+class SigningEvidenceRead(BaseModel):
+    """電子署名の証跡: who signed, with what certificate, when, and whether that is
+    who the answers name (本人確認)."""
+
+    id: uuid.UUID
+    signed_at: datetime
+    signer: SignerFacts
+    certificate: SigningCertificate
+    verification: SignatureVerification
+    comparisons: list[SignerComparison]
+    differs: list[Literal["name", "birth_date"]] = Field(
+        description="Facts where the signer differs from the applicant's answers"
+    )
+
+
 class StaffSubmissionDetail(StaffSubmissionSummary):
     fee: Fee | None
     answers: dict[str, Any] = Field(description="As stored; every My Number masked (********1234)")
@@ -70,6 +129,9 @@ class StaffSubmissionDetail(StaffSubmissionSummary):
     )
     timeline: list[StaffTimelineEntry]
     comments: list[CommentRead] = Field(description="内部メモ, never shown to the applicant")
+    signatures: list[SigningEvidenceRead] = Field(
+        description="My Number card signatures, oldest first (showing them is audited)"
+    )
 
 
 class AssignRequest(BaseModel):

@@ -27,7 +27,7 @@ from app.errors import ValidationFailed
 from app.forms import service as forms
 from app.forms.definition import ProcedureDefinition
 from app.http_preconditions import require_row_version
-from app.submissions import lifecycle, my_number
+from app.submissions import lifecycle, my_number, signing
 from app.submissions import repository as submissions_repository
 from app.submissions import service as submissions
 from app.submissions.lifecycle import Status, SubmissionChanged
@@ -85,6 +85,7 @@ class ReviewDetail:
     my_number_fields: list[str]
     timeline: list[SubmissionEvent]
     comments: list[SubmissionComment]
+    signatures: list[signing.SigningEvidence]
 
 
 async def list_submissions(
@@ -126,16 +127,31 @@ async def get_row(
 async def read_submission(
     session: AsyncSession, staff: StaffPrincipal, submission_id: uuid.UUID, settings: Settings
 ) -> ReviewDetail:
-    """The detail view (audited): answers with My Numbers masked, timeline, notes."""
+    """The detail view (audited): answers with My Numbers masked, timeline, notes, and
+    the signing evidence with the signer's facts set against the answers (本人確認).
+    Showing a signer's 基本4情報 is audited on its own, like a My Number reveal."""
     submission, definition = await _visible(session, staff, submission_id)
     cipher = my_number.cipher_for(settings)
     await _audit(session, staff, "submission.read", submission)
+    signatures = await signing.evidence_of(session, submission, definition, cipher)
+    if signatures:
+        await _audit(
+            session,
+            staff,
+            "signature.show",
+            submission,
+            details={
+                "signatures": [str(evidence.id) for evidence in signatures],
+                "differs": sorted({fact for e in signatures for fact in e.differs}),
+            },
+        )
     return ReviewDetail(
         row=await get_row(session, staff, submission.id),
         masked_answers=my_number.masked_answers(definition, submission.answers, cipher),
         my_number_fields=my_number.my_number_pointers(definition, submission.answers),
         timeline=await submissions_repository.timeline_of(session, submission.id),
         comments=await submissions_repository.comments_of(session, submission.id),
+        signatures=signatures,
     )
 
 

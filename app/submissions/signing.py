@@ -1,5 +1,6 @@
-"""Signed submissions (電子署名付き申請): the document the card signs, and the check of
-its signature at submit with the evidence kept.
+"""Signed submissions (電子署名付き申請): the document the card signs, the check of
+its signature at submit with the evidence kept, and that evidence as staff see it
+(本人確認: the signer's certified facts set against the applicant's answers).
 
 The document is the canonical JSON (RFC 8785, JCS) of municipality, procedure code,
 version, submission id and answers. At submit the server rebuilds it from what it
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import unicodedata
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import rfc8785
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.jpki.errors import JpkiSignatureInvalid, JpkiSignatureRequired
 from app.auth.jpki.service import CardProof, record_identity
 from app.auth.jpki.verifier import CertificateKind, Verifier
+from app.forms.definition import ProcedureDefinition
+from app.submissions import my_number, repository
 from app.submissions.models import Submission, SubmissionSignature
+from app.submissions.my_number import MyNumberCipher
+
+ComparedFact = Literal["name", "birth_date"]
+COMPARED_FACTS: tuple[ComparedFact, ...] = ("name", "birth_date")
 
 
 @dataclass(frozen=True)
@@ -101,3 +110,104 @@ async def verify_and_record(
     session.add(evidence)
     await session.flush()
     return evidence
+
+
+@dataclass(frozen=True)
+class FactComparison:
+    """One answer set against the signer's certified fact it is filled from."""
+
+    fact: ComparedFact
+    field: str
+    """JSON Pointer of the answer (a field with `prefill: name` / `prefill: birth_date`)."""
+    certified: str | None
+    """As the certificate states it (氏名 as written; 生年月日 ISO, None when 不明)."""
+    answered: str | None
+    """As stored."""
+    matches: bool | None
+    """None when there is nothing to compare (no answer, or the card says 不明)."""
+
+
+@dataclass(frozen=True)
+class SigningEvidence:
+    """A signature kept with the application, as staff review it."""
+
+    id: uuid.UUID
+    signed_at: datetime
+    """When the server verified the signature at submit (chain, validity, revocation
+    and the signature itself; only a verified signature is kept)."""
+    issuer: str
+    serial_number: str
+    document_digest: str
+    covers_stored_answers: bool
+    """The application as stored now is the document this signature covers (False
+    for an earlier signature of an application corrected and signed again)."""
+    facts: dict[str, Any]
+    """基本4情報 exactly as certified (BasicFourFacts.as_json)."""
+    comparisons: tuple[FactComparison, ...]
+
+    @property
+    def differs(self) -> list[ComparedFact]:
+        """The facts where the signer is not who the answers name."""
+        found = {c.fact for c in self.comparisons if c.matches is False}
+        return [fact for fact in COMPARED_FACTS if fact in found]
+
+
+async def evidence_of(
+    session: AsyncSession,
+    submission: Submission,
+    definition: ProcedureDefinition,
+    cipher: MyNumberCipher,
+) -> list[SigningEvidence]:
+    """Every signature kept for the application, oldest first, each compared with the
+    answers as the applicant gave them (the signed document holds My Numbers in clear)."""
+    rows = await repository.signatures_of(session, submission.id)
+    if not rows:
+        return []
+    answers = my_number.open_answers(definition, submission.answers, cipher)
+    digest = document_digest(signing_document(submission, answers))
+    return [
+        SigningEvidence(
+            id=row.id,
+            signed_at=row.verified_at,
+            issuer=row.issuer,
+            serial_number=row.serial_number,
+            document_digest=row.document_digest,
+            covers_stored_answers=row.document_digest == digest,
+            facts=dict(row.basic_facts),
+            comparisons=compare_with_answers(definition, row.basic_facts, answers),
+        )
+        for row in rows
+    ]
+
+
+def compare_with_answers(
+    definition: ProcedureDefinition, facts: Mapping[str, Any], answers: Mapping[str, Any]
+) -> tuple[FactComparison, ...]:
+    """The signer's 氏名 and 生年月日 against each answer the definition fills from them
+    (`prefill`). Names compare after NFKC, case folding and with all whitespace
+    removed: answers are stored NFKC-normalised (full-width letters become half-width,
+    the space between family and given name varies) while the card writes full-width,
+    and a foreign resident's name in capitals. Only the comparison folds; neither
+    stored value changes. Birth dates compare as ISO dates."""
+    comparisons = []
+    for step in definition.steps:
+        for field in step.fields:
+            fact = getattr(field, "prefill", None)
+            if fact not in COMPARED_FACTS:
+                continue
+            certified = facts.get(fact)
+            answered = field.prefill_fact_of(answers.get(field.key))
+            if not isinstance(answered, str) or not answered:
+                answered = None
+            matches = None
+            if certified is not None and answered is not None:
+                if fact == "name":
+                    matches = _comparable_name(certified) == _comparable_name(answered)
+                else:
+                    matches = certified == answered
+            comparisons.append(FactComparison(fact, f"/{field.key}", certified, answered, matches))
+    return tuple(comparisons)
+
+
+def _comparable_name(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())

@@ -159,6 +159,11 @@ class FieldDefinition(Strict):
         there), or None when the fact does not fit."""
         return value
 
+    def prefill_fact_of(self, answer: Any) -> Any:
+        """The part of an answer that states the card fact this field is filled from
+        (the inverse of `prefilled`), e.g. to compare it with a signer's facts."""
+        return answer
+
 
 _FIELD_TYPES: dict[str, type[FieldDefinition]] = {}
 

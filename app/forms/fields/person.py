@@ -154,3 +154,7 @@ class NameWithKanaField(_Parts):
         """The certified 氏名, keeping the フリガナ the citizen already typed."""
         kana = current.get("kana") if isinstance(current, dict) else None
         return {"name": value, **({"kana": kana} if kana else {})}
+
+    def prefill_fact_of(self, answer: Any) -> Any:
+        """The 氏名 part; the フリガナ is the citizen's own."""
+        return answer.get("name") if isinstance(answer, dict) else None
