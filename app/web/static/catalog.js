@@ -7,6 +7,7 @@ import { el } from "./dom.js";
 import { allFields } from "./form.js";
 import { loc, t } from "./i18n.js";
 import { loginPage } from "./login.js";
+import { waitingApplications } from "./mypage.js";
 import { citizenToken, deviceApplications, rememberApplication } from "./store.js";
 import { link, notice, problemText, show } from "./ui.js";
 
@@ -26,10 +27,11 @@ export async function municipalities() {
 }
 
 export async function municipalitiesPage() {
-  const list = await municipalities();
+  const [list, waiting] = await Promise.all([municipalities(), waitingApplications()]);
   const inProgress = Object.values(deviceApplications()).length;
   show(
     el("h1", {}, t("chooseMunicipality")),
+    waiting,
     el("ul", { class: "choices" }, list.map((m) =>
       el("li", {}, link(`#/m/${m.code}`, loc(m.name)), el("span", { class: "meta" }, m.prefecture)))),
     el("section", { class: "panel", "aria-labelledby": "my-title" },

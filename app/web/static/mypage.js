@@ -131,6 +131,56 @@ async function loadApplication(id, entry) {
   }
 }
 
+const NEEDS_ACTION = ["returned", "awaiting_payment", "draft"];
+
+/** The next thing to do for an application that waits on the citizen. */
+function nextAction(submission, entry) {
+  const id = submission.id;
+  if (submission.status === "returned") return link(`#/s/${id}/step/0`, t("correctAndResubmit"));
+  if (submission.status === "awaiting_payment") return link(`#/s/${id}`, t("payNow"));
+  return link(`#/s/${id}/step/${entry?.step || 0}`, t("continueDraft"));
+}
+
+/**
+ * The start page's list of applications made on this device that wait on the citizen
+ * (差戻し first, then a fee due, then drafts), each with what to do next; null when
+ * there are none. Their status is asked of the server; one it cannot give (a card
+ * application without a card login in this tab, a network failure) keeps the status
+ * this device last saw.
+ */
+export async function waitingApplications() {
+  const device = Object.values(deviceApplications())
+    .filter((entry) => !["approved", "rejected", "withdrawn"].includes(entry.status))
+    .sort((a, b) => String(b.created_at || "").localeCompare(String(a.created_at || "")))
+    .slice(0, 10);
+  const current = await Promise.all(device.map(async (entry) => {
+    const token = tokenFor(entry.id);
+    if (!token) return { id: entry.id, status: entry.status };
+    try {
+      const submission = await api.submission(entry.id, token);
+      rememberApplication({ id: entry.id, status: submission.status });
+      return submission;
+    } catch {
+      return { id: entry.id, status: entry.status };
+    }
+  }));
+  const waiting = current
+    .filter((submission) => NEEDS_ACTION.includes(submission.status))
+    .sort((a, b) => NEEDS_ACTION.indexOf(a.status) - NEEDS_ACTION.indexOf(b.status));
+  if (!waiting.length) return null;
+  const entries = deviceApplications();
+  return el("section", { class: "panel", id: "waiting-applications", "aria-labelledby": "waiting-title" },
+    el("h2", { id: "waiting-title" }, t("waitingTitle")),
+    el("ul", { class: "waiting" }, waiting.map((submission) => {
+      const entry = entries[submission.id];
+      return el("li", { "data-id": submission.id },
+        el("span", { class: "waiting-title" }, loc(entry?.title) || t("procedure")), " ",
+        el("span", { class: `status status-${submission.status}` }, t(`status_${submission.status}`)),
+        el("br"),
+        nextAction(submission, entry));
+    })));
+}
+
 export async function myPage(message = null) {
   const login = citizenLogin();
   const device = deviceApplications();

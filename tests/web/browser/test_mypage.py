@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from tests.web.browser.helpers import (
     TOMI,
@@ -66,6 +67,14 @@ def test_a_returned_application_is_corrected_and_resubmitted_from_mypage(
     staff_transition(web_server, identifier, {"action": "start_review"})
     staff_transition(web_server, identifier, {"action": "return", "message": message})
 
+    # The start page lists it first thing, with what to do.
+    page.goto("/")
+    waiting = page.locator(f"#waiting-applications li[data-id='{identifier}']")
+    waiting.wait_for()
+    assert "防犯灯" in waiting.inner_text() and "差戻し" in waiting.inner_text()
+    assert waiting.get_by_role("link", name="修正して再申請する").is_visible()
+    step("39b-home-returned")
+
     page.goto("/#/me")
     page.get_by_role("heading", name="マイページ").wait_for()
     card = page.locator(f"article[data-id='{identifier}']")
@@ -105,6 +114,35 @@ def test_a_returned_application_is_corrected_and_resubmitted_from_mypage(
 
     page.get_by_role("link", name="マイページを開く").click()
     page.locator(f"article[data-id='{identifier}']").get_by_text("再申請", exact=True).wait_for()
+
+
+def test_a_draft_is_deleted_from_mypage(phone, web_server, screenshots):
+    """下書きを削除: asked inline first, then gone from the server and the list. Needs
+    `DELETE /api/v1/submissions/{id}` from app/submissions; until main has it the test
+    says so (xfail), and it runs in full as soon as the route is there."""
+    operations = httpx.get(f"{web_server}/openapi.json").json()["paths"]
+    if "delete" not in operations.get("/api/v1/submissions/{submission_id}", {}):
+        pytest.xfail("DELETE /api/v1/submissions/{submission_id} is not served yet")
+    page = phone
+    step = checker(page, screenshots)
+    draft, draft_token = start_street_light(page, web_server)
+    page.goto("/#/me")
+    page.get_by_role("heading", name="マイページ").wait_for()
+    draft_card = page.locator(f"article[data-id='{draft}']")
+    draft_card.get_by_text("下書き", exact=True).wait_for()
+    draft_card.get_by_role("button", name="下書きを削除").click()
+    confirm = draft_card.locator(".confirm")
+    confirm.wait_for()
+    assert confirm.evaluate("node => node === document.activeElement")
+    step("44-delete-draft-confirm")
+    confirm.get_by_role("button", name="下書きを削除").click()
+    page.get_by_text(re.compile("の下書きを削除しました")).wait_for()
+    assert page.locator(f"article[data-id='{draft}']").count() == 0
+    gone = httpx.get(
+        f"{web_server}/api/v1/submissions/{draft}",
+        headers={"Authorization": f"Bearer {draft_token}"},
+    )
+    assert gone.status_code == 404
 
 
 def test_an_application_is_withdrawn_from_mypage(phone, web_server, screenshots):
