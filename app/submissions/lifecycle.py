@@ -121,7 +121,9 @@ class TransitionFacts:
     procedure_id: uuid.UUID
     procedure_code: str
     reference_number: str | None
-    """受付番号, once submitted."""
+    """受付番号 once numbered. None on the receipt itself (leaving draft): the number is
+    that transaction's last write, after the listeners (app.submissions.reference_numbers),
+    so the counter row is locked only for the commit. Read it after commit if needed."""
     channel: str
     """online | counter"""
     identity_method: str

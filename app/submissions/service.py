@@ -33,6 +33,7 @@ from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.forms import service as forms_service
 from app.forms.compiler import CompiledForm, ValidationResult
 from app.forms.definition import PerUnitFee, ProcedureDefinition
+from app.municipalities.models import Municipality
 from app.municipalities.service import get_municipality
 from app.submissions import lifecycle, my_number, repository, signing
 from app.submissions.lifecycle import EDITABLE, Actor, Status
@@ -42,7 +43,7 @@ from app.submissions.models import (
     SubmissionComment,
     SubmissionEvent,
 )
-from app.submissions.reference_numbers import next_reference_number
+from app.submissions.reference_numbers import assign_reference_number
 from app.submissions.signing import SubmissionSigning
 
 ACCESS_TOKEN_CONTEXT = b"submission-access-token\0"
@@ -175,6 +176,8 @@ async def create_submission(
 
     A draft's answers may be incomplete but each one given is checked; a submission
     at once is checked in full. Either way a refusal stores nothing."""
+    # Loaded first and held: the procedure lookup and the numbering find it in the session.
+    municipality = await get_municipality(session, municipality_code)
     published = await forms_service.get_published(session, municipality_code, procedure_code)
     form = published.form
     if channel == "online":  # at the counter (窓口) staff see the card in person
@@ -201,7 +204,9 @@ async def create_submission(
     session.add(submission)
     lifecycle.record_creation(session, submission, CITIZEN, now=now)
     if submit:
-        await _submit(session, submission, form, result, CITIZEN, settings=settings, now=now)
+        await _submit(
+            session, submission, municipality, form, result, CITIZEN, settings=settings, now=now
+        )
     else:
         _record_fee(submission, form, result.answers)
         await lifecycle.flush_submission(session)
@@ -298,6 +303,7 @@ async def submit(
     await _submit(
         session,
         submission,
+        await get_municipality(session, submission.municipality_code),
         form,
         result,
         CITIZEN,
@@ -457,11 +463,15 @@ async def record_counter_submission(
     _record_fee(submission, form, result.answers)
     session.add(submission)
     lifecycle.record_creation(session, submission, staff, now=received_at)
-    municipality = await get_municipality(session, municipality_code)
-    submission.fiscal_year, submission.reference_number = await next_reference_number(
-        session, municipality, now=received_at, timezone=ZoneInfo(settings.timezone)
-    )
     await lifecycle.transition(session, submission, Status.SUBMITTED, staff, now=received_at)
+    # Last: the counter row stays locked until the caller commits.
+    await assign_reference_number(
+        session,
+        submission,
+        await get_municipality(session, municipality_code),
+        now=received_at,
+        timezone=ZoneInfo(settings.timezone),
+    )
     return submission
 
 
@@ -544,6 +554,7 @@ async def purge_personal_data(session: AsyncSession, submission: Submission) -> 
 async def _submit(
     session: AsyncSession,
     submission: Submission,
+    municipality: Municipality,
     form: CompiledForm,
     result: ValidationResult,
     actor: Actor,
@@ -564,15 +575,21 @@ async def _submit(
     else:
         target = Status.SUBMITTED
     lifecycle.ensure_allowed(submission.status, target)
-    if submission.reference_number is None:
-        # Last before the status change: the counter's row lock is held until commit.
-        municipality = await get_municipality(session, submission.municipality_code)
-        submission.fiscal_year, submission.reference_number = await next_reference_number(
-            session, municipality, now=now, timezone=ZoneInfo(settings.timezone)
-        )
+    first_submit = submission.reference_number is None
+    if first_submit:
         submission.submitted_at = now
     submission.identity_method = _identity_method(submission, signed=signed)
     await lifecycle.transition(session, submission, target, actor, now=now)
+    if first_submit:
+        # Last: the counter row every submit of the municipality takes stays locked
+        # from this statement until the caller commits.
+        await assign_reference_number(
+            session,
+            submission,
+            municipality,
+            now=now,
+            timezone=ZoneInfo(settings.timezone),
+        )
 
 
 def _identity_method(submission: Submission, *, signed: bool) -> str:

@@ -96,7 +96,11 @@ async def test_listeners_hear_each_transition_with_its_facts_and_the_net_paid(
 
     receipt, paid, review = heard
     assert (receipt.from_status, receipt.to_status) == (Status.DRAFT, Status.AWAITING_PAYMENT)
-    assert receipt.reference_number == submission.reference_number is not None
+    # The 受付番号 is the receipt transaction's last write (after the listeners); the
+    # transitions after it carry it.
+    assert receipt.reference_number is None
+    assert paid.reference_number == review.reference_number == submission.reference_number
+    assert submission.reference_number is not None
     assert receipt.identity_method == "access_token"
     assert (receipt.channel, receipt.fee_total, receipt.paid_amount) == ("online", 600, 0)
     assert (paid.to_status, paid.actor.kind, paid.paid_amount) == (Status.PAID, "system", 600)
