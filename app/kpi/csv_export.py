@@ -1,4 +1,5 @@
-"""CSV encodings of the KPI reports (RFC 4180: comma, double quotes, CRLF line ends).
+"""CSV encodings of the KPI reports, written by app.csv_writer (RFC 4180, CRLF line
+ends, no cell a spreadsheet would run as a formula).
 
 Analysts' CSV carries a UTF-8 byte order mark so that Excel, which the municipality's
 staff open it with, reads the Japanese correctly; its header row is the JSON field
@@ -8,21 +9,17 @@ CSV has no byte order mark (app.kpi.open_data), as machine readers expect.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from app.csv_writer import Cell, encode
 from app.kpi.schemas import (
     OnlineProceduresReport,
     ProcedureListReport,
     UsageFigures,
     UsageReport,
 )
-
-BOM = "\ufeff"
-MEDIA_TYPE = "text/csv; charset=utf-8"
 
 ONLINE_PROCEDURES_COLUMNS = (
     "fiscal_year",
@@ -61,23 +58,15 @@ USAGE_DIMENSION_COLUMNS = {
 }
 
 
-def encode(header: Sequence[str], rows: Iterable[Sequence[str]], *, bom: bool) -> bytes:
-    """One header row, then the rows; every line ends in CRLF, including the last."""
-    buffer = io.StringIO()
-    if bom:
-        buffer.write(BOM)
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
-
-
-def cell(value: Any) -> str:
-    """Empty for a missing value, 1/0 for yes/no, ISO 8601 dates, ';' between list items."""
+def cell(value: Any) -> Cell:
+    """Empty for a missing value, 1/0 for yes/no, numbers as numbers, ISO 8601 dates,
+    ';' between list items."""
     if value is None:
-        return ""
+        return None
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, int | float):
+        return value
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list):

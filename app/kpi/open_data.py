@@ -17,8 +17,8 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.csv_writer import MEDIA_TYPE, encode
 from app.kpi import service
-from app.kpi.csv_export import encode
 from app.kpi.models import UsageRollup
 from app.kpi.periods import (
     Period,
@@ -254,7 +254,7 @@ def _dataset(
         title=title,
         title_en=title_en,
         url=url,
-        media_type="text/csv; charset=utf-8",
+        media_type=MEDIA_TYPE,
         encoding="UTF-8",
         byte_order_mark=False,
         line_terminator="CRLF",

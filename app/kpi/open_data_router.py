@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from app.csv_writer import MEDIA_TYPE
 from app.dependencies import AppSettings, DbSession
 from app.errors import problem_responses
 from app.kpi import open_data
@@ -91,7 +92,7 @@ def _cache_control(max_age: int) -> str:
 def _csv(body: bytes, name: str, max_age: int) -> Response:
     return Response(
         body,
-        media_type="text/csv; charset=utf-8",
+        media_type=MEDIA_TYPE,
         headers={
             "Content-Disposition": f'inline; filename="{name}.csv"',
             "Cache-Control": _cache_control(max_age),

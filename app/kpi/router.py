@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from app.auth.staff_access import ACCESS_ERRORS, require
 from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffPrincipal
+from app.csv_writer import MEDIA_TYPE
 from app.dependencies import DbSession
 from app.errors import problem_responses
 from app.kpi import csv_export, service
@@ -256,7 +257,7 @@ async def usage_csv(
 def _csv(body: bytes, name: str) -> Response:
     return Response(
         body,
-        media_type=csv_export.MEDIA_TYPE,
+        media_type=MEDIA_TYPE,
         headers={
             "Content-Disposition": f'attachment; filename="{name}.csv"',
             "Cache-Control": "private, no-store",

@@ -380,10 +380,10 @@ class FakeStripe:
             self.state.intents[intent["id"]] = intent
             return str(self._charge(intent, amount)["id"])
 
-    def add_fee_adjustment(self, amount: int) -> str:
+    def add_fee_adjustment(self, amount: int, *, type_: str = "stripe_fee") -> str:
         """An account-level movement (e.g. a Stripe fee) with no charge behind it."""
         with self._lock:
-            return str(self._balance_transaction("stripe_fee", -amount, 0, None, "fee")["id"])
+            return str(self._balance_transaction(type_, -amount, 0, None, "fee")["id"])
 
     def create_payout(
         self, *, exclude_sources: tuple[str, ...] = (), arrival: datetime | None = None

@@ -379,3 +379,32 @@ async def test_refunds_disputes_and_unowed_money_have_kinds_of_their_own(
     csv_text = (await stripe_api.get(f"{RUNS}/{run['id']}/report.csv", headers=finance)).text
     for label in ("返金失敗", "返金手続中", "異議申立て", "異議申立て勝訴", "入金済・請求なし"):
         assert f"\r\n{label}," in csv_text
+
+
+async def test_the_csv_keeps_refunds_negative_and_provider_text_inert(
+    stripe_api: httpx.AsyncClient,
+    staff: Staff,
+    as_staff: Any,
+    fake: FakeStripe,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Issue 15: text from the provider that a spreadsheet would run is written as text;
+    a refund or a fee stays a negative number that Excel can sum."""
+    paid = await _pay(stripe_api, fake, session_factory, await submit(stripe_api, copies=2))
+    finance = as_staff(staff.finance)
+    refund = await stripe_api.post(
+        f"/api/v1/admin/payments/{paid}/refunds",
+        json={"amount": 200, "reason": "一部取下げ", "expected_refundable_amount": 600},
+        headers=finance,
+    )
+    assert refund.status_code == 201, refund.text
+    fake.add_fee_adjustment(500, type_='=cmd|" /C calc"!A0')
+    payout_id, _ = fake.create_payout()
+    await deliver(stripe_api, fake.take_events())
+    run = (await stripe_api.post(RUNS, json={"payout_id": payout_id}, headers=finance)).json()
+    response = await stripe_api.get(f"{RUNS}/{run['id']}/report.csv", headers=finance)
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    other = next(row for row in rows if row[0] == "その他")
+    assert (other[4], other[6], other[8]) == ("'=cmd|\" /C calc\"!A0", "-500", "-500")
+    refunded = next(row for row in rows[1:] if row[6] == "-200")
+    assert refunded[0] == "照合済み"

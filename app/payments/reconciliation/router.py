@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.auth.staff_access import ACCESS_ERRORS
+from app.csv_writer import MEDIA_TYPE
 from app.dependencies import AppSettings, DbSession, Now
 from app.errors import problem_responses
 from app.payments.dependencies import FinanceStaff, Providers
@@ -161,6 +162,6 @@ async def get_run_csv(staff: FinanceStaff, run_id: uuid.UUID, session: DbSession
     filename = f"reconciliation-{run.started_at:%Y%m%d}-{run.id.hex[:8]}.csv"
     return Response(
         content,
-        media_type="text/csv; charset=utf-8",
+        media_type=MEDIA_TYPE,
         headers={**_NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import io
 import uuid
 from collections import Counter
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.staff_service import StaffPrincipal
+from app.csv_writer import BOM, Cell, CsvWriter
 from app.db import fetch_page, new_uuid
 from app.errors import NotFound, ValidationFailed
 from app.payments.lifecycle import PAID, PaymentStatus, RefundStatus
@@ -258,7 +258,8 @@ async def report_csv(session: AsyncSession, run: ReconciliationRun) -> bytes:
     """The run's items as CSV that Excel opens as Japanese text: UTF-8 with a BOM, CRLF
     line ends, Japanese headers, integer yen, JST times."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write(BOM)
+    writer = CsvWriter(buffer)
     writer.writerow(CSV_HEADER)
     rows = await session.stream_scalars(
         select(ReconciliationItem)
@@ -268,7 +269,7 @@ async def report_csv(session: AsyncSession, run: ReconciliationRun) -> bytes:
     )
     async for item in rows:
         writer.writerow(_csv_row(item))
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+    return buffer.getvalue().encode("utf-8")
 
 
 async def record_payout(
@@ -604,7 +605,7 @@ def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _csv_row(item: ReconciliationItem) -> list[str]:
+def _csv_row(item: ReconciliationItem) -> list[Cell]:
     occurred = (
         item.occurred_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M:%S")
         if (item.occurred_at)
@@ -617,14 +618,10 @@ def _csv_row(item: ReconciliationItem) -> list[str]:
         item.provider_transaction_id or "",
         item.transaction_type or "",
         item.source_id or "",
-        _yen(item.amount),
-        _yen(item.fee),
-        _yen(item.net),
-        _yen(item.expected_amount),
+        item.amount,
+        item.fee,
+        item.net,
+        item.expected_amount,
         occurred,
         item.note or "",
     ]
-
-
-def _yen(value: int | None) -> str:
-    return "" if value is None else str(value)
