@@ -405,6 +405,6 @@ async def test_the_csv_keeps_refunds_negative_and_provider_text_inert(
     response = await stripe_api.get(f"{RUNS}/{run['id']}/report.csv", headers=finance)
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     other = next(row for row in rows if row[0] == "その他")
-    assert (other[4], other[6], other[8]) == ("'=cmd|\" /C calc\"!A0", "-500", "-500")
+    assert (other[4], other[6], other[8]) == ('\'=cmd|" /C calc"!A0', "-500", "-500")
     refunded = next(row for row in rows[1:] if row[6] == "-200")
     assert refunded[0] == "照合済み"
