@@ -90,6 +90,23 @@ class ValidationFailed(AppError):
     title_ja = "入力内容に誤りがあります"
 
 
+class NulCharacter(AppError):
+    """U+0000: PostgreSQL text and JSONB cannot hold it."""
+
+    code = "NUL_CHARACTER"
+    title_en = "The request contains a NUL character"
+    title_ja = "リクエストに使用できない文字（NUL）が含まれています"
+
+
+class UnpairedSurrogate(AppError):
+    """A lone UTF-16 surrogate (`"\\ud800"` in JSON or YAML): no UTF-8 text, so no
+    database column, can hold it."""
+
+    code = "UNPAIRED_SURROGATE"
+    title_en = "The request contains an unpaired surrogate"
+    title_ja = "リクエストに使用できない文字（対になっていないサロゲート）が含まれています"
+
+
 class PayloadTooLarge(AppError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"

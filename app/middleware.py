@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import internal_error_body, log_unexpected, problem_body
+from app.errors import (
+    AppError,
+    NulCharacter,
+    UnpairedSurrogate,
+    internal_error_body,
+    log_unexpected,
+    problem_body,
+)
 from app.request_context import reset_request_id, set_request_id
 
 access_logger = logging.getLogger("madoguchi.access")
@@ -113,6 +120,18 @@ class RequestContextMiddleware:
                 if _has_nul_in_body(body, form=_is_form(scope)):
                     await self._nul_character(scope, send_with_id)
                     return
+                if _is_json(scope) and has_unpaired_surrogate(body):
+                    await self._refuse(
+                        scope,
+                        send_with_id,
+                        UnpairedSurrogate(
+                            "Remove the unpaired surrogate (a \\ud800-\\udfff escape or "
+                            "its bytes without its pair) from the body.",
+                            "本文から対になっていないサロゲート（\\ud800〜\\udfff）を"
+                            "取り除いてください。",
+                        ),
+                    )
+                    return
                 await self.app(scope, _replay(body, receive), send_with_id)
                 return
 
@@ -174,13 +193,23 @@ class RequestContextMiddleware:
         await _send_problem(send, body)
 
     async def _nul_character(self, scope: Scope, send: Send) -> None:
+        await self._refuse(
+            scope,
+            send,
+            NulCharacter(
+                "Remove the U+0000 character from the URL or the body.",
+                "URLまたは本文からU+0000の文字を取り除いてください。",
+            ),
+        )
+
+    async def _refuse(self, scope: Scope, send: Send, error: AppError) -> None:
         body = problem_body(
-            status=400,
-            code="NUL_CHARACTER",
-            title_en="The request contains a NUL character",
-            title_ja="リクエストに使用できない文字（NUL）が含まれています",
-            detail_en="Remove the U+0000 character from the URL or the body.",
-            detail_ja="URLまたは本文からU+0000の文字を取り除いてください。",
+            status=error.status,
+            code=error.code,
+            title_en=error.title_en,
+            title_ja=error.title_ja,
+            detail_en=error.detail_en,
+            detail_ja=error.detail_ja,
             instance=scope.get("path"),
         )
         await _send_problem(send, body)
@@ -229,6 +258,28 @@ def json_nesting_depth(body: bytes) -> int:
 _JSON_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
+# A surrogate escape (\ud800-\udfff) or a surrogate's UTF-8 bytes (ED A0-BF ..), which
+# Python's json reads without complaint; only then is the body parsed to see whether
+# each one is half of a pair.
+_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def has_unpaired_surrogate(body: bytes) -> bool:
+    """True when the JSON text holds a lone UTF-16 surrogate, which PostgreSQL refuses
+    with a driver error. A body that is not JSON at all is left to the route's 422."""
+    if _SURROGATE_HINT.search(body) is None:
+        return False
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _has_nul_in_url(scope: Scope) -> bool:
     query: bytes = scope.get("query_string", b"")
     return "\x00" in str(scope.get("path", "")) or b"%00" in query or b"\x00" in query
@@ -250,8 +301,11 @@ def _is_form(scope: Scope) -> bool:
 
 
 def _is_json(scope: Scope) -> bool:
-    content_type = (_header(scope, b"content-type") or "").lower()
-    return scope.get("method") in {"POST", "PUT", "PATCH"} and "json" in content_type
+    """FastAPI also parses a body sent without any Content-Type as JSON."""
+    content_type = _header(scope, b"content-type")
+    return scope.get("method") in {"POST", "PUT", "PATCH"} and (
+        content_type is None or "json" in content_type.lower()
+    )
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

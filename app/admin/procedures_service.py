@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.audit.service import Actor
-from app.errors import AppError, ValidationFailed
+from app.errors import AppError, NulCharacter, UnpairedSurrogate, ValidationFailed
 from app.forms import repository as forms_repository
 from app.forms import service as forms
 from app.forms.compiler import CompiledForm, check_definition, compile_definition
@@ -87,7 +87,34 @@ def parse_definition_body(media_type: str, body: bytes, *, max_depth: int) -> di
             f"The definition may be nested at most {max_depth} levels deep.",
             f"定義の入れ子は{max_depth}段までです。",
         )
+    _refuse_unstorable_text(data)
     return data
+
+
+def _refuse_unstorable_text(data: Any) -> None:
+    """YAML's "\\0" and "\\ud800" escapes make text no database column can hold (the
+    request middleware refuses the same in JSON bodies before they are parsed)."""
+    pending = [data]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            pending.extend(node.keys())
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, str):
+            if "\x00" in node:
+                raise NulCharacter(
+                    "Remove the NUL character (U+0000, YAML's \\0) from the definition.",
+                    "定義からNUL文字（U+0000、YAMLの\\0）を取り除いてください。",
+                )
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                raise UnpairedSurrogate(
+                    "Remove the unpaired surrogate (\\ud800-\\udfff) from the definition.",
+                    "定義から対になっていないサロゲート（\\ud800〜\\udfff）を取り除いてください。",
+                ) from None
 
 
 def check(definition_data: Mapping[str, Any]) -> CompiledForm:
