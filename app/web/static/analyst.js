@@ -187,7 +187,7 @@ async function dashboard() {
         figure(t("returnedRate"), percent(usage.total.returned_rate)))),
     el("section", { class: "chart", "aria-labelledby": "trend-title" },
       el("h2", { id: "trend-title" }, t("kpiTrendTitle")),
-      legend(trend.baseline),
+      legend(rows, trend.baseline),
       trendChart(rows, trend.baseline),
       trendTable(rows, trend.baseline)),
     el("section", { "aria-labelledby": "downloads-title" },
@@ -257,11 +257,26 @@ function reiwaLabel(year) {
   return `平成${year - 1988}年度`;
 }
 
-function legend(baseline) {
+/** The baseline year is drawn as a grey bar when no count of ours covers it. */
+function baselineBarShown(rows, baseline) {
+  return Boolean(baseline)
+    && !rows.some((row) => row.fiscal_year === baseline.fiscal_year && row.online_procedures != null);
+}
+
+function legend(rows, baseline) {
   return el("ul", { class: "legend", id: "chart-legend" },
     el("li", {}, el("span", { class: "swatch online", "aria-hidden": "true" }), t("legendOnline")),
     baseline ? el("li", {}, el("span", { class: "swatch baseline", "aria-hidden": "true" }),
-      t("legendBaseline", { year: baseline.fiscal_year_label, count: baseline.online_procedures })) : null);
+      t("legendBaseline", { year: baseline.fiscal_year_label, count: baseline.online_procedures })) : null,
+    baselineBarShown(rows, baseline)
+      ? el("li", {}, el("span", { class: "swatch baseline-year", "aria-hidden": "true" }),
+        t("legendBaselineYear", { year: baseline.fiscal_year_label }))
+      : null);
+}
+
+/** Text drawn over grid lines stays legible: a white outline under its letters. */
+function halo(font) {
+  return { stroke: "#fff", "stroke-width": font * 0.3, "stroke-linejoin": "round", "paint-order": "stroke" };
 }
 
 function niceStep(max) {
@@ -330,12 +345,12 @@ function trendChart(rows, baseline) {
       const barTop = stacked ? y + font * 1.4 : y + (rowHeight - barHeight) / 2;
       const middle = barTop + barHeight / 2 + font * 0.35;
       chart.append(stacked
-        ? svg("text", { x: left + font * 0.3, y: y + font * 1.1, fill: "#0b0c0c", class: "year" }, labels[index])
+        ? svg("text", { x: left + font * 0.3, y: y + font * 1.1, fill: "#0b0c0c", class: "year", ...halo(font) }, labels[index])
         : svg("text", { x: left - font * 0.4, y: middle, "text-anchor": "end", fill: "#0b0c0c", class: "year" }, labels[index]));
       const isBaselineYear = baseline && row.fiscal_year === baseline.fiscal_year && row.online_procedures == null;
       const value = isBaselineYear ? baseline.online_procedures : row.online_procedures;
       if (value == null) {
-        chart.append(svg("text", { x: left + font * 0.4, y: middle, fill: "#333", class: "no-data" }, t("noData")));
+        chart.append(svg("text", { x: left + font * 0.4, y: middle, fill: "#333", class: "no-data", ...halo(font) }, t("noData")));
         return;
       }
       chart.append(

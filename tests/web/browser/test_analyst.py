@@ -81,8 +81,9 @@ def test_the_dashboard_chart_figures_csv_and_sign_out(phone, web_server, screens
         assert term in figures
 
     legend = page.locator("#chart-legend li")
-    assert legend.count() == 2
+    assert legend.count() == 3
     assert "基準値（令和3年度、13件）" in legend.nth(1).inner_text()
+    assert "基準年度（令和3年度）の手続数" in legend.nth(2).inner_text()  # the grey bar
     texts = chart.locator("text").evaluate_all("nodes => nodes.map((node) => node.textContent)")
     assert "基準値 13" in texts
     assert page.locator("#axis-title").inner_text() == "オンライン手続数（件）"  # x axis
@@ -116,6 +117,16 @@ def test_the_dashboard_chart_figures_csv_and_sign_out(phone, web_server, screens
     assert download.suggested_filename.endswith(".csv")
     content = download.path().read_bytes().decode("utf-8-sig")
     assert "令和8年度" in content or "2026" in content
+
+    # In English the chart, figures and legend are drawn again, as clean for axe.
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("heading", name="Online procedures: usage (analysts)").wait_for()
+    english = chart.locator("text").evaluate_all("nodes => nodes.map((n) => n.textContent)")
+    assert "Baseline 13" in english
+    assert "FY2021" in page.locator("#trend-table").inner_text()
+    step("37-analyst-english")
+    page.get_by_role("button", name="日本語").click()
+    page.get_by_role("heading", name="オンライン手続の利用状況（分析担当）").wait_for()
 
     token = page.evaluate("JSON.parse(sessionStorage.getItem('madoguchi.staff')).token")
     page.get_by_role("button", name="ログアウト").click()
