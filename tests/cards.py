@@ -40,6 +40,7 @@ def mint(jpki_home: TestCaHome, key_pool: KeyPool) -> MintCard:
         home: TestCaHome | None = None,
         not_before: datetime | None = None,
         not_after: datetime | None = None,
+        serial_number: int | None = None,
     ) -> TestCard:
         source = home or jpki_home
         return mint_card(
@@ -49,6 +50,7 @@ def mint(jpki_home: TestCaHome, key_pool: KeyPool) -> MintCard:
             not_before=not_before,
             not_after=not_after,
             keys=key_pool.pair(),
+            serial_number=serial_number,
         )
 
     return _mint

@@ -33,17 +33,22 @@ class CitizenIdentity(Base):
 
     The authentication certificate gives the login identity (`subject`, which citizen
     tokens and submissions carry); a signing certificate adds the 基本4情報 as it
-    asserted them."""
+    asserted them. A card is one row per issuer DN, issuing key and serial: J-LIS's CA
+    generations share a DN, and a serial is unique only under one key."""
 
     __tablename__ = "citizen_identities"
-    __table_args__ = (UniqueConstraint("issuer", "serial_number"),)
+    __table_args__ = (UniqueConstraint("issuer", "serial_number", "issuer_key_sha256"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
     subject: Mapped[str] = mapped_column(String(64), unique=True)
-    """SHA-256 of issuer DN + serial: the pseudonymous id tokens and submissions carry."""
+    """The pseudonymous id tokens and submissions carry: SHA-256 of issuer DN, issuing
+    key and serial (rows recorded before 0012 keep their SHA-256 of DN and serial)."""
     certificate_type: Mapped[str] = mapped_column(String(16))
     """authentication (利用者証明用) | signing (署名用)"""
     issuer: Mapped[str] = mapped_column(String(512))
+    issuer_key_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    """SHA-256 (hex) of the issuing CA's SubjectPublicKeyInfo. None only on a row
+    recorded before 0012 whose card has not logged in since (see record_identity)."""
     serial_number: Mapped[str] = mapped_column(String(48))
     """Hexadecimal: certificate serials run to 20 bytes, beyond any integer column."""
     assurance_level: Mapped[str] = mapped_column(String(16))

@@ -29,6 +29,9 @@ NONCE_BYTES = 32
 # Expired challenges are kept a while (so a late replay still reads as used/expired in
 # logs) and then swept when new ones are issued.
 CHALLENGE_RETENTION = timedelta(hours=1)
+# A card's notBefore may be this far after the moment it was verified (the largest
+# JPKI_CLOCK_SKEW_SECONDS); see record_identity.
+LEGACY_CLAIM_SKEW = timedelta(hours=1)
 
 
 class ChallengePurpose(StrEnum):
@@ -165,17 +168,50 @@ async def login(
 async def record_identity(
     session: AsyncSession, verified: VerifiedCertificate, *, now: datetime
 ) -> CitizenIdentity:
-    """Insert or refresh the card certificate's identity row (one per issuer + serial)."""
+    """Insert or refresh the card certificate's identity row (one per issuer DN, issuing
+    key and serial).
+
+    A row recorded before the issuing key was part of a card's identity (migration 0012)
+    has no key. The first card to come back matching it in issuer DN, serial, type and
+    notAfter, and issued before the row was first verified, claims it, so the subject
+    the citizen's applications carry keeps working; a card of another CA generation
+    with the same DN and serial gets a row (and a subject) of its own. (Two such cards
+    that both existed before 0012 and share a notAfter cannot be told apart by what the
+    row kept: the first to log in claims it.)"""
     facts = verified.facts.as_json() if verified.facts else None
     level = (
         AssuranceLevel.JPKI_SIGN
         if verified.kind is CertificateKind.SIGNING
         else AssuranceLevel.JPKI_AUTH
     )
+    issuer_key = verified.issuer_key_sha256
+    same_card = (
+        CitizenIdentity.issuer == verified.issuer,
+        CitizenIdentity.serial_number == verified.serial_hex,
+    )
+    keyed = select(CitizenIdentity.id).where(
+        *same_card, CitizenIdentity.issuer_key_sha256 == issuer_key
+    )
+    await session.execute(
+        update(CitizenIdentity)
+        .where(
+            *same_card,
+            CitizenIdentity.issuer_key_sha256.is_(None),
+            CitizenIdentity.certificate_type == verified.kind.value,
+            CitizenIdentity.not_after == verified.not_after,
+            # A card issued after the row was first verified cannot be the card that was.
+            CitizenIdentity.first_verified_at
+            >= verified.certificate.not_valid_before_utc - LEGACY_CLAIM_SKEW,
+            ~keyed.exists(),
+        )
+        .values(issuer_key_sha256=issuer_key)
+        .execution_options(synchronize_session=False)
+    )
     values = {
         "subject": verified.subject_id,
         "certificate_type": verified.kind.value,
         "issuer": verified.issuer,
+        "issuer_key_sha256": issuer_key,
         "serial_number": verified.serial_hex,
         "assurance_level": level.value,
         "basic_facts": facts,
@@ -184,22 +220,23 @@ async def record_identity(
         "verified_at": now,
     }
     refreshed = {"verified_at": now, "basic_facts": facts, "assurance_level": level.value}
+    card_key = ["issuer", "serial_number", "issuer_key_sha256"]
     # One statement, so two first logins with the same card cannot collide.
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(
             postgresql.insert(CitizenIdentity)
             .values(id=new_uuid(), **values)
-            .on_conflict_do_update(index_elements=["subject"], set_=refreshed)
+            .on_conflict_do_update(index_elements=card_key, set_=refreshed)
         )
     else:
         await session.execute(
             sqlite.insert(CitizenIdentity)
             .values(id=new_uuid(), **values)
-            .on_conflict_do_update(index_elements=["subject"], set_=refreshed)
+            .on_conflict_do_update(index_elements=card_key, set_=refreshed)
         )
     identity = await session.scalar(
         select(CitizenIdentity)
-        .where(CitizenIdentity.subject == verified.subject_id)
+        .where(*same_card, CitizenIdentity.issuer_key_sha256 == issuer_key)
         .execution_options(populate_existing=True)
     )
     assert identity is not None

@@ -23,12 +23,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
@@ -180,6 +181,12 @@ class TrustedAuthority:
     def fingerprint(self) -> str:
         return self.certificate.fingerprint(hashes.SHA256()).hex()
 
+    @cached_property
+    def key_sha256(self) -> str:
+        """SHA-256 (hex) of the CA's SubjectPublicKeyInfo: which key issued a card, where
+        the DN alone does not tell two generations apart."""
+        return public_key_sha256(self.public_key)
+
     @property
     def generation(self) -> int:
         """The CA generation, named by the year it started (2015, 2023...)."""
@@ -316,14 +323,38 @@ class VerifiedCertificate:
         return self.certificate.not_valid_after_utc
 
     @property
+    def issuer_key_sha256(self) -> str:
+        """The issuing CA's key (SHA-256 of its SubjectPublicKeyInfo, hex)."""
+        return self.authority.key_sha256
+
+    @property
     def subject_id(self) -> str:
-        """A stable pseudonymous id of the certificate: SHA-256 of issuer DN + serial."""
-        return certificate_subject_id(self.certificate)
+        """A stable pseudonymous id of the certificate: issuer DN, issuing key and serial."""
+        return certificate_subject_id(self.certificate, self.authority.public_key)
 
 
-def certificate_subject_id(certificate: x509.Certificate) -> str:
+def public_key_sha256(public_key: rsa.RSAPublicKey) -> str:
+    spki = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(spki).hexdigest()
+
+
+def certificate_subject_id(certificate: x509.Certificate, issuer_key: rsa.RSAPublicKey) -> str:
+    """SHA-256 of the issuer DN, the issuing CA's key and the serial.
+
+    A serial is unique only per issuing key: J-LIS's CA generations share a DN, so two
+    cards of two generations may carry one serial and must stay two people. (Identities
+    recorded before the key was part of it keep their older subject; see
+    `service.record_identity`.)"""
     serial = certificate.serial_number.to_bytes(21, "big")
-    digest = hashlib.sha256(b"jpki\x00" + certificate.issuer.public_bytes() + b"\x00" + serial)
+    digest = hashlib.sha256(
+        b"jpki-v2\x00"
+        + certificate.issuer.public_bytes()
+        + b"\x00"
+        + bytes.fromhex(public_key_sha256(issuer_key))
+        + serial
+    )
     return digest.hexdigest()
 
 

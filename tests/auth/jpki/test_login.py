@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -52,6 +54,7 @@ async def test_challenge_is_stored_short_lived_and_not_cached(
 async def test_login_issues_a_short_lived_token_bound_to_the_card(
     api: httpx.AsyncClient,
     mint: MintCard,
+    jpki_home: TestCaHome,
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -62,13 +65,24 @@ async def test_login_issues_a_short_lived_token_bound_to_the_card(
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == settings.citizen_token_ttl_seconds
     claims = citizen_tokens.decode(settings, body["access_token"])
-    assert claims.subject == certificate_subject_id(card.authentication_certificate)
+    issuer = jpki_home.issuer_of(card.authentication_certificate).certificate
+    assert claims.subject == certificate_subject_id(
+        card.authentication_certificate, issuer.public_key()
+    )
 
     async with session_factory() as session:
         identity = await session.scalar(select(CitizenIdentity))
     assert identity is not None
     assert identity.subject == claims.subject
     assert identity.serial_number == format(card.authentication_certificate.serial_number, "x")
+    assert (
+        identity.issuer_key_sha256
+        == hashlib.sha256(
+            issuer.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        ).hexdigest()
+    )
     assert identity.certificate_type == "authentication"
     assert identity.assurance_level == "jpki_auth"
     assert identity.basic_facts is None  # the authentication certificate carries no 4 facts

@@ -204,10 +204,12 @@ def issue_card_certificate(
     key_usage: x509.KeyUsage | None = None,
     policies: Sequence[x509.ObjectIdentifier] | None = None,
     extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
+    serial_number: int | None = None,
 ) -> x509.Certificate:
     """One of a card's certificates, issued by `authority`. `kind` defaults to the CA's
     type; the keyword arguments let a test make a deliberately wrong certificate
-    (`extensions`: more (extension, critical) pairs)."""
+    (`extensions`: more (extension, critical) pairs) or a given serial (random by
+    default; two CA generations may both issue the same one)."""
     kind = kind or authority.kind
     start = not_before or utcnow() - timedelta(minutes=5)
     end = not_after or start + timedelta(days=DEFAULT_CARD_DAYS)
@@ -229,7 +231,7 @@ def issue_card_certificate(
         .subject_name(subject)
         .issuer_name(authority.certificate.subject)
         .public_key(public_key)
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial_number or x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(end)
         .add_extension(key_usage, critical=True)
@@ -320,8 +322,10 @@ def mint_card(
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey] | None = None,
+    serial_number: int | None = None,
 ) -> TestCard:
-    """A new card. Pass `keys` (authentication, signing) to skip key generation."""
+    """A new card. Pass `keys` (authentication, signing) to skip key generation,
+    `serial_number` to give both certificates that serial."""
     authentication_key, signing_key = keys or (new_key(), new_key())
     return TestCard(
         holder=holder,
@@ -331,6 +335,7 @@ def mint_card(
             authentication_key.public_key(),
             not_before=not_before,
             not_after=not_after,
+            serial_number=serial_number,
         ),
         signing_key=signing_key,
         signing_certificate=issue_card_certificate(
@@ -339,6 +344,7 @@ def mint_card(
             holder=holder,
             not_before=not_before,
             not_after=not_after,
+            serial_number=serial_number,
         ),
     )
 
