@@ -37,7 +37,7 @@ from sqlalchemy import select
 from app.audit.service import AuditActor
 from app.auth import staff_service, staff_tokens
 from app.config import Settings
-from app.db import make_engine, make_session_factory
+from app.db import make_engine, make_session_factory, utcnow
 from app.forms import service as forms_service
 from app.forms.models import Procedure, ProcedureVersion
 from app.kpi.models import USAGE_COUNTERS
@@ -151,7 +151,7 @@ async def _seed(database_url: str) -> tuple[list[CatalogEntry], dict[str, str]]:
     finally:
         await engine.dispose()
     token = staff_tokens.issue(
-        settings, staff_id=analyst.id, municipality_code=TOMI, roles=("analyst",)
+        settings, staff_id=analyst.id, municipality_code=TOMI, roles=("analyst",), now=utcnow()
     )
     return catalog, {"Authorization": f"Bearer {token.access_token}"}
 

@@ -13,6 +13,7 @@ from app.audit.service import AuditActor
 from app.auth import staff_service, staff_tokens
 from app.auth.staff_models import StaffUser
 from app.config import Settings
+from app.db import utcnow
 from app.forms.service import load_catalog, read_catalog_directory
 from app.municipalities.service import upsert_municipality
 from app.seed import SAMPLE_MUNICIPALITIES
@@ -143,5 +144,6 @@ def staff_headers(settings: Settings, staff: StaffUser) -> dict[str, str]:
         staff_id=staff.id,
         municipality_code=staff.municipality_code,
         roles=tuple(staff.roles),
+        now=utcnow(),
     )
     return {"Authorization": f"Bearer {issued.access_token}"}

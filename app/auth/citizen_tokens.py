@@ -67,9 +67,10 @@ def looks_like_jwt(token: str) -> bool:
     return bool(_JWT_SHAPE.match(token))
 
 
-def issue(settings: Settings, *, subject: str, now: datetime | None = None) -> IssuedCitizenToken:
+def issue(settings: Settings, *, subject: str, now: datetime) -> IssuedCitizenToken:
+    """A citizen token issued at `now` (the request's clock)."""
     # JWT times are whole seconds; truncating here keeps the claims equal to the token.
-    issued_at = (now or datetime.now(UTC)).replace(microsecond=0)
+    issued_at = now.replace(microsecond=0)
     claims = CitizenTokenClaims(
         subject=subject,
         jti=uuid.uuid4().hex,

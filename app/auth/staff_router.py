@@ -38,9 +38,12 @@ async def issue_token(
     session: DbSession,
     settings: AppSettings,
     response: Response,
+    now: Now,
 ) -> StaffToken:
     """Sign in with email (`username`) and password; returns a short-lived bearer token."""
-    _, issued = await staff_service.sign_in(session, settings, form.username, form.password)
+    _, issued = await staff_service.sign_in(
+        session, settings, form.username, form.password, now=now
+    )
     response.headers["Cache-Control"] = "no-store"
     return StaffToken(access_token=issued.access_token, expires_in=settings.staff_token_ttl_seconds)
 

@@ -301,7 +301,7 @@ async def update_staff(
 
 
 async def sign_in(
-    session: AsyncSession, settings: Settings, email: str, password: str
+    session: AsyncSession, settings: Settings, email: str, password: str, *, now: datetime
 ) -> tuple[StaffUser, staff_tokens.IssuedToken]:
     """Check the password and issue an access token. Unknown account, wrong password and
     disabled account fail the same way, after the same amount of work."""
@@ -320,6 +320,7 @@ async def sign_in(
         staff_id=staff.id,
         municipality_code=staff.municipality_code,
         roles=tuple(staff.roles),
+        now=now,
     )
     await audit.record(
         session,

@@ -60,10 +60,11 @@ def issue(
     staff_id: uuid.UUID,
     municipality_code: str,
     roles: tuple[str, ...],
-    now: datetime | None = None,
+    now: datetime,
 ) -> IssuedToken:
+    """A staff token issued at `now` (the request's clock)."""
     # JWT times are whole seconds; truncating here keeps the claims equal to the token.
-    issued_at = (now or datetime.now(UTC)).replace(microsecond=0)
+    issued_at = now.replace(microsecond=0)
     claims = StaffTokenClaims(
         staff_id=staff_id,
         municipality_code=municipality_code,

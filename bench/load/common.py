@@ -25,7 +25,7 @@ import asyncpg
 
 from app.auth import citizen_tokens
 from app.config import Settings
-from app.db import make_engine, make_session_factory
+from app.db import make_engine, make_session_factory, utcnow
 from app.forms.definition import ProcedureDefinition
 from app.forms.service import load_catalog, read_catalog_directory
 from app.municipalities.service import upsert_municipality
@@ -148,7 +148,7 @@ def submission_templates(settings: Settings) -> list[Template]:
     """Create-and-submit requests over every catalog procedure a phone can submit in one
     request, in both municipalities, with several answer sets each."""
     subject = hashlib.sha256(b"bench-load-citizen").hexdigest()
-    token = citizen_tokens.issue(settings, subject=subject).access_token
+    token = citizen_tokens.issue(settings, subject=subject, now=utcnow()).access_token
     templates = []
     for raw in read_catalog_directory():
         definition = ProcedureDefinition.model_validate(raw)

@@ -23,7 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from app.auth import citizen_tokens
 from app.config import Settings
-from app.db import make_session_factory
+from app.db import make_session_factory, utcnow
 from app.main import create_app
 from tests.factories import (
     TOMI,
@@ -59,7 +59,9 @@ async def fuzz_target(
     APP.state.settings = settings
     APP.state.engine = unpooled
     APP.state.session_factory = make_session_factory(unpooled)
-    citizen = citizen_tokens.issue(settings, subject=hashlib.sha256(b"fuzz-citizen").hexdigest())
+    citizen = citizen_tokens.issue(
+        settings, subject=hashlib.sha256(b"fuzz-citizen").hexdigest(), now=utcnow()
+    )
     APP.state.fuzz_headers = {
         "staff": staff_headers(settings, staff),
         "citizen": {"Authorization": f"Bearer {citizen.access_token}"},

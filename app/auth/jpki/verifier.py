@@ -49,7 +49,6 @@ from app.auth.jpki.errors import (
     TrustStoreError,
 )
 from app.auth.jpki.facts import BasicFourFacts, parse_basic_four_facts
-from app.db import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -368,10 +367,11 @@ class Verifier(Protocol):
         data: bytes,
         signature: bytes,
         kind: CertificateKind,
-        now: datetime | None = None,
+        now: datetime,
     ) -> VerifiedCertificate:
-        """`certificate` is DER; `signature` is SHA256withRSA (PKCS#1 v1.5) over `data`.
-        Raises a JpkiError subclass naming the first check that failed."""
+        """`certificate` is DER; `signature` is SHA256withRSA (PKCS#1 v1.5) over `data`,
+        checked as of `now` (the request's clock). Raises a JpkiError subclass naming
+        the first check that failed."""
         ...
 
     async def health(self, *, now: datetime) -> VerifierHealth:
@@ -423,7 +423,7 @@ class LocalVerifier:
         data: bytes,
         signature: bytes,
         kind: CertificateKind,
-        now: datetime | None = None,
+        now: datetime,
     ) -> VerifiedCertificate:
         self._reload_if_due()
         return check(
@@ -432,7 +432,7 @@ class LocalVerifier:
             data=data,
             signature=signature,
             kind=kind,
-            now=now or utcnow(),
+            now=now,
             clock_skew=self.clock_skew,
         )
 

@@ -77,7 +77,7 @@ def payout_from(payout: Mapping[str, Any]) -> LedgerPayout:
         status=str(payout.get("status", "")),
         # Stripe dates a payout at midnight UTC of its arrival day.
         arrival_date=datetime.fromtimestamp(arrival, tz=UTC).date() if arrival else None,
-        created=_timestamp(payout.get("created")) or datetime.now(UTC),
+        created=_created(payout),
     )
 
 
@@ -106,7 +106,7 @@ def transaction_from(transaction: Mapping[str, Any]) -> LedgerTransaction:
         fee=int(transaction.get("fee") or 0),
         net=int(transaction["net"]),
         currency=str(transaction.get("currency", "jpy")).upper(),
-        created=_timestamp(transaction.get("created")) or datetime.now(UTC),
+        created=_created(transaction),
         available_on=_timestamp(transaction.get("available_on")),
         source_id=source_id,
         **details,
@@ -117,6 +117,12 @@ def _id(value: Any) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("id")
     return value if isinstance(value, str) else None
+
+
+def _created(stripe_object: Mapping[str, Any]) -> datetime:
+    """Stripe dates every object it makes (`created`, Unix seconds); our clock says
+    nothing about when Stripe made it."""
+    return datetime.fromtimestamp(int(stripe_object["created"]), tz=UTC)
 
 
 def _timestamp(value: Any) -> datetime | None:

@@ -37,7 +37,7 @@ def _claims(**overrides: object) -> dict[str, object]:
 
 
 def test_round_trip(settings: Settings) -> None:
-    issued = citizen_tokens.issue(settings, subject=SUBJECT)
+    issued = citizen_tokens.issue(settings, subject=SUBJECT, now=datetime.now(UTC))
     claims = citizen_tokens.decode(settings, issued.access_token)
     assert claims.subject == SUBJECT
     assert issued.expires_in == settings.citizen_token_ttl_seconds
@@ -94,10 +94,14 @@ def test_forged_tokens_are_refused(settings: Settings, forge: object) -> None:
 
 def test_staff_and_citizen_tokens_do_not_cross(settings: Settings) -> None:
     staff = staff_tokens.issue(
-        settings, staff_id=uuid.uuid4(), municipality_code="202193", roles=("admin",)
+        settings,
+        staff_id=uuid.uuid4(),
+        municipality_code="202193",
+        roles=("admin",),
+        now=datetime.now(UTC),
     )
     with pytest.raises(CitizenTokenInvalid):
         citizen_tokens.decode(settings, staff.access_token)
-    citizen = citizen_tokens.issue(settings, subject=SUBJECT)
+    citizen = citizen_tokens.issue(settings, subject=SUBJECT, now=datetime.now(UTC))
     with pytest.raises(staff_tokens.StaffTokenInvalid):
         staff_tokens.decode(settings, citizen.access_token)

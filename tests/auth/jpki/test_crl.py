@@ -255,7 +255,7 @@ async def test_a_reload_runs_beside_requests_and_swaps_the_store_at_once(
     try:
         for _ in range(3):  # the first starts the reload; none waits for it
             verified = await verifier.verify(
-                certificate=certificate, data=document, signature=signature, kind=SIGN
+                certificate=certificate, data=document, signature=signature, kind=SIGN, now=utcnow()
             )
             assert verified.serial_number == card.signing_certificate.serial_number
             await asyncio.sleep(0)
@@ -266,7 +266,7 @@ async def test_a_reload_runs_beside_requests_and_swaps_the_store_at_once(
     await asyncio.to_thread(verifier.wait_for_reload)
     with pytest.raises(JpkiCertificateRevoked):
         await verifier.verify(
-            certificate=certificate, data=document, signature=signature, kind=SIGN
+            certificate=certificate, data=document, signature=signature, kind=SIGN, now=utcnow()
         )
 
 

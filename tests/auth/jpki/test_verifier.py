@@ -62,7 +62,7 @@ async def verify(
     now: datetime | None = None,
 ) -> VerifiedCertificate:
     return await verifier.verify(
-        certificate=certificate, data=data, signature=signature, kind=kind, now=now
+        certificate=certificate, data=data, signature=signature, kind=kind, now=now or utcnow()
     )
 
 

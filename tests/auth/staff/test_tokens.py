@@ -81,7 +81,11 @@ async def test_tampered_token_is_refused(
     client: httpx.AsyncClient, settings: Settings, admin: StaffUser
 ) -> None:
     token = staff_tokens.issue(
-        settings, staff_id=admin.id, municipality_code=admin.municipality_code, roles=("analyst",)
+        settings,
+        staff_id=admin.id,
+        municipality_code=admin.municipality_code,
+        roles=("analyst",),
+        now=datetime.now(UTC),
     ).access_token
     header, _, signature = token.split(".")
     # Same signature, payload promoted to admin of another municipality.

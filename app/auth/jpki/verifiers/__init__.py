@@ -95,7 +95,7 @@ class ConfiguredVerifier:
         data: bytes,
         signature: bytes,
         kind: CertificateKind,
-        now: datetime | None = None,
+        now: datetime,
     ) -> VerifiedCertificate:
         verifier = await self.loaded()
         return await verifier.verify(
