@@ -384,8 +384,8 @@ function trendChart(rows, baseline) {
 }
 
 function trendTable(rows, baseline) {
-  return el("table", { id: "trend-table" },
-    el("caption", {}, t("kpiTableCaption")),
+  const table = el("table", { id: "trend-table" },
+    el("caption", { id: "trend-table-caption" }, t("kpiTableCaption")),
     el("thead", {}, el("tr", {},
       el("th", { scope: "col" }, t("fiscalYear")),
       el("th", { scope: "col" }, t("onlineProcedures")),
@@ -398,6 +398,8 @@ function trendTable(rows, baseline) {
         : String(row.online_procedures)),
       el("td", {}, row.fully_online_procedures == null ? "—" : String(row.fully_online_procedures)),
       el("td", {}, row.change_from_baseline == null ? "—" : signed(row.change_from_baseline))))));
+  return el("div", { class: "table-scroll", role: "region", tabindex: "0", "aria-labelledby": "trend-table-caption" },
+    table);
 }
 
 // ---- frame

@@ -300,20 +300,22 @@ function goToErrorStep(id, definition, steps, error) {
 export function feeTable(fee, definition) {
   if (!fee || (!fee.items.length && fee.total === 0)) return el("p", { id: "fee-total" }, t("noFee"));
   const unitOf = (key) => loc(definition?.fee_rules?.find((rule) => rule.key === key.split(".")[0])?.unit);
-  return el("table", { class: "fee-table", id: "fee-table" },
+  // Two columns, the unit price × quantity under the item's name: it reads at 200%
+  // text on a 360 px screen, where three columns leave one character per line.
+  return el("div", { class: "fee-frame" }, el("table", { class: "fee-table", id: "fee-table" },
     el("caption", {}, t("feeBreakdown")),
     el("thead", {}, el("tr", {},
-      el("th", { scope: "col" }, t("feeItem")),
-      el("th", { scope: "col" }, t("feeUnitTimesQuantity")),
+      el("th", { scope: "col" }, t("feeItem"), el("span", { class: "fee-unit" }, t("feeUnitTimesQuantity"))),
       el("th", { scope: "col" }, t("feeAmount")))),
     el("tbody", {}, fee.items.map((line) => el("tr", {},
-      el("th", { scope: "row" }, loc(line.label)),
-      el("td", {}, line.unit_price != null && line.quantity != null
-        ? `${yen(line.unit_price)} × ${line.quantity}${unitOf(line.key)}` : "—"),
+      el("th", { scope: "row" }, loc(line.label),
+        line.unit_price != null && line.quantity != null
+          ? el("span", { class: "fee-unit" }, `${yen(line.unit_price)} × ${line.quantity}${unitOf(line.key)}`)
+          : null),
       el("td", {}, yen(line.amount))))),
     el("tfoot", {}, el("tr", {},
-      el("th", { scope: "row", colspan: 2 }, t("feeTotal")),
-      el("td", { id: "fee-total" }, yen(fee.total)))));
+      el("th", { scope: "row" }, t("feeTotal")),
+      el("td", { id: "fee-total" }, yen(fee.total))))));
 }
 
 export async function reviewPage(id) {

@@ -108,6 +108,11 @@ def test_the_dashboard_chart_figures_csv_and_sign_out(phone, web_server, screens
         arg=label_size,
     )
     assert no_horizontal_scroll(page)
+    # The table keeps its columns (one line a cell) and scrolls within its own frame.
+    assert page.locator("#trend-table td").evaluate_all(
+        """cells => cells.every((cell) => cell.getBoundingClientRect().height
+            < 2.5 * parseFloat(getComputedStyle(cell).fontSize))"""
+    )
     step("35-analyst-200-percent")
     page.evaluate("document.documentElement.style.fontSize = ''")
 
