@@ -357,7 +357,12 @@ async def reveal_my_number(
     status_code=201,
     response_model=StaffSubmissionSummary,
     responses=problem_responses(
-        *ACCESS_ERRORS, ProcedureNotFound, AnswersInvalid, service.ReceivedAtInFuture
+        *ACCESS_ERRORS,
+        ProcedureNotFound,
+        AnswersInvalid,
+        service.ReceivedAtInFuture,
+        service.ReceivedAtBeforePublication,
+        service.ReceivedAtOutsideFiscalYears,
     ),
 )
 async def create_counter_submission(
@@ -369,7 +374,8 @@ async def create_counter_submission(
     now: Now,
 ) -> StaffSubmissionSummary:
     """窓口受付: record a paper application taken at the counter. It gets a 受付番号 and
-    counts in the KPI with channel `counter`."""
+    counts in the KPI with channel `counter`. `received_at` lies between the procedure's
+    first publication and now, and in this or the previous 年度."""
     submission = await service.record_counter_submission(
         session,
         staff,

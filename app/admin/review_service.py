@@ -13,8 +13,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,8 @@ from app.errors import ValidationFailed
 from app.forms import service as forms
 from app.forms.definition import ProcedureDefinition
 from app.http_preconditions import require_row_version
+from app.jp_calendar import fiscal_year_bounds, fiscal_year_label, fiscal_year_of, local_date
+from app.municipalities.service import get_municipality
 from app.submissions import lifecycle, my_number, signing
 from app.submissions import repository as submissions_repository
 from app.submissions import service as submissions
@@ -66,6 +69,21 @@ class ReceivedAtInFuture(ValidationFailed):
     code = "RECEIVED_AT_IN_FUTURE"
     title_en = "The time of receipt lies in the future"
     title_ja = "受付日時が未来になっています"
+
+
+class ReceivedAtBeforePublication(ValidationFailed):
+    code = "RECEIVED_AT_BEFORE_PUBLICATION"
+    title_en = "The time of receipt lies before the procedure was published"
+    title_ja = "受付日時が手続の公開開始より前になっています"
+
+
+class ReceivedAtOutsideFiscalYears(ValidationFailed):
+    """Only this 年度 and the last may be entered: older receipts would take numbers
+    from a closed year's 受付番号 counter and change figures already published."""
+
+    code = "RECEIVED_AT_OUTSIDE_FISCAL_YEARS"
+    title_en = "The time of receipt lies outside this and the previous fiscal year"
+    title_ja = "受付日時が今年度・前年度の範囲外です"
 
 
 @dataclass(frozen=True)
@@ -284,6 +302,26 @@ async def record_counter_submission(
         raise forms.ProcedureNotFound(
             f"Your department offers no procedure '{procedure_code}'.",
             f"所属課の手続に「{procedure_code}」はありません。",
+        )
+    timezone = ZoneInfo(settings.timezone)
+    first_published = published.procedure.first_published_at
+    if first_published is not None and received_at < first_published:
+        day = local_date(first_published, timezone).isoformat()
+        raise ReceivedAtBeforePublication(
+            f"'{procedure_code}' was first published on {day}; received_at must not be earlier.",
+            f"「{procedure_code}」の公開開始は{day}です。受付日時はそれ以降にしてください。",
+        )
+    municipality = await get_municipality(session, staff.municipality_code)
+    start_month = municipality.fiscal_year_start_month
+    this_year = fiscal_year_of(now, start_month, timezone=timezone)
+    if fiscal_year_of(received_at, start_month, timezone=timezone) < this_year - 1:
+        first_day, _ = fiscal_year_bounds(this_year - 1, start_month)
+        earliest = datetime.combine(first_day, time(0), tzinfo=timezone)
+        raise ReceivedAtOutsideFiscalYears(
+            f"Counter applications can be entered from {earliest.isoformat()} (the start of "
+            f"fiscal year {this_year - 1}) onwards.",
+            f"窓口受付は{fiscal_year_label(this_year - 1)}（{first_day.isoformat()}）以降の"
+            "受付日時で登録してください。",
         )
     submission = await submissions.record_counter_submission(
         session,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -100,14 +101,20 @@ class Staff:
     ueda_admin: StaffUser
 
 
+PUBLISHED_DAYS_AGO = 800
+"""Before the previous 年度 began, whatever today is: counter applications may be dated
+anywhere in this and the previous fiscal year."""
+
+
 @pytest.fixture
 async def procedures(session_factory: async_sessionmaker[AsyncSession]) -> None:
     await seed_municipalities(session_factory)
+    published = datetime.now(UTC) - timedelta(days=PUBLISHED_DAYS_AGO)
     for code in (TOMI, UEDA):
         await publish_definition(
-            session_factory, code, simple_definition(CERTIFICATE, fee_rules=[])
+            session_factory, code, simple_definition(CERTIFICATE, fee_rules=[]), now=published
         )
-        await publish_definition(session_factory, code, allowance_definition())
+        await publish_definition(session_factory, code, allowance_definition(), now=published)
 
 
 @pytest.fixture

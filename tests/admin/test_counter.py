@@ -21,6 +21,7 @@ from tests.admin.conftest import (
     Staff,
     submit_online,
 )
+from tests.factories import TOMI, publish_definition, simple_definition
 from tests.submissions.helpers import TOKYO
 
 COUNTER = "/counter-submissions"
@@ -149,3 +150,53 @@ async def test_counter_refusals(client: httpx.AsyncClient, staff: Staff, as_staf
     )
     assert other_town.status_code == 404
     assert (await as_staff(staff.finance).post(COUNTER, json={})).status_code == 403
+
+
+async def test_counter_receipts_are_dated_within_the_procedure_and_the_fiscal_years(
+    client: httpx.AsyncClient,
+    staff: Staff,
+    as_staff: Any,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Issue 15: 1900 used to give `TOMI-R-119-000001`. A receipt before the procedure was
+    published, or before the previous 年度 began, is refused and nothing is stored."""
+    admin = as_staff(staff.admin)
+    now = utcnow().astimezone(TOKYO)
+    previous_year_start = datetime(fiscal_year_of(now, timezone=TOKYO) - 1, 4, 1, tzinfo=TOKYO)
+
+    in_1900 = await admin.post(
+        COUNTER, json={"procedure_code": CERTIFICATE, "received_at": "1900-04-01T09:00:00+09:00"}
+    )
+    assert in_1900.status_code == 422
+    assert in_1900.headers["content-type"] == "application/problem+json"
+    assert in_1900.json()["code"] == "RECEIVED_AT_BEFORE_PUBLICATION"
+    assert "公開開始" in in_1900.json()["detail_ja"]
+
+    too_old = previous_year_start - timedelta(minutes=1)  # published long before
+    refused = await admin.post(
+        COUNTER, json={"procedure_code": CERTIFICATE, "received_at": too_old.isoformat()}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "RECEIVED_AT_OUTSIDE_FISCAL_YEARS"
+    assert previous_year_start.date().isoformat() in refused.json()["detail_ja"]
+
+    await publish_definition(
+        session_factory, TOMI, simple_definition("counter-new", fee_rules=[]), now=utcnow()
+    )
+    before_publication = await admin.post(
+        COUNTER,
+        json={
+            "procedure_code": "counter-new",
+            "received_at": (utcnow() - timedelta(hours=1)).isoformat(),
+        },
+    )
+    assert before_publication.status_code == 422
+    assert before_publication.json()["code"] == "RECEIVED_AT_BEFORE_PUBLICATION"
+    assert (await admin.get("/submissions")).json()["total"] == 0
+
+    oldest = await admin.post(
+        COUNTER,
+        json={"procedure_code": CERTIFICATE, "received_at": previous_year_start.isoformat()},
+    )
+    assert oldest.status_code == 201, oldest.text
+    assert oldest.json()["reference_number"] == f"TOMI-R{_reiwa(previous_year_start)}-000001"
