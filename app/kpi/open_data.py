@@ -5,12 +5,14 @@ YYYY-MM-DD.
 
 Application counts cover complete months only (a month still running would let someone
 watch their own application appear) and every count of 1 or 2 is suppressed (秘匿,
-shown as "X"), together with whatever would let it be worked out by subtraction, so
+shown as "X"), together with whatever would let it be worked out by subtraction from a
+row's total or from a month's total (known from the public, gap-free 受付番号), so
 nobody can be singled out. Never commits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -63,7 +65,7 @@ APPLICATIONS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("手続コード", "手続のコード"),
     ("手続名", "手続の名称"),
     ("担当課", "担当課の名称"),
-    ("申請件数", "受付した申請の件数（オンライン＋窓口）。1〜2件はX"),
+    ("申請件数", "受付した申請の件数（オンライン＋窓口）。1〜2件と、その補完秘匿の行はX"),
     ("オンライン申請件数", "オンラインで受付した件数。秘匿の規則によりXの場合あり"),
     ("窓口申請件数", "窓口で受付した件数。秘匿の規則によりXの場合あり"),
     ("オンライン利用率", "オンライン申請件数÷申請件数×100（％、小数第1位）。秘匿時はX"),
@@ -76,7 +78,9 @@ IDENTITY_LABELS = {
 SUPPRESSION_RULE = (
     "申請件数が1〜2件の行は、申請件数・オンライン申請件数・窓口申請件数・オンライン利用率を"
     "Xとする。申請件数が3件以上でも、オンライン申請件数または窓口申請件数が1〜2件の場合は、"
-    "差し引きで求められないよう両方とオンライン利用率をXとする。0件はそのまま0とする。"
+    "差し引きで求められないよう両方とオンライン利用率をXとする。月の合計件数は受付番号から"
+    "分かるため、ある月にXの行が1行だけになる場合は、その月の件数が最も少ない別の行（0件を"
+    "含む）もXとする（補完秘匿）。その月に公開していた手続は0件でも行がある。"
 )
 
 
@@ -128,7 +132,9 @@ async def applications(
     fiscal_year: int | None,
     today: date,
 ) -> Table:
-    """Applications received per procedure and month, complete months only."""
+    """Applications received per procedure and month, complete months only: a row for
+    every procedure that was online during the month, 0 included, so that a row's
+    presence says nothing and a zero can hide a small count (complementary suppression)."""
     header = tuple(name for name, _ in APPLICATIONS_COLUMNS)
     period = await complete_months(session, municipality, fiscal_year=fiscal_year, today=today)
     if period is None:
@@ -141,30 +147,62 @@ async def applications(
         group_by=["procedure", "department", "month"],
         lead_times=False,
     )
-    start_month = municipality.fiscal_year_start_month
-    rows = []
+    months: dict[str, dict[str, MonthRow]] = {month: {} for month in _months(period)}
+    for history in await service.procedure_histories(session, municipality.code):
+        facts = history.latest
+        if facts is None:
+            continue
+        for month, month_rows in months.items():
+            if _online_during(history, month):
+                month_rows[history.code] = MonthRow(history.code, facts.title_ja, facts.department)
     for item in report.items:
         assert item.month is not None and item.procedure_code is not None  # grouped by both
-        year = fiscal_year_of(date.fromisoformat(f"{item.month}-01"), start_month)
-        total, online, counter, rate = suppressed(item.applications, item.online, item.counter)
-        rows.append(
+        counted = months[item.month].setdefault(
+            item.procedure_code,
+            MonthRow(item.procedure_code, item.procedure_title or "", item.department or ""),
+        )
+        counted.total, counted.online = item.applications, item.online
+        counted.counter = item.counter
+    start_month = municipality.fiscal_year_start_month
+    published: list[tuple[str, MonthRow, tuple[str, str, str, str]]] = []
+    for month, by_code in months.items():
+        in_month = [by_code[code] for code in sorted(by_code)]
+        shown = suppressed_month([(r.total, r.online, r.counter) for r in in_month])
+        published.extend((month, r, cells) for r, cells in zip(in_month, shown, strict=True))
+    published.sort(key=lambda entry: (entry[1].procedure_code, entry[0]))
+    table = []
+    for month, row, (total, online, counter, rate) in published:
+        year = fiscal_year_of(date.fromisoformat(f"{month}-01"), start_month)
+        table.append(
             [
                 municipality.code,
-                f"{item.month}_{item.procedure_code}",
+                f"{month}_{row.procedure_code}",
                 municipality.name_ja,
                 str(year),
                 fiscal_year_label(year),
-                item.month,
-                item.procedure_code,
-                item.procedure_title or "",
-                item.department or "",
+                month,
+                row.procedure_code,
+                row.title,
+                row.department,
                 total,
                 online,
                 counter,
                 rate,
             ]
         )
-    return Table(header, rows)
+    return Table(header, table)
+
+
+@dataclass
+class MonthRow:
+    """One procedure's applications in one month."""
+
+    procedure_code: str
+    title: str
+    department: str
+    total: int = 0
+    online: int = 0
+    counter: int = 0
 
 
 def suppressed(total: int, online: int, counter: int) -> tuple[str, str, str, str]:
@@ -176,6 +214,50 @@ def suppressed(total: int, online: int, counter: int) -> tuple[str, str, str, st
         return str(total), SUPPRESSED, SUPPRESSED, SUPPRESSED
     rate = f"{online * 100 / total:.1f}" if total else ""
     return str(total), str(online), str(counter), rate
+
+
+def suppressed_month(rows: Sequence[tuple[int, int, int]]) -> list[tuple[str, str, str, str]]:
+    """One month's rows (申請件数, オンライン, 窓口) as published.
+
+    The month's total is known to anyone: 受付番号 are public and gap-free, so the
+    numbers handed out at the start and at the end of a month tell how many applications
+    it had. A single hidden 申請件数 in a month would be that total minus the visible
+    ones, so a second row is hidden with it (complementary suppression): the smallest
+    other row, a 0 preferred, which gives away the least. Within a row, 申請件数 =
+    オンライン + 窓口, so a hidden 申請件数 hides both parts, and a hidden part hides the
+    other. A month with a single row cannot be protected this way: its count is the
+    month's total."""
+    shown = [suppressed(*row) for row in rows]
+    hidden = [index for index, cells in enumerate(shown) if cells[0] == SUPPRESSED]
+    if len(hidden) == 1:
+        candidates = [index for index in range(len(rows)) if index not in hidden]
+        if candidates:
+            complement = min(candidates, key=lambda index: (rows[index][0], index))
+            shown[complement] = (SUPPRESSED,) * 4
+    return shown
+
+
+def _months(period: Period) -> list[str]:
+    """YYYY-MM of every month in the period, in order."""
+    months = []
+    year, month = period.start.year, period.start.month
+    while (year, month) <= (period.end.year, period.end.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _online_during(history: service.ProcedureHistory, month: str) -> bool:
+    """Whether the procedure was online at any moment of the month (Japan time)."""
+    first = date.fromisoformat(f"{month}-01")
+    start = end_of_day(first - timedelta(days=1))
+    end = end_of_day((first + timedelta(days=31)).replace(day=1) - timedelta(days=1))
+    state = history.state_at(start)
+    if state is not None and state.online:
+        return True
+    return any(
+        event.action == "published" and start <= event.occurred_at < end for event in history.events
+    )
 
 
 async def complete_months(

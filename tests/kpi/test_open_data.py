@@ -35,12 +35,17 @@ async def history(
     """Standing on 2025-10-15, so September is the last complete month.
 
     od-certificate (no fee) per month received:  online  counter  published as
-      2025-03 (one, at 23:59 on the 31st)           1        0   X X X X
+      2025-03 (one, at 23:59 on the 31st)           1        0   X X X X (alone: see below)
+      2025-04, 2025-05                              0        0   0 0 0 (empty rate)
       2025-06                                       3        0   3 3 0 100.0
       2025-07                                       4        3   7 4 3 57.1
       2025-08                                       3        1   4 X X X
       2025-09                                       2        0   X X X X
       2025-10 (not over yet)                        5        0   (not published)
+    od-retired (online 2025-05-01 to 2025-09-01 17:00) has none: 0 0 0 every month it
+    was online, except 2025-09, hidden as the complement of od-certificate's 2 (the
+    month's total, known from 受付番号, would give the 2 away). In 2025-03 nothing else
+    was online, so nothing can hide the 1: the month's total is that row.
     """
     today.day = today.day.replace(year=2025, month=10, day=15)
     await seed_municipalities(procedure_clock.factory)
@@ -82,15 +87,29 @@ async def test_applications_csv_suppresses_small_cells(
     assert response.status_code == 200
     assert response.content.decode("utf-8").split("\r\n") == [
         APPLICATIONS_HEADER,
-        "202193,2025-03_od-certificate,東御市,2024,令和6年度,2025-03,od-certificate,"
+        f"{TOMI},2025-03_od-certificate,東御市,2024,令和6年度,2025-03,od-certificate,"
         "テスト証明書の交付請求,市民課,X,X,X,X",
-        "202193,2025-06_od-certificate,東御市,2025,令和7年度,2025-06,od-certificate,"
+        f"{TOMI},2025-04_od-certificate,東御市,2025,令和7年度,2025-04,od-certificate,"
+        "テスト証明書の交付請求,市民課,0,0,0,",
+        f"{TOMI},2025-05_od-certificate,東御市,2025,令和7年度,2025-05,od-certificate,"
+        "テスト証明書の交付請求,市民課,0,0,0,",
+        f"{TOMI},2025-06_od-certificate,東御市,2025,令和7年度,2025-06,od-certificate,"
         "テスト証明書の交付請求,市民課,3,3,0,100.0",
-        "202193,2025-07_od-certificate,東御市,2025,令和7年度,2025-07,od-certificate,"
+        f"{TOMI},2025-07_od-certificate,東御市,2025,令和7年度,2025-07,od-certificate,"
         "テスト証明書の交付請求,市民課,7,4,3,57.1",
-        "202193,2025-08_od-certificate,東御市,2025,令和7年度,2025-08,od-certificate,"
+        f"{TOMI},2025-08_od-certificate,東御市,2025,令和7年度,2025-08,od-certificate,"
         "テスト証明書の交付請求,市民課,4,X,X,X",
-        "202193,2025-09_od-certificate,東御市,2025,令和7年度,2025-09,od-certificate,"
+        f"{TOMI},2025-09_od-certificate,東御市,2025,令和7年度,2025-09,od-certificate,"
+        "テスト証明書の交付請求,市民課,X,X,X,X",
+        f"{TOMI},2025-05_od-retired,東御市,2025,令和7年度,2025-05,od-retired,"
+        "テスト証明書の交付請求,市民課,0,0,0,",
+        f"{TOMI},2025-06_od-retired,東御市,2025,令和7年度,2025-06,od-retired,"
+        "テスト証明書の交付請求,市民課,0,0,0,",
+        f"{TOMI},2025-07_od-retired,東御市,2025,令和7年度,2025-07,od-retired,"
+        "テスト証明書の交付請求,市民課,0,0,0,",
+        f"{TOMI},2025-08_od-retired,東御市,2025,令和7年度,2025-08,od-retired,"
+        "テスト証明書の交付請求,市民課,0,0,0,",
+        f"{TOMI},2025-09_od-retired,東御市,2025,令和7年度,2025-09,od-retired,"
         "テスト証明書の交付請求,市民課,X,X,X,X",
         "",
     ]
@@ -104,8 +123,10 @@ async def test_applications_csv_per_fiscal_year(kpi_api: httpx.AsyncClient, hist
         'inline; filename="202193_applications_2024.csv"'
     )
     fy2025 = await kpi_api.get(f"{OPEN_DATA}/applications.csv", params={"fiscal_year": 2025})
-    months = [line.split(",")[5] for line in fy2025.content.decode("utf-8").split("\r\n")[1:-1]]
-    assert months == ["2025-06", "2025-07", "2025-08", "2025-09"]
+    ids = [line.split(",")[1] for line in fy2025.content.decode("utf-8").split("\r\n")[1:-1]]
+    assert ids == [f"2025-{month:02d}_od-certificate" for month in range(4, 10)] + [
+        f"2025-{month:02d}_od-retired" for month in range(5, 10)
+    ]
     future = await kpi_api.get(f"{OPEN_DATA}/applications.csv", params={"fiscal_year": 2026})
     assert future.content.decode("utf-8") == APPLICATIONS_HEADER + "\r\n"
 
