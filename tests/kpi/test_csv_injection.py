@@ -63,9 +63,10 @@ async def test_formula_titles_are_text_in_every_kpi_csv(
         ("'" + FORMULA_TITLE, "'" + FORMULA_TITLE_EN, "'" + FORMULA_DEPARTMENT)
     ]
     counted = _rows((await kpi_api.get(f"{open_data}/applications.csv")).content)
-    assert [(row["手続名"], row["担当課"], row["申請件数"]) for row in counted] == [
-        ("'" + FORMULA_TITLE, "'" + FORMULA_DEPARTMENT, "5")
-    ]
+    assert {(row["手続名"], row["担当課"]) for row in counted} == {
+        ("'" + FORMULA_TITLE, "'" + FORMULA_DEPARTMENT)
+    }
+    assert [row["申請件数"] for row in counted if row["年月"] == "2025-06"] == ["5"]
 
 
 async def test_a_negative_change_stays_a_number(
