@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     notification_retry_base_seconds: float = Field(default=30.0, gt=0)
     """The first retry waits this long, each next one twice as long (capped at a day)."""
     notification_poll_seconds: float = Field(default=5.0, gt=0)
+    kpi_fold_seconds: float = Field(default=5.0, ge=0)
+    """How often each app process folds the KPI deltas into the daily rows; 0: never
+    (then run `python -m app.kpi fold` from a scheduler)."""
     notification_templates_dir: Path | None = None
     """Overrides of the mail templates: <dir>/<municipality code>/<kind>.txt, or
     <dir>/default/<kind>.txt, before the shipped ones."""

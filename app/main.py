@@ -19,6 +19,7 @@ from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers
 from app.forms.router import router as catalog_router
 from app.health.router import router as health_router
+from app.kpi import folding as kpi_folding
 from app.kpi.open_data_router import router as open_data_router
 from app.kpi.router import router as kpi_router
 from app.listeners import install_listeners
@@ -85,10 +86,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             delivering = asyncio.create_task(
                 notification_sender.run(app.state.session_factory, settings, stop)
             )
+        # The KPI deltas every transition appends, folded into the daily rows.
+        folding = None
+        if settings.kpi_fold_seconds > 0:
+            folding = asyncio.create_task(
+                kpi_folding.run(app.state.session_factory, settings, stop)
+            )
         yield
         stop.set()
         if delivering is not None:
             await delivering
+        if folding is not None:
+            await folding
         await engine.dispose()
 
     app = FastAPI(

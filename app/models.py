@@ -6,7 +6,7 @@ from app.auth.jpki.models import CitizenIdentity, JpkiChallenge
 from app.auth.staff_models import RevokedStaffToken, StaffUser
 from app.db import Base
 from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
-from app.kpi.models import LeadTimeRollup, UsageRollup
+from app.kpi.models import UsageDelta, UsageRollup
 from app.municipalities.models import Municipality
 from app.notifications.models import Notification
 from app.payments.models import Payment, ProviderEvent, Refund
@@ -36,7 +36,6 @@ __all__ = [
     "CitizenIdentity",
     "IdempotencyRecord",
     "JpkiChallenge",
-    "LeadTimeRollup",
     "Municipality",
     "Notification",
     "Payment",
@@ -58,5 +57,6 @@ __all__ = [
     "SubmissionComment",
     "SubmissionEvent",
     "SubmissionSignature",
+    "UsageDelta",
     "UsageRollup",
 ]

@@ -40,7 +40,12 @@ from app.config import Settings
 from app.db import make_engine, make_session_factory, utcnow
 from app.forms import service as forms_service
 from app.forms.models import Procedure, ProcedureVersion
-from app.kpi.models import USAGE_COUNTERS
+from app.kpi.models import (
+    LEAD_TIME_BUCKETS,
+    LEAD_TIME_COLUMNS,
+    USAGE_COUNTERS,
+    lead_time_bucket,
+)
 from app.kpi.periods import JAPAN, fiscal_year_of, local_date, month_key
 from app.kpi.rollups import Transition, contribution
 from app.municipalities.service import upsert_municipality
@@ -301,7 +306,7 @@ def generate(
             for index, name in enumerate(USAGE_COUNTERS):
                 counts[index] += share.counts[name]
             if share.lead_time_hours is not None:
-                lead_key = (*cell_key, share.lead_time_hours)
+                lead_key = (*cell_key, lead_time_bucket(share.lead_time_hours))
                 rollups.lead_times[lead_key] = rollups.lead_times.get(lead_key, 0) + 1
         made += size
         yield submissions, events, rollups
@@ -327,9 +332,18 @@ async def load(dsn: str, total: int, catalog: list[CatalogEntry]) -> tuple[float
                     merged[index] += value
             for key, decided in rollups.lead_times.items():
                 lead_times[key] = lead_times.get(key, 0) + decided
+        # One daily row per cell: the counters, then its lead-time histogram.
         await connection.copy_records_to_table(
             "kpi_usage_daily",
-            records=[(*key, month_key(key[1]), *counts) for key, counts in usage.items()],
+            records=[
+                (
+                    *key,
+                    month_key(key[1]),
+                    *counts,
+                    *(lead_times.get((*key, edge), 0) for edge in LEAD_TIME_BUCKETS),
+                )
+                for key, counts in usage.items()
+            ],
             columns=(
                 "municipality_code",
                 "received_on",
@@ -337,19 +351,7 @@ async def load(dsn: str, total: int, catalog: list[CatalogEntry]) -> tuple[float
                 "channel",
                 "month",
                 *USAGE_COUNTERS,
-            ),
-        )
-        await connection.copy_records_to_table(
-            "kpi_lead_time_daily",
-            records=[(*key, month_key(key[1]), count) for key, count in lead_times.items()],
-            columns=(
-                "municipality_code",
-                "received_on",
-                "procedure_id",
-                "channel",
-                "lead_time_hours",
-                "month",
-                "decided",
+                *LEAD_TIME_COLUMNS,
             ),
         )
         loaded = time.perf_counter() - started
@@ -404,15 +406,22 @@ SELECT {group} AS key,
        count(*) FILTER (WHERE l.decision = 'approved') AS approved,
        count(*) FILTER (WHERE l.decision = 'rejected') AS rejected,
        count(*) FILTER (WHERE l.withdrawn) AS withdrawn,
-       percentile_disc(0.5) WITHIN GROUP (ORDER BY greatest(0, floor(
-           extract(epoch FROM l.decided_at - r.received_at) / 3600)))
+       percentile_disc(0.5) WITHIN GROUP (ORDER BY LEAD_TIME_BUCKET)
            FILTER (WHERE l.decided_at IS NOT NULL) AS p50,
-       percentile_disc(0.9) WITHIN GROUP (ORDER BY greatest(0, floor(
-           extract(epoch FROM l.decided_at - r.received_at) / 3600)))
+       percentile_disc(0.9) WITHIN GROUP (ORDER BY LEAD_TIME_BUCKET)
            FILTER (WHERE l.decided_at IS NOT NULL) AS p90
 FROM r JOIN later l USING (submission_id)
 GROUP BY 1 ORDER BY 1
 """
+# The endpoint reads lead times from fixed buckets (app.kpi.models.LEAD_TIME_BUCKETS):
+# the GROUP BY takes the nearest-rank percentile of each decision's bucket likewise.
+_LEAD_HOURS = "greatest(0, floor(extract(epoch FROM l.decided_at - r.received_at) / 3600))"
+USAGE_SQL = USAGE_SQL.replace(
+    "LEAD_TIME_BUCKET",
+    "CASE "
+    + " ".join(f"WHEN {_LEAD_HOURS} >= {edge} THEN {edge}" for edge in reversed(LEAD_TIME_BUCKETS))
+    + " END",
+)
 ONLINE_AT_SQL = """
 SELECT count(*) FROM (
     SELECT DISTINCT ON (procedure_id) action FROM procedure_events
@@ -571,8 +580,7 @@ async def run(total: int, repeat: int, baseline_repeat: int) -> None:
         connection = await asyncpg.connect(dsn)
         sizes = {
             table: await connection.fetchval(f"SELECT count(*) FROM {table}")
-            for table in ("submissions", "submission_events", "kpi_usage_daily",
-                          "kpi_lead_time_daily")
+            for table in ("submissions", "submission_events", "kpi_usage_daily")
         }  # fmt: skip
         await connection.close()
         print(f"generated and loaded in {loaded:.0f} s (ANALYZE {analyzed:.0f} s): " + ", ".join(

@@ -1,6 +1,8 @@
-"""`python -m app.kpi check|rebuild [--municipality CODE]`: compare the KPI rollups with a
-full recount from the event history, or replace them by one (after restoring events
-from a backup, or once after upgrading a database that already held applications)."""
+"""`python -m app.kpi check|rebuild|fold [--municipality CODE]`: compare the KPI rollups
+(daily rows plus the deltas not folded yet) with a full recount from the event history,
+replace them by one (after restoring events from a backup, or once after upgrading a
+database that already held applications), or fold every pending delta into the daily
+rows now (all municipalities)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,15 @@ import json
 
 from app.config import get_settings
 from app.db import make_engine, make_session_factory
-from app.kpi import rollups
+from app.kpi import folding, rollups
 
 
 async def _run(command: str, municipality_code: str | None) -> dict[str, object]:
     engine = make_engine(get_settings().database_url)
     try:
         factory = make_session_factory(engine)
+        if command == "fold":
+            return {"folded": await folding.fold_pending(factory)}
         async with factory() as session, session.begin():
             if command == "rebuild":
                 snapshot = await rollups.rebuild(session, municipality_code)
@@ -30,7 +34,7 @@ async def _run(command: str, municipality_code: str | None) -> dict[str, object]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.kpi")
-    parser.add_argument("command", choices=["check", "rebuild"])
+    parser.add_argument("command", choices=["check", "rebuild", "fold"])
     parser.add_argument("--municipality", help="全国地方公共団体コード; all when left out")
     arguments = parser.parse_args(argv)
     outcome = asyncio.run(_run(arguments.command, arguments.municipality))

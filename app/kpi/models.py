@@ -1,8 +1,13 @@
-"""Rollups of the application history (申請実績の集計), kept exact in the transaction that
-records each SubmissionEvent (app.kpi.rollups), so KPI queries read a few thousand rows
-instead of every application.
+"""Rollups of the application history (申請実績の集計), so KPI queries read a few thousand
+rows instead of every application.
 
-Like the events they summarise, they have no foreign key to a submission: purging an
+The lifecycle listener (app.kpi.rollups) never updates a rollup row: every transition
+that changes a figure appends one `kpi_usage_deltas` row. A folder (app.kpi.folding, in
+the background of every app process and `python -m app.kpi fold`) moves the deltas into
+`kpi_usage_daily`; queries read both, so figures are exact whether or not the deltas
+have been folded yet. Receipts on a deadline day therefore share no row lock here.
+
+Like the events they summarise, neither has a foreign key to a submission: purging an
 application's personal data, or the row, changes no figure.
 """
 
@@ -11,8 +16,8 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import Date, Integer, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Table, Uuid
+from sqlalchemy.orm import Mapped
 
 from app.db import Base
 
@@ -26,54 +31,101 @@ USAGE_COUNTERS = (
     "rejected",
     "withdrawn",
 )
-"""The per-application flags summed in `UsageRollup`, in column order."""
+"""The per-application flags summed in the rollups, in column order."""
+
+LEAD_TIME_BUCKETS = (
+    0, 1, 2, 3, 4, 6, 8, 12, 18, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504, 720, 1080,
+    1440, 2160,
+)  # fmt: skip
+"""Lower edges, in whole hours, of the fixed lead-time buckets (処理期間の階級): the
+bucket of an edge holds the lead times from it up to the next edge (the last one: 90
+days and more)."""
+
+LEAD_TIME_COLUMNS = tuple(f"lead_time_{edge}h" for edge in LEAD_TIME_BUCKETS)
+"""Decisions per lead-time bucket: one column per edge of LEAD_TIME_BUCKETS."""
+
+
+def lead_time_bucket(hours: int) -> int:
+    """The lower edge of the bucket holding a lead time of `hours` whole hours."""
+    return max(edge for edge in LEAD_TIME_BUCKETS if edge <= max(0, hours))
+
+
+def _figure_columns() -> list[Column[int]]:
+    return [
+        Column(name, Integer, nullable=False, default=0, server_default="0")
+        for name in USAGE_COUNTERS + LEAD_TIME_COLUMNS
+    ]
+
+
+def _cell_columns(*, primary_key: bool) -> list[Column[object]]:
+    return [
+        Column("municipality_code", String(6), primary_key=primary_key, nullable=False),
+        Column("received_on", Date, primary_key=primary_key, nullable=False),
+        Column("procedure_id", Uuid, primary_key=primary_key, nullable=False),
+        Column("channel", String(16), primary_key=primary_key, nullable=False),
+        Column("month", Integer, nullable=False),
+    ]
+
+
+usage_daily = Table(
+    "kpi_usage_daily", Base.metadata, *_cell_columns(primary_key=True), *_figure_columns()
+)
+usage_deltas = Table(
+    "kpi_usage_deltas",
+    Base.metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    *_cell_columns(primary_key=False),
+    *_figure_columns(),
+    Index("ix_kpi_usage_deltas_municipality_code_received_on", "municipality_code", "received_on"),
+)
 
 
 class UsageRollup(Base):
-    """Applications per 受付日 (the day received, Japan time), procedure and channel.
+    """Applications per 受付日 (the day received, Japan time), procedure and channel, with
+    the histogram of their lead times (`lead_time_<edge>h`, decisions per bucket).
 
     Every figure is attributed to the day the application was received, whenever the
     later event (payment, return, decision) happened: the rates of a period are then
     shares of the same applications."""
 
-    __tablename__ = "kpi_usage_daily"
+    __table__ = usage_daily
 
-    municipality_code: Mapped[str] = mapped_column(String(6), primary_key=True)
-    received_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    municipality_code: Mapped[str]
+    received_on: Mapped[date]
     """受付日 in Japan time."""
-    procedure_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    procedure_id: Mapped[uuid.UUID]
+    channel: Mapped[str]
     """online | counter (窓口)"""
-    month: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int]
     """yyyymm of `received_on`, so months and 年度 group without date functions."""
-    received: Mapped[int] = mapped_column(Integer, default=0)
+    received: Mapped[int]
     """申請件数: applications received (first submitted, or entered at the counter)."""
-    with_card: Mapped[int] = mapped_column(Integer, default=0)
+    with_card: Mapped[int]
     """Online ones whose applicant signed with, or logged in with, the My Number card."""
-    paid_online: Mapped[int] = mapped_column(Integer, default=0)
+    paid_online: Mapped[int]
     """Fee paid cashless through the online payment (キャッシュレス納付)."""
-    paid_offline: Mapped[int] = mapped_column(Integer, default=0)
+    paid_offline: Mapped[int]
     """Fee paid at the counter: counter applications with a fee, or payments staff
     recorded by hand."""
-    returned: Mapped[int] = mapped_column(Integer, default=0)
+    returned: Mapped[int]
     """Returned for correction (差戻し) at least once."""
-    approved: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, default=0)
-    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
+    approved: Mapped[int]
+    rejected: Mapped[int]
+    withdrawn: Mapped[int]
     """Withdrawn (取下げ) after being received."""
 
 
-class LeadTimeRollup(Base):
-    """Decided applications per 受付日, procedure, channel and whole hours from receipt
-    to decision (処理期間): a histogram from which medians and 90th percentiles are
-    exact (nearest rank over whole hours)."""
+class UsageDelta(Base):
+    """One transition's change to the figures of a cell, appended by the lifecycle
+    listener and folded into `kpi_usage_daily` later (same columns, plus an id)."""
 
-    __tablename__ = "kpi_lead_time_daily"
+    __table__ = usage_deltas
 
-    municipality_code: Mapped[str] = mapped_column(String(6), primary_key=True)
-    received_on: Mapped[date] = mapped_column(Date, primary_key=True)
-    procedure_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    lead_time_hours: Mapped[int] = mapped_column(Integer, primary_key=True)
-    month: Mapped[int] = mapped_column(Integer)
-    decided: Mapped[int] = mapped_column(Integer, default=0)
+    id: Mapped[int]
+    municipality_code: Mapped[str]
+    received_on: Mapped[date]
+    procedure_id: Mapped[uuid.UUID]
+    channel: Mapped[str]
+    month: Mapped[int]

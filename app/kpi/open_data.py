@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.csv_writer import MEDIA_TYPE, encode
 from app.kpi import service
-from app.kpi.models import UsageRollup
+from app.kpi.models import usage_daily, usage_deltas
 from app.kpi.periods import (
     Period,
     end_of_day,
@@ -274,11 +274,14 @@ async def complete_months(
         first, year_end = fiscal_year_bounds(fiscal_year, municipality.fiscal_year_start_month)
         last = min(last, year_end)
     else:
-        earliest = await session.scalar(
-            select(func.min(UsageRollup.received_on)).where(
-                UsageRollup.municipality_code == municipality.code
+        # The daily rows and the deltas not folded yet: the earliest 受付日 of either.
+        received = union_all(
+            *(
+                select(table.c.received_on).where(table.c.municipality_code == municipality.code)
+                for table in (usage_daily, usage_deltas)
             )
-        )
+        ).subquery("received")
+        earliest = await session.scalar(select(func.min(received.c.received_on)))
         if earliest is None:
             return None
         first = earliest.replace(day=1)

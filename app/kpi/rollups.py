@@ -2,10 +2,13 @@
 
 `contribution(transitions)` says what one application adds to the rollups, given its
 event history. The same function serves twice: `on_transition` (the lifecycle listener
-app.listeners registers as "kpi", run in the transaction that writes each event) adds
-the difference the new event makes, and `recount` sums it over the whole event history.
-The rollups therefore equal a full recount by construction, which the property tests
-check.
+app.listeners registers as "kpi", run in the transaction that writes each event) appends
+the difference the new event makes as one delta row, and `recount` sums it over the
+whole event history. The rollups (folded rows plus the deltas not folded yet) therefore
+equal a full recount by construction, which the property tests check.
+
+The listener only ever INSERTs (no row another submit could be waiting on); `fold`
+moves the deltas into the daily rows later, in the background.
 
 The event history comes from app.submissions.repository; nothing here reads answers or
 any personal column. Never commits.
@@ -24,7 +27,14 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kpi.models import USAGE_COUNTERS, LeadTimeRollup, UsageRollup
+from app.kpi.models import (
+    LEAD_TIME_BUCKETS,
+    LEAD_TIME_COLUMNS,
+    USAGE_COUNTERS,
+    lead_time_bucket,
+    usage_daily,
+    usage_deltas,
+)
 from app.kpi.periods import local_date, month_key
 from app.submissions import repository as submissions_repository
 from app.submissions.lifecycle import TransitionFacts
@@ -88,7 +98,7 @@ class Transition:
 
 @dataclass(frozen=True)
 class Cell:
-    """One row of `kpi_usage_daily`."""
+    """One row of `kpi_usage_daily` (and the cell a delta adds to)."""
 
     municipality_code: str
     received_on: date
@@ -150,10 +160,13 @@ def contribution(transitions: Sequence[Transition]) -> Contribution | None:
 
 # --- Kept up to date with every transition -----------------------------------------------
 
+FIGURES = USAGE_COUNTERS + LEAD_TIME_COLUMNS
+"""The summed columns of the daily rows and of the deltas."""
+
 
 async def on_transition(session: AsyncSession, facts: TransitionFacts) -> None:
-    """The lifecycle listener: adds the difference one transition makes to the rollups,
-    in the transaction that records it."""
+    """The lifecycle listener: appends the difference one transition makes to the
+    rollups as one delta row, in the transaction that records it."""
     new = Transition.announced(facts)
     # A draft has no receipt yet, so before its receipt nothing earlier can count.
     earlier = []
@@ -162,61 +175,93 @@ async def on_transition(session: AsyncSession, facts: TransitionFacts) -> None:
             session, facts.submission_id, before_event_id=facts.event_id
         )
         earlier = [Transition.of(event) for event in history]
-    await _apply(session, contribution(earlier), contribution([*earlier, new]))
+    delta = difference(contribution(earlier), contribution([*earlier, new]))
+    if delta is not None:
+        cell, figures = delta
+        await session.execute(insert(usage_deltas).values(**_cell_values(cell), **figures))
 
 
-async def _apply(
-    session: AsyncSession, before: Contribution | None, after: Contribution | None
-) -> None:
+def difference(
+    before: Contribution | None, after: Contribution | None
+) -> tuple[Cell, dict[str, int]] | None:
+    """What a transition changes in its cell's figures; None when nothing changes."""
     if after is None:
-        return
-    previous = before.counts if before is not None else {}
-    delta = {name: after.counts[name] - previous.get(name, 0) for name in USAGE_COUNTERS}
-    if any(delta.values()):
-        await _add_usage(session, after.cell, delta)
-    newly_decided = before is None or before.lead_time_hours is None
-    if after.lead_time_hours is not None and newly_decided:
-        await _add_decision(session, after.cell, after.lead_time_hours)
+        return None
+    figures = _figures(after)
+    if before is not None:
+        for name, value in _figures(before).items():
+            figures[name] -= value
+    if not any(figures.values()):
+        return None
+    return after.cell, figures
 
 
-def _upsert(session: AsyncSession, model: Any) -> Any:
-    """INSERT ... ON CONFLICT for the session's database (both spell it the same way)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+def _figures(share: Contribution) -> dict[str, int]:
+    figures = {name: share.counts.get(name, 0) for name in USAGE_COUNTERS}
+    figures.update(dict.fromkeys(LEAD_TIME_COLUMNS, 0))
+    if share.lead_time_hours is not None:
+        figures[_lead_time_column(share.lead_time_hours)] = 1
+    return figures
 
 
-async def _add_usage(session: AsyncSession, cell: Cell, delta: Mapping[str, int]) -> None:
-    statement = _upsert(session, UsageRollup).values(**_cell_values(cell), **delta)
-    # Increment in the database, never read-modify-write: concurrent transactions
-    # queue on the row lock and each adds its own delta.
+def _lead_time_column(hours: int) -> str:
+    return LEAD_TIME_COLUMNS[LEAD_TIME_BUCKETS.index(lead_time_bucket(hours))]
+
+
+# --- Folding the deltas into the daily rows -------------------------------------------------
+
+
+async def fold(session: AsyncSession, *, limit: int = 5000) -> int:
+    """Move up to `limit` of the oldest deltas into the daily rows; how many were moved.
+
+    The deltas are deleted and their sums added in one transaction, so a reader (who
+    sums daily rows and deltas in one statement) sees each delta exactly once. The
+    DELETE ... RETURNING hands each delta to one folder only: two folders running at
+    once never add the same delta twice. Never commits."""
+    oldest = select(usage_deltas.c.id).order_by(usage_deltas.c.id).limit(limit)
+    taken = await session.execute(
+        delete(usage_deltas)
+        .where(usage_deltas.c.id.in_(oldest.scalar_subquery()))
+        .returning(*(usage_deltas.c[name] for name in _CELL_COLUMNS + FIGURES))
+    )
+    sums: dict[tuple[Any, ...], list[int]] = {}
+    moved = 0
+    for row in taken:
+        moved += 1
+        key = tuple(row[: len(_CELL_COLUMNS)])
+        figures = row[len(_CELL_COLUMNS) :]
+        total = sums.get(key)
+        if total is None:
+            sums[key] = list(figures)
+        else:
+            for index, value in enumerate(figures):
+                total[index] += value
+    if not sums:
+        return 0
+    # In key order, so two folders lock shared daily rows in the same order.
+    rows = [
+        {**dict(zip(_CELL_COLUMNS, key, strict=True)), **dict(zip(FIGURES, figures, strict=True))}
+        for key, figures in sorted(sums.items(), key=lambda item: tuple(map(str, item[0])))
+    ]
+    statement = _upsert(session)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["municipality_code", "received_on", "procedure_id", "channel"],
-            set_={
-                name: getattr(UsageRollup, name) + getattr(statement.excluded, name)
-                for name in USAGE_COUNTERS
-            },
-        )
+            set_={name: usage_daily.c[name] + statement.excluded[name] for name in FIGURES},
+        ),
+        rows,
     )
+    return moved
 
 
-async def _add_decision(session: AsyncSession, cell: Cell, hours: int) -> None:
-    statement = _upsert(session, LeadTimeRollup).values(
-        **_cell_values(cell), lead_time_hours=hours, decided=1
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[
-                "municipality_code",
-                "received_on",
-                "procedure_id",
-                "channel",
-                "lead_time_hours",
-            ],
-            set_={"decided": LeadTimeRollup.decided + statement.excluded.decided},
-        )
-    )
+_CELL_COLUMNS = ("municipality_code", "received_on", "procedure_id", "channel", "month")
+
+
+def _upsert(session: AsyncSession) -> Any:
+    """INSERT ... ON CONFLICT for the session's database (both spell it the same way)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(usage_daily)
+    return sqlite.insert(usage_daily)
 
 
 # --- Full recount from the event history --------------------------------------------------
@@ -224,7 +269,8 @@ async def _add_decision(session: AsyncSession, cell: Cell, hours: int) -> None:
 
 @dataclass
 class RollupSnapshot:
-    """The rollups as plain data: usage counters per cell, decisions per (cell, hours)."""
+    """The rollups as plain data: usage counters per cell, decisions per (cell, lower
+    edge of the lead-time bucket)."""
 
     usage: dict[Cell, dict[str, int]] = field(default_factory=dict)
     lead_times: dict[tuple[Cell, int], int] = field(default_factory=dict)
@@ -234,8 +280,25 @@ class RollupSnapshot:
         for name, value in share.counts.items():
             counts[name] += value
         if share.lead_time_hours is not None:
-            key = (share.cell, share.lead_time_hours)
+            key = (share.cell, lead_time_bucket(share.lead_time_hours))
             self.lead_times[key] = self.lead_times.get(key, 0) + 1
+
+    def add_row(self, cell: Cell, figures: Mapping[str, int]) -> None:
+        """Add one stored row (a daily row or a delta)."""
+        counts = self.usage.setdefault(cell, dict.fromkeys(USAGE_COUNTERS, 0))
+        for name in USAGE_COUNTERS:
+            counts[name] += figures[name]
+        for edge, name in zip(LEAD_TIME_BUCKETS, LEAD_TIME_COLUMNS, strict=True):
+            if figures[name]:
+                key = (cell, edge)
+                self.lead_times[key] = self.lead_times.get(key, 0) + figures[name]
+
+    def figures_of(self, cell: Cell) -> dict[str, int]:
+        """The columns of `cell`'s daily row."""
+        figures = dict(self.usage[cell])
+        for edge, name in zip(LEAD_TIME_BUCKETS, LEAD_TIME_COLUMNS, strict=True):
+            figures[name] = self.lead_times.get((cell, edge), 0)
+        return figures
 
 
 def recount_transitions(histories: Iterable[Sequence[Transition]]) -> RollupSnapshot:
@@ -257,47 +320,33 @@ async def recount(session: AsyncSession, municipality_code: str | None = None) -
 
 
 async def stored(session: AsyncSession, municipality_code: str | None = None) -> RollupSnapshot:
-    """The rollups as stored."""
+    """The rollups as stored: the daily rows plus the deltas not folded yet."""
     snapshot = RollupSnapshot()
-    usage = select(UsageRollup)
-    lead = select(LeadTimeRollup)
-    if municipality_code is not None:
-        usage = usage.where(UsageRollup.municipality_code == municipality_code)
-        lead = lead.where(LeadTimeRollup.municipality_code == municipality_code)
-    for row in await session.scalars(usage):
-        cell = Cell(row.municipality_code, row.received_on, row.procedure_id, row.channel)
-        snapshot.usage[cell] = {name: getattr(row, name) for name in USAGE_COUNTERS}
-    for lead_row in await session.scalars(lead):
-        cell = Cell(
-            lead_row.municipality_code,
-            lead_row.received_on,
-            lead_row.procedure_id,
-            lead_row.channel,
-        )
-        snapshot.lead_times[(cell, lead_row.lead_time_hours)] = lead_row.decided
+    for table in (usage_daily, usage_deltas):
+        query = select(*(table.c[name] for name in _CELL_COLUMNS + FIGURES))
+        if municipality_code is not None:
+            query = query.where(table.c.municipality_code == municipality_code)
+        for row in (await session.execute(query)).mappings():
+            cell = Cell(
+                row["municipality_code"], row["received_on"], row["procedure_id"], row["channel"]
+            )
+            snapshot.add_row(cell, {name: int(row[name]) for name in FIGURES})
     return snapshot
 
 
 async def rebuild(session: AsyncSession, municipality_code: str | None = None) -> RollupSnapshot:
-    """Replace the stored rollups by a full recount, e.g. after restoring events from a
-    backup. Run it where no application is being processed (one transaction)."""
+    """Replace the stored rollups (daily rows and deltas) by a full recount, e.g. after
+    restoring events from a backup. Run it where no application is being processed
+    (one transaction)."""
     snapshot = await recount(session, municipality_code)
-    usage_delete = delete(UsageRollup)
-    lead_delete = delete(LeadTimeRollup)
-    if municipality_code is not None:
-        usage_delete = usage_delete.where(UsageRollup.municipality_code == municipality_code)
-        lead_delete = lead_delete.where(LeadTimeRollup.municipality_code == municipality_code)
-    await session.execute(usage_delete)
-    await session.execute(lead_delete)
-    usage_rows = [{**_cell_values(cell), **counts} for cell, counts in snapshot.usage.items()]
-    lead_rows = [
-        {**_cell_values(cell), "lead_time_hours": hours, "decided": decided}
-        for (cell, hours), decided in snapshot.lead_times.items()
-    ]
-    if usage_rows:
-        await session.execute(insert(UsageRollup), usage_rows)
-    if lead_rows:
-        await session.execute(insert(LeadTimeRollup), lead_rows)
+    for table in (usage_daily, usage_deltas):
+        removal = delete(table)
+        if municipality_code is not None:
+            removal = removal.where(table.c.municipality_code == municipality_code)
+        await session.execute(removal)
+    rows = [{**_cell_values(cell), **snapshot.figures_of(cell)} for cell in snapshot.usage]
+    if rows:
+        await session.execute(insert(usage_daily), rows)
     return snapshot
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast, get_args
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import ValidationFailed
@@ -25,7 +25,13 @@ from app.forms import repository as forms_repository
 from app.forms import service as forms_service
 from app.forms.definition import ProcedureDefinition
 from app.forms.repository import PublicationEvent
-from app.kpi.models import LeadTimeRollup, UsageRollup
+from app.kpi.models import (
+    LEAD_TIME_BUCKETS,
+    LEAD_TIME_COLUMNS,
+    USAGE_COUNTERS,
+    usage_daily,
+    usage_deltas,
+)
 from app.kpi.periods import (
     Period,
     end_of_day,
@@ -375,25 +381,25 @@ async def usage(
 
 
 def _dimension(
-    model: type[UsageRollup] | type[LeadTimeRollup],
+    source: Subquery,
     name: str,
     labels: dict[uuid.UUID, VersionFacts],
     start_month: int,
 ) -> ColumnElement[Any]:
     if name == "procedure":
-        return model.procedure_id.expression
+        return source.c.procedure_id
     if name == "department":
         # A procedure counts under the department of its current version.
         if not labels:
             return literal("")
         departments = {pid: facts.department for pid, facts in labels.items()}
-        return case(departments, value=model.procedure_id, else_=literal(""))
+        return case(departments, value=source.c.procedure_id, else_=literal(""))
     if name == "channel":
-        return model.channel.expression
+        return source.c.channel
     if name == "month":
-        return model.month.expression
+        return source.c.month
     # 年度 from yyyymm: January-March belong to the year before.
-    return model.month // 100 - case((model.month % 100 < start_month, 1), else_=0)
+    return source.c.month // 100 - case((source.c.month % 100 < start_month, 1), else_=0)
 
 
 async def _figures(
@@ -405,31 +411,35 @@ async def _figures(
     start_month: int,
     lead_times: bool,
 ) -> tuple[dict[tuple[Any, ...], UsageFigures], UsageFigures]:
-    """The figures per group and in total, from one query of each rollup: counts add
-    up, and the total's percentiles come from the merged histograms."""
+    """The figures per group and in total, from one query over the daily rows and the
+    deltas not folded yet: counts add up, and the total's percentiles come from the
+    merged lead-time histograms."""
     width = len(group_by)
     sums_by_group: dict[tuple[Any, ...], dict[str, int]] = {}
+    histograms: dict[tuple[Any, ...], dict[int, int]] = {}
     total_sums = dict.fromkeys(_SUMS + _SUMS_AFTER, 0)
-    counts = await session.execute(
-        _usage_query(municipality_code, period, group_by, labels, start_month)
+    merged: dict[int, int] = {}
+    rows = await session.execute(
+        _usage_query(municipality_code, period, group_by, labels, start_month, lead_times)
     )
-    for row in counts:
-        sums = dict(zip(total_sums, (int(value or 0) for value in row[width:]), strict=True))
+    count_end = width + len(total_sums)
+    for row in rows:
+        sums = dict(
+            zip(total_sums, (int(value or 0) for value in row[width:count_end]), strict=True)
+        )
         if sums["received"] == 0:  # the ungrouped aggregate of no rows at all
             continue
-        sums_by_group[tuple(row[:width])] = sums
+        key = tuple(row[:width])
+        sums_by_group[key] = sums
         for name, value in sums.items():
             total_sums[name] += value
-    histograms: dict[tuple[Any, ...], dict[int, int]] = {}
-    merged: dict[int, int] = {}
-    if lead_times:
-        rows = await session.execute(
-            _lead_time_query(municipality_code, period, group_by, labels, start_month)
-        )
-        for row in rows:
-            hours, decided = int(row[width]), int(row[width + 1])
-            histograms.setdefault(tuple(row[:width]), {})[hours] = decided
-            merged[hours] = merged.get(hours, 0) + decided
+        if lead_times:
+            decided = dict(
+                zip(LEAD_TIME_BUCKETS, (int(v or 0) for v in row[count_end:]), strict=True)
+            )
+            histograms[key] = decided
+            for edge, value in decided.items():
+                merged[edge] = merged.get(edge, 0) + value
     grouped = {
         key: _figures_of(sums, _percentiles(histograms.get(key, {})))
         for key, sums in sums_by_group.items()
@@ -438,18 +448,32 @@ async def _figures(
 
 
 def _percentiles(histogram: dict[int, int]) -> tuple[int | None, int | None]:
-    """Median and 90th percentile by nearest rank: the smallest whole hour whose
-    cumulative count reaches q x N. Exact, since the histogram holds every decision."""
+    """Median and 90th percentile by nearest rank over the fixed buckets: the lower edge
+    (whole hours) of the first bucket whose cumulative count reaches q x N."""
     total = sum(histogram.values())
     median: int | None = None
     cumulative = 0
-    for hours in sorted(histogram):
-        cumulative += histogram[hours]
-        if median is None and cumulative * 2 >= total:
-            median = hours
-        if cumulative * 10 >= total * 9:
-            return median, hours
+    for edge in sorted(histogram):
+        cumulative += histogram[edge]
+        if total and median is None and cumulative * 2 >= total:
+            median = edge
+        if total and cumulative * 10 >= total * 9:
+            return median, edge
     return None, None
+
+
+def _usage_source(municipality_code: str, period: Period) -> Subquery:
+    """The daily rows and the deltas not folded yet, of one municipality and period."""
+    columns = ("procedure_id", "channel", "month", *_FIGURE_COLUMNS)
+
+    def rows_of(table: Any) -> Select[Any]:
+        return select(*(table.c[name] for name in columns)).where(
+            table.c.municipality_code == municipality_code,
+            table.c.received_on >= period.start,
+            table.c.received_on <= period.end,
+        )
+
+    return union_all(rows_of(usage_daily), rows_of(usage_deltas)).subquery("usage")
 
 
 def _usage_query(
@@ -458,44 +482,23 @@ def _usage_query(
     group_by: Sequence[str],
     labels: dict[uuid.UUID, VersionFacts],
     start_month: int,
+    lead_times: bool,
 ) -> Select[Any]:
-    dimensions = [_dimension(UsageRollup, name, labels, start_month) for name in group_by]
-    online = UsageRollup.channel == "online"
-    return (
-        select(
-            *dimensions,
-            func.sum(UsageRollup.received),
-            func.sum(case((online, UsageRollup.received), else_=0)),
-            func.sum(case((online, 0), else_=UsageRollup.received)),
-            *(func.sum(getattr(UsageRollup, name)) for name in _SUMS[3:] + _SUMS_AFTER),
-        )
-        .where(
-            UsageRollup.municipality_code == municipality_code,
-            UsageRollup.received_on >= period.start,
-            UsageRollup.received_on <= period.end,
-        )
-        .group_by(*dimensions)
-    )
+    source = _usage_source(municipality_code, period)
+    dimensions = [_dimension(source, name, labels, start_month) for name in group_by]
+    online = source.c.channel == "online"
+    histogram = [func.sum(source.c[name]) for name in LEAD_TIME_COLUMNS] if lead_times else []
+    return select(
+        *dimensions,
+        func.sum(source.c.received),
+        func.sum(case((online, source.c.received), else_=0)),
+        func.sum(case((online, 0), else_=source.c.received)),
+        *(func.sum(source.c[name]) for name in _SUMS[3:] + _SUMS_AFTER),
+        *histogram,
+    ).group_by(*dimensions)
 
 
-def _lead_time_query(
-    municipality_code: str,
-    period: Period,
-    group_by: Sequence[str],
-    labels: dict[uuid.UUID, VersionFacts],
-    start_month: int,
-) -> Select[Any]:
-    """Decisions per group and whole hour of lead time (the merged histogram)."""
-    dimensions = [_dimension(LeadTimeRollup, name, labels, start_month) for name in group_by]
-    return (
-        select(*dimensions, LeadTimeRollup.lead_time_hours, func.sum(LeadTimeRollup.decided))
-        .where(
-            LeadTimeRollup.municipality_code == municipality_code,
-            LeadTimeRollup.received_on >= period.start,
-            LeadTimeRollup.received_on <= period.end,
-        )
-        .group_by(*dimensions, LeadTimeRollup.lead_time_hours)
-    )
+_FIGURE_COLUMNS = (*USAGE_COUNTERS, *LEAD_TIME_COLUMNS)
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
