@@ -11,8 +11,8 @@ Downgrading keeps each decision at its bucket's lower edge; run `python -m app.k
 rebuild` afterwards for whole hours again. Unfolded deltas are dropped by the downgrade:
 fold them first (`python -m app.kpi fold`) or rebuild.
 
-Revision ID: 0012_kpi_deltas
-Revises: 0011_lifecycle_facts
+Revision ID: 0013_kpi_deltas
+Revises: 0012_citizen_issuing_key
 """
 
 from collections.abc import Sequence
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_kpi_deltas"
-down_revision: str | None = "0011_lifecycle_facts"
+revision: str = "0013_kpi_deltas"
+down_revision: str | None = "0012_citizen_issuing_key"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
