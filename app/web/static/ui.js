@@ -54,9 +54,12 @@ export function errorSummary(errors, onSelect) {
 
 /**
  * An inline confirmation in `slot` (no browser dialog): the question, optional extra
- * controls, and two buttons. Resolves true when confirmed; the focus moves to it.
+ * controls, and two buttons. Resolves true when confirmed; the focus moves to it, and back
+ * to the control that asked when it is dismissed.
  */
 export function confirmInline(slot, { title, text, confirm, extra = null, danger = false }) {
+  // Where the focus goes back to when the question is dismissed (the button that asked).
+  const opener = document.activeElement;
   return new Promise((resolve) => {
     const yes = el("button", { type: "button", class: danger ? "danger" : "primary" }, confirm);
     const no = el("button", { type: "button", class: "secondary" }, t("cancel"));
@@ -72,6 +75,7 @@ export function confirmInline(slot, { title, text, confirm, extra = null, danger
     });
     no.addEventListener("click", () => {
       slot.replaceChildren();
+      if (opener?.isConnected) opener.focus();
       resolve(false);
     });
     slot.replaceChildren(panel);
