@@ -29,7 +29,11 @@ class RevocationListRead(BaseModel):
     certificate_type: str = Field(description="authentication | signing")
     generation: int
     next_update: datetime | None
-    state: str = Field(description="fresh | stale (past nextUpdate) | missing")
+    state: str = Field(
+        description="fresh | stale (past nextUpdate by more than JPKI_CLOCK_SKEW_SECONDS) | missing"
+    )
+    crl: str | None = Field(description="the CRL's file name in JPKI_TRUST_DIR")
+    crl_number: int | None
 
 
 class ReadinessRead(BaseModel):
@@ -61,15 +65,26 @@ async def readyz(
             generation=status.generation,
             next_update=status.next_update,
             state=status.state,
+            crl=status.crl,
+            crl_number=status.crl_number,
         )
         for status in readiness.jpki.revocation_lists
     ]
     if not readiness.ready:
+        # Name the CRLs that hold readiness back, so an operator knows which file to renew.
+        held = ", ".join(
+            f"{item.crl or item.authority} ({item.certificate_type} {item.generation}): "
+            f"{item.state}"
+            for item in revocation_lists
+            if item.state != "fresh"
+        )
+        held_en = f"; CRLs: {held}" if held else ""
+        held_ja = f"（失効リスト: {held}）" if held else ""
         raise NotReady(
             f"database: {readiness.database}, migrations: {readiness.migrations}, "
-            f"jpki: {readiness.jpki.state}",
+            f"jpki: {readiness.jpki.state}{held_en}",
             f"データベース: {readiness.database}、マイグレーション: {readiness.migrations}、"
-            f"公的個人認証: {readiness.jpki.state}",
+            f"公的個人認証: {readiness.jpki.state}{held_ja}",
             extra={
                 "database": readiness.database,
                 "migrations": readiness.migrations,

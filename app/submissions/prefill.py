@@ -78,7 +78,8 @@ async def prefill_from_card(
     now: datetime,
 ) -> Prefilled:
     """Verify the signing certificate's signature over a prefill nonce, then write the
-    facts into the draft's mapped fields (other answers are kept)."""
+    facts into the draft's mapped fields (other answers are kept), as the card states
+    them: normalisation never alters a certified value (U+3000, ２８１, 﨑 stay)."""
     view = await submissions_service.get_submission(
         session, submission_id, caller, settings=settings
     )
@@ -97,7 +98,7 @@ async def prefill_from_card(
         {**view.answers, **values},
         settings=settings,
         now=now,
-        prefilled_from_card=list(values),
+        from_card=values,
     )
     opened = await submissions_service.get_submission(
         session, submission_id, caller, settings=settings

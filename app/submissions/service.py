@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -241,11 +241,12 @@ async def update_answers(
     *,
     settings: Settings,
     now: datetime,
-    prefilled_from_card: Collection[str] = (),
+    from_card: Mapping[str, Any] | None = None,
 ) -> Submission:
     """Replace the answers of a draft (or of a returned application being corrected).
     Checked like a draft; a refusal leaves the stored answers as they were.
-    `prefilled_from_card` names the answers just filled from the My Number card."""
+    `from_card`: the answers just filled from the My Number card, as the card states
+    them; they, and any stored answer sent back unchanged, are kept as they are."""
     submission = await get_owned_for_update(session, submission_id, caller)
     if submission.status not in EDITABLE:
         raise SubmissionNotEditable(
@@ -255,13 +256,14 @@ async def update_answers(
         )
     form = await pinned_form(session, submission)
     result = _valid(form.validate(answers, partial=True, now=now))
+    result = _kept_as_stated(result, answers, {**submission.answers, **(from_card or {})})
     # An answer stays "from the card" only while the citizen leaves it as the card gave it.
     kept = [
         key
         for key in submission.prefilled_from_card or []
         if result.answers.get(key) == submission.answers.get(key)
     ]
-    filled = [key for key in prefilled_from_card if key in result.answers]
+    filled = [key for key in from_card or {} if key in result.answers]
     submission.prefilled_from_card = sorted({*kept, *filled}) or None
     submission.answers = _sealed(form, result.answers, settings)
     submission.updated_at = now
@@ -295,7 +297,7 @@ async def submit(
     stored = my_number.open_answers(
         form.definition, submission.answers, my_number.cipher_for(settings)
     )
-    result = _valid(form.validate(stored, partial=False, now=now))
+    result = _kept_as_stated(_valid(form.validate(stored, partial=False, now=now)), stored, stored)
     if signature is not None:
         await signing.verify_and_record(
             session, signature, submission, answers=result.answers, now=now
@@ -625,6 +627,37 @@ async def pinned_form(session: AsyncSession, submission: Submission) -> Compiled
 def _sealed(form: CompiledForm, answers: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Answers as stored: every My Number encrypted (app.submissions.my_number)."""
     return my_number.seal_answers(form.definition, answers, my_number.cipher_for(settings))
+
+
+def _kept_as_stated(
+    result: ValidationResult, sent: Mapping[str, Any], stated: Mapping[str, Any]
+) -> ValidationResult:
+    """Normalisation applies to what changed: an answer, or a part of one, sent exactly
+    as `stated` (stored, or just certified by the card) is kept as stated.
+
+    Stored answers are canonical already, except what the My Number card certified
+    (ワンスオンリー): a name or address as the card states it, which normalisation
+    must never alter (NFKC would turn 﨑 U+FA11 into 崎, U+3000 and ２８１ into ASCII:
+    another person's name, and a signed document that no longer matches)."""
+    answers = {
+        key: _as_stated(value, sent.get(key, _ABSENT), stated.get(key, _ABSENT))
+        for key, value in result.answers.items()
+    }
+    return ValidationResult(answers, result.errors)
+
+
+_ABSENT = object()
+
+
+def _as_stated(canonical: Any, sent: Any, stated: Any) -> Any:
+    if type(sent) is type(stated) and sent == stated:
+        return stated
+    if isinstance(canonical, dict) and isinstance(sent, dict) and isinstance(stated, dict):
+        return {
+            part: _as_stated(value, sent.get(part, _ABSENT), stated.get(part, _ABSENT))
+            for part, value in canonical.items()
+        }
+    return canonical
 
 
 def _valid(result: ValidationResult) -> ValidationResult:

@@ -146,7 +146,10 @@ class RevocationStatus:
     generation: int
     next_update: datetime | None
     state: str
-    """fresh | stale (past nextUpdate) | missing (no CRL loaded)"""
+    """fresh | stale (past nextUpdate by more than the clock skew) | missing (no CRL)"""
+    crl: str | None = None
+    """The CRL's file name in the trust directory."""
+    crl_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,8 @@ class TrustStore:
                     generation=authority.generation,
                     next_update=crl.next_update if crl else None,
                     state=state,
+                    crl=crl.source.name if crl else None,
+                    crl_number=crl.number if crl else None,
                 )
             )
         fresh = all(status.state == "fresh" for status in statuses)

@@ -122,3 +122,35 @@ async def test_readyz_is_503_when_the_trust_directory_cannot_be_loaded(
     response = await readyz(settings, tmp_path / "missing")
     assert response.status_code == 503
     assert response.json()["jpki"] == "unavailable"
+
+
+async def test_readyz_allows_jpki_clock_skew_seconds_past_next_update_and_names_the_crl(
+    settings: Settings, engine: AsyncEngine, jpki_home: TestCaHome, tmp_path: Path
+) -> None:
+    """A CRL due 2 minutes ago: ready within the default 300 s allowance, not without
+    one, and the problem names the CRL to renew."""
+    home = copy_home(jpki_home, tmp_path / "trust")
+    authority = home.authority(SIGN)
+    due = issue_crl(
+        authority,
+        this_update=utcnow() - timedelta(days=1),
+        next_update=utcnow() - timedelta(minutes=2),
+        number=77,
+    )
+    crl_file = home.trust_dir / f"{authority.stem}.crl"
+    crl_file.write_bytes(due.public_bytes(serialization.Encoding.PEM))
+
+    tolerant = await readyz(settings, home.trust_dir)
+    assert tolerant.status_code == 200, tolerant.text
+    assert {i["state"] for i in tolerant.json()["revocation_lists"]} == {"fresh"}
+
+    strict = await readyz(
+        settings.model_copy(update={"jpki_clock_skew_seconds": 0}), home.trust_dir
+    )
+    assert strict.status_code == 503
+    body = strict.json()
+    assert body["jpki"] == "stale"
+    (held,) = [i for i in body["revocation_lists"] if i["state"] != "fresh"]
+    assert (held["certificate_type"], held["generation"]) == ("signing", 2023)
+    assert held["crl"] == crl_file.name and held["crl_number"] == 77
+    assert crl_file.name in body["detail"] and crl_file.name in body["detail_ja"]
