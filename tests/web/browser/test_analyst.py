@@ -67,9 +67,29 @@ def test_sign_in_errors_keep_the_email_and_say_what_went_wrong(phone, web_server
     step("33-analyst-wrong-role")
 
 
+def submit_online_application(web_server: str) -> None:
+    """A 防犯灯 request sent online (no card, no fee), so this year's usage is not empty."""
+    answers = {
+        "request_type": "repair",
+        "applicant_name": {"name": "東御　花子", "kana": "トウミ　ハナコ"},
+        "applicant_postal_code": "3890517",
+        "applicant_address": {"prefecture": "長野県", "city": "東御市", "rest": "県281-2"},
+        "applicant_phone": "0268621111",
+        "location_address": {"prefecture": "長野県", "city": "東御市", "rest": "県100"},
+        "landmark": "公民館の前",
+        "symptom": "not_lit",
+    }
+    created = httpx.post(
+        f"{web_server}/api/v1/municipalities/202193/procedures/street-light-request/submissions",
+        json={"answers": answers, "submit": True},
+    )
+    assert created.status_code == 201, created.text
+
+
 def test_the_dashboard_chart_figures_csv_and_sign_out(phone, web_server, screenshots):
     page = phone
     step = checker(page, screenshots)
+    submit_online_application(web_server)
     page.goto("/analyst")
     sign_in(page, "tokei@tomi.example")
     chart = page.locator("#trend-chart svg[role='img']")
@@ -79,6 +99,17 @@ def test_the_dashboard_chart_figures_csv_and_sign_out(phone, web_server, screens
     figures = page.locator("#figures").inner_text()
     for term in ("オンライン手続数", "申請件数", "オンライン利用率", "キャッシュレス納付率"):
         assert term in figures
+    # The figures are this fiscal year's usage as the KPI API states it.
+    token = page.evaluate("JSON.parse(sessionStorage.getItem('madoguchi.staff')).token")
+    usage = httpx.get(
+        f"{web_server}/api/v1/kpi/usage", headers={"Authorization": f"Bearer {token}"}
+    ).json()["total"]
+    assert usage["applications"] >= 1 and usage["online"] >= 1
+    applications = page.locator(".figure", has_text="申請件数")
+    assert f"{usage['applications']:,}件" in applications.inner_text()
+    assert f"オンライン {usage['online']}件" in applications.inner_text()
+    rate = page.locator(".figure", has_text="オンライン利用率").locator(".figure-value")
+    assert rate.inner_text() == f"{usage['online_rate'] * 100:.1f}".rstrip("0").rstrip(".") + "%"
 
     legend = page.locator("#chart-legend li")
     assert legend.count() == 3
@@ -133,7 +164,6 @@ def test_the_dashboard_chart_figures_csv_and_sign_out(phone, web_server, screens
     page.get_by_role("button", name="日本語").click()
     page.get_by_role("heading", name="オンライン手続の利用状況（分析担当）").wait_for()
 
-    token = page.evaluate("JSON.parse(sessionStorage.getItem('madoguchi.staff')).token")
     page.get_by_role("button", name="ログアウト").click()
     page.get_by_text("ログアウトしました。").wait_for()
     assert page.evaluate("sessionStorage.getItem('madoguchi.staff')") is None
