@@ -57,7 +57,7 @@ async def definition_body(request: Request, settings: AppSettings) -> dict[str, 
 DefinitionBody = Annotated[dict[str, Any], Depends(definition_body)]
 
 
-@router.get("", response_model=ManagedProcedureList, responses=problem_responses(*ACCESS_ERRORS))
+@router.get("", responses=problem_responses(*ACCESS_ERRORS))
 async def list_procedures(staff: AdminStaff, session: DbSession) -> ManagedProcedureList:
     """Every procedure of the admin's municipality, drafts and retired ones included."""
     managed = await service.list_procedures(session, staff.municipality_code)
@@ -67,7 +67,6 @@ async def list_procedures(staff: AdminStaff, session: DbSession) -> ManagedProce
 @router.post(
     "",
     status_code=201,
-    response_model=ManagedProcedureRead,
     openapi_extra=_DEFINITION_BODY,
     responses=problem_responses(*ACCESS_ERRORS, *_BODY_ERRORS, forms.ProcedureExists),
 )
@@ -81,7 +80,6 @@ async def create_procedure(
 
 @router.post(
     "/validate",
-    response_model=DefinitionCheckResult,
     openapi_extra=_DEFINITION_BODY,
     responses=problem_responses(
         *ACCESS_ERRORS, service.DefinitionBodyInvalid, service.DefinitionMediaTypeUnsupported
@@ -109,7 +107,6 @@ async def validate_definition(
 
 @router.get(
     "/{procedure_code}",
-    response_model=ManagedProcedureRead,
     responses=problem_responses(*ACCESS_ERRORS, forms.ProcedureNotFound),
 )
 async def get_procedure(
@@ -121,7 +118,6 @@ async def get_procedure(
 @router.post(
     "/{procedure_code}/versions",
     status_code=201,
-    response_model=VersionDetail,
     openapi_extra=_DEFINITION_BODY,
     responses=problem_responses(
         *ACCESS_ERRORS,
@@ -146,7 +142,6 @@ async def add_version(
 
 @router.get(
     "/{procedure_code}/versions/{version}",
-    response_model=VersionDetail,
     responses=problem_responses(
         *ACCESS_ERRORS, forms.ProcedureNotFound, forms.ProcedureVersionNotFound
     ),
@@ -160,7 +155,6 @@ async def get_version(
 
 @router.put(
     "/{procedure_code}/versions/{version}",
-    response_model=VersionDetail,
     openapi_extra=_DEFINITION_BODY,
     responses=problem_responses(
         *ACCESS_ERRORS,
@@ -187,7 +181,6 @@ async def update_draft(
 
 @router.post(
     "/{procedure_code}/versions/{version}/publish",
-    response_model=ManagedProcedureRead,
     responses=problem_responses(
         *ACCESS_ERRORS,
         forms.ProcedureNotFound,
@@ -212,7 +205,6 @@ async def publish_version(
 
 @router.post(
     "/{procedure_code}/retire",
-    response_model=ManagedProcedureRead,
     responses=problem_responses(
         *ACCESS_ERRORS, forms.ProcedureNotFound, forms.ProcedureNotPublished
     ),

@@ -105,7 +105,6 @@ def _summary(row: service.ReviewRow) -> StaffSubmissionSummary:
 
 @router.get(
     "/submissions",
-    response_model=StaffSubmissionList,
     responses=problem_responses(*ACCESS_ERRORS),
 )
 async def list_submissions(
@@ -151,7 +150,6 @@ async def list_submissions(
 
 @router.get(
     "/submissions/{submission_id}",
-    response_model=StaffSubmissionDetail,
     responses=problem_responses(*ACCESS_ERRORS, SubmissionNotFound),
 )
 async def get_submission(
@@ -175,15 +173,7 @@ async def get_submission(
         answers=detail.masked_answers,
         my_number_fields=detail.my_number_fields,
         timeline=[
-            StaffTimelineEntry(
-                from_status=event.from_status,
-                to=event.to_status,
-                at=event.occurred_at,
-                actor_kind=event.actor_kind,
-                actor_id=event.actor_id,
-                comment=event.comment,
-            )
-            for event in detail.timeline
+            StaffTimelineEntry.of(event, actor_id=event.actor_id) for event in detail.timeline
         ],
         comments=[CommentRead.model_validate(comment) for comment in detail.comments],
         signatures=[_evidence(evidence) for evidence in detail.signatures],
@@ -191,36 +181,25 @@ async def get_submission(
 
 
 def _evidence(evidence: SigningEvidence) -> SigningEvidenceRead:
+    signature = evidence.signature
     return SigningEvidenceRead(
-        id=evidence.id,
-        signed_at=evidence.signed_at,
-        signer=SignerFacts.model_validate(evidence.facts),
-        certificate=SigningCertificate(
-            issuer=evidence.issuer, serial_number=evidence.serial_number
-        ),
+        id=signature.id,
+        signed_at=signature.verified_at,
+        signer=SignerFacts.model_validate(signature.basic_facts),
+        certificate=SigningCertificate.model_validate(signature),
         verification=SignatureVerification(
             result="verified",
-            verified_at=evidence.signed_at,
-            document_digest=evidence.document_digest,
+            verified_at=signature.verified_at,
+            document_digest=signature.document_digest,
             covers_stored_answers=evidence.covers_stored_answers,
         ),
-        comparisons=[
-            SignerComparison(
-                fact=c.fact,
-                field=c.field,
-                certified=c.certified,
-                answered=c.answered,
-                matches=c.matches,
-            )
-            for c in evidence.comparisons
-        ],
+        comparisons=[SignerComparison.model_validate(c) for c in evidence.comparisons],
         differs=evidence.differs,
     )
 
 
 @router.post(
     "/submissions/{submission_id}/assign",
-    response_model=StaffSubmissionSummary,
     responses=problem_responses(*_WRITE_ERRORS, StaffNotFound, service.AssigneeInvalid),
 )
 async def assign(
@@ -247,7 +226,6 @@ async def assign(
 
 @router.post(
     "/submissions/{submission_id}/claim",
-    response_model=StaffSubmissionSummary,
     responses=problem_responses(*_WRITE_ERRORS),
 )
 async def claim(
@@ -258,21 +236,13 @@ async def claim(
     now: Now,
     if_match: IfMatch = None,
 ) -> StaffSubmissionSummary:
-    """Take the application yourself."""
-    await service.assign(
-        session,
-        staff,
-        submission_id,
-        staff.id,
-        expected_row_version=expected_row_version(if_match),
-        now=now,
-    )
-    return await _written(session, staff, submission_id, response)
+    """Take the application yourself (assign it to yourself)."""
+    body = AssignRequest(assignee_id=staff.id)
+    return await assign(staff, submission_id, body, session, response, now, if_match)
 
 
 @router.post(
     "/submissions/{submission_id}/transitions",
-    response_model=StaffSubmissionSummary,
     responses=problem_responses(
         *_WRITE_ERRORS,
         IllegalTransition,
@@ -314,7 +284,6 @@ async def transition(
 @router.post(
     "/submissions/{submission_id}/comments",
     status_code=201,
-    response_model=CommentRead,
     responses=problem_responses(*ACCESS_ERRORS, SubmissionNotFound),
 )
 async def add_comment(
@@ -332,7 +301,6 @@ async def add_comment(
 
 @router.post(
     "/submissions/{submission_id}/reveal-my-number",
-    response_model=RevealedMyNumber,
     responses=problem_responses(*ACCESS_ERRORS, SubmissionNotFound, MyNumberFieldNotFound),
 )
 async def reveal_my_number(
@@ -355,7 +323,6 @@ async def reveal_my_number(
 @router.post(
     "/counter-submissions",
     status_code=201,
-    response_model=StaffSubmissionSummary,
     responses=problem_responses(
         *ACCESS_ERRORS,
         ProcedureNotFound,
@@ -391,7 +358,6 @@ async def create_counter_submission(
 
 @router.post(
     "/submissions/{submission_id}/fee",
-    response_model=FeeFixed,
     responses=problem_responses(
         *_WRITE_ERRORS,
         IllegalTransition,

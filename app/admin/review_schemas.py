@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.forms.schemas import LocalizedText
 from app.submissions.lifecycle import Status
-from app.submissions.schemas import Fee
+from app.submissions.schemas import Fee, TimelineEntry
 
 
 class AssigneeRead(BaseModel):
@@ -43,15 +43,8 @@ class StaffSubmissionList(BaseModel):
     offset: int
 
 
-class StaffTimelineEntry(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    from_status: Status | None = Field(alias="from")
-    to: Status
-    at: datetime
-    actor_kind: Literal["citizen", "staff", "system"]
+class StaffTimelineEntry(TimelineEntry):
     actor_id: str | None = Field(description="The staff member; never shown to applicants")
-    comment: str | None
 
 
 class CommentRead(BaseModel):
@@ -78,6 +71,8 @@ class SignerFacts(BaseModel):
 
 
 class SigningCertificate(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     issuer: str = Field(description="Issuer of the 署名用電子証明書 (RFC 4514)")
     serial_number: str = Field(description="Serial number, hexadecimal")
 
@@ -96,6 +91,8 @@ class SignatureVerification(BaseModel):
 
 
 class SignerComparison(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     fact: Literal["name", "birth_date"]
     field: str = Field(description="JSON Pointer of the answer compared")
     certified: str | None

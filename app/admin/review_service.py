@@ -159,7 +159,7 @@ async def read_submission(
             "signature.show",
             submission,
             details={
-                "signatures": [str(evidence.id) for evidence in signatures],
+                "signatures": [str(evidence.signature.id) for evidence in signatures],
                 "differs": sorted({fact for e in signatures for fact in e.differs}),
             },
         )

@@ -12,8 +12,9 @@ import json
 from app.attachments import service
 from app.attachments.scanning import scanner_for
 from app.attachments.storage import storage_for
+from app.commands import command_transaction
 from app.config import get_settings
-from app.db import make_engine, make_session_factory, utcnow
+from app.db import utcnow
 
 
 async def _scan(batch: int) -> dict[str, int]:
@@ -21,20 +22,15 @@ async def _scan(batch: int) -> dict[str, int]:
     scanner = scanner_for(settings)
     if scanner is None:
         raise SystemExit("ATTACHMENT_VIRUS_SCAN is off: nothing is quarantined")
-    engine = make_engine(settings.database_url)
-    try:
-        factory = make_session_factory(engine)
-        async with factory() as session, session.begin():
-            return await service.rescan_pending(
-                session,
-                storage=storage_for(settings),
-                scanner=scanner,
-                settings=settings,
-                now=utcnow(),
-                limit=batch,
-            )
-    finally:
-        await engine.dispose()
+    async with command_transaction(settings.database_url) as session:
+        return await service.rescan_pending(
+            session,
+            storage=storage_for(settings),
+            scanner=scanner,
+            settings=settings,
+            now=utcnow(),
+            limit=batch,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,8 +16,6 @@ attachment's key does not decrypt either.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from collections.abc import AsyncIterable, AsyncIterator
 from functools import lru_cache
@@ -28,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.config import Settings
+from app.keys import decode_key
 
 MAGIC = b"MDA1"
 CHUNK_SIZE = 64 * 1024
@@ -126,8 +125,4 @@ def cipher_for(settings: Settings) -> AttachmentCipher:
 
 @lru_cache(maxsize=4)
 def _cipher(encoded_key: str) -> AttachmentCipher:
-    try:
-        key = base64.urlsafe_b64decode(encoded_key)
-    except binascii.Error as exc:
-        raise ValueError("ATTACHMENT_ENCRYPTION_KEY is not URL-safe base64") from exc
-    return AttachmentCipher(key)
+    return AttachmentCipher(decode_key("ATTACHMENT_ENCRYPTION_KEY", encoded_key))

@@ -8,16 +8,14 @@ The password never goes on the command line (it would sit in shell history and i
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import sys
 
 from app.audit.service import AuditActor
 from app.auth import staff_service
+from app.commands import command_transaction, print_outcome
 from app.config import get_settings
-from app.db import make_engine, make_session_factory
-from app.errors import AppError
 
 PASSWORD_ENV = "MADOGUCHI_STAFF_PASSWORD"
 
@@ -50,33 +48,23 @@ def _read_password(from_stdin: bool) -> str:
 
 
 async def create_staff(args: argparse.Namespace, password: str) -> str:
-    engine = make_engine(get_settings().database_url)
-    try:
-        async with make_session_factory(engine)() as session, session.begin():
-            staff = await staff_service.create_staff(
-                session,
-                AuditActor("system", "create-staff"),
-                municipality_code=args.municipality,
-                email=args.email,
-                display_name=args.display_name,
-                department=args.department,
-                roles=args.roles.split(","),
-                password=password,
-            )
-            return f"created {staff.email} ({', '.join(staff.roles)}) id={staff.id}"
-    finally:
-        await engine.dispose()
+    async with command_transaction(get_settings().database_url) as session:
+        staff = await staff_service.create_staff(
+            session,
+            AuditActor("system", "create-staff"),
+            municipality_code=args.municipality,
+            email=args.email,
+            display_name=args.display_name,
+            department=args.department,
+            roles=args.roles.split(","),
+            password=password,
+        )
+        return f"created {staff.email} ({', '.join(staff.roles)}) id={staff.id}"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    password = _read_password(args.password_stdin)
-    try:
-        print(asyncio.run(create_staff(args, password)))
-    except AppError as error:
-        print(f"error: {error.detail_en} / {error.detail_ja}", file=sys.stderr)
-        return 1
-    return 0
+    return print_outcome(create_staff(args, _read_password(args.password_stdin)))
 
 
 if __name__ == "__main__":

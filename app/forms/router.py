@@ -34,7 +34,6 @@ def summary(published: service.PublishedProcedure) -> ProcedureSummary:
 
 @router.get(
     "/municipalities/{code}/procedures",
-    response_model=ProcedureList,
     responses=problem_responses(MunicipalityCodeInvalid, MunicipalityNotFound),
 )
 async def list_procedures(code: str, session: DbSession) -> ProcedureList:

@@ -158,16 +158,7 @@ async def publish_version(
     procedure.retired_at = None
     if procedure.first_published_at is None:
         procedure.first_published_at = now
-    session.add(
-        ProcedureEvent(
-            procedure_id=procedure.id,
-            municipality_code=procedure.municipality_code,
-            action="published",
-            version=version.version,
-            occurred_at=now,
-        )
-    )
-    await session.flush()
+    await _record_event(session, procedure, "published", now, version=version.version)
     return procedure
 
 
@@ -183,16 +174,30 @@ async def retire_procedure(
         )
     procedure.status = "retired"
     procedure.retired_at = now
+    await _record_event(session, procedure, "retired", now)
+    return procedure
+
+
+async def _record_event(
+    session: AsyncSession,
+    procedure: Procedure,
+    action: str,
+    now: datetime,
+    *,
+    version: int | None = None,
+) -> None:
+    """One entry of the publish/retire history the KPI counts from (flushed, like the
+    status change it records)."""
     session.add(
         ProcedureEvent(
             procedure_id=procedure.id,
             municipality_code=procedure.municipality_code,
-            action="retired",
+            action=action,
+            version=version,
             occurred_at=now,
         )
     )
     await session.flush()
-    return procedure
 
 
 async def get_procedure(

@@ -44,14 +44,14 @@ class ReadinessRead(BaseModel):
     revocation_lists: list[RevocationListRead]
 
 
-@router.get("/healthz", response_model=Liveness)
+@router.get("/healthz")
 async def healthz(response: Response) -> Liveness:
     """生存確認: answers as long as the process serves requests; touches nothing else."""
     response.headers["Cache-Control"] = "no-store"
     return Liveness()
 
 
-@router.get("/readyz", response_model=ReadinessRead, responses=problem_responses(NotReady))
+@router.get("/readyz", responses=problem_responses(NotReady))
 async def readyz(
     request: Request, response: Response, verifier: JpkiVerifier, now: Now
 ) -> ReadinessRead:
@@ -59,15 +59,7 @@ async def readyz(
     current JPKI CA has a CRL before its nextUpdate."""
     readiness = await service.check(request.app.state.engine, verifier, now=now)
     revocation_lists = [
-        RevocationListRead(
-            authority=status.authority,
-            certificate_type=status.certificate_type,
-            generation=status.generation,
-            next_update=status.next_update,
-            state=status.state,
-            crl=status.crl,
-            crl_number=status.crl_number,
-        )
+        RevocationListRead.model_validate(status, from_attributes=True)
         for status in readiness.jpki.revocation_lists
     ]
     if not readiness.ready:

@@ -10,15 +10,13 @@ import argparse
 import asyncio
 import json
 
+from app.commands import command_database
 from app.config import get_settings
-from app.db import make_engine, make_session_factory
 from app.kpi import folding, rollups
 
 
 async def _run(command: str, municipality_code: str | None) -> dict[str, object]:
-    engine = make_engine(get_settings().database_url)
-    try:
-        factory = make_session_factory(engine)
+    async with command_database(get_settings().database_url) as factory:
         if command == "fold":
             return {"folded": await folding.fold_pending(factory)}
         async with factory() as session, session.begin():
@@ -28,8 +26,6 @@ async def _run(command: str, municipality_code: str | None) -> dict[str, object]
             recount = await rollups.recount(session, municipality_code)
             stored = await rollups.stored(session, municipality_code)
             return {"consistent": recount == stored, "usage_rows": len(stored.usage)}
-    finally:
-        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

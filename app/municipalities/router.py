@@ -20,7 +20,7 @@ def to_read(municipality: Municipality) -> MunicipalityRead:
     )
 
 
-@router.get("/municipalities", response_model=MunicipalityList)
+@router.get("/municipalities")
 async def list_municipalities(session: DbSession) -> MunicipalityList:
     """The municipalities served by this deployment (共同利用)."""
     municipalities, total = await service.list_municipalities(session)
@@ -29,7 +29,6 @@ async def list_municipalities(session: DbSession) -> MunicipalityList:
 
 @router.get(
     "/municipalities/{code}",
-    response_model=MunicipalityRead,
     responses=problem_responses(service.MunicipalityCodeInvalid, service.MunicipalityNotFound),
 )
 async def get_municipality(code: str, session: DbSession) -> MunicipalityRead:

@@ -9,8 +9,8 @@ import asyncio
 import json
 import signal
 
+from app.commands import command_database
 from app.config import get_settings
-from app.db import make_engine, make_session_factory
 from app.logging_config import configure_logging
 from app.notifications import sender
 
@@ -20,9 +20,7 @@ async def _work(once: bool) -> dict[str, int]:
     if not settings.smtp_host:
         raise SystemExit("SMTP_HOST is not set: there is nowhere to send notifications")
     configure_logging(settings.log_level)
-    engine = make_engine(settings.database_url)
-    try:
-        factory = make_session_factory(engine)
+    async with command_database(settings.database_url) as factory:
         if once:
             report = await sender.deliver_due(factory, settings)
             return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
@@ -32,8 +30,6 @@ async def _work(once: bool) -> dict[str, int]:
             loop.add_signal_handler(signum, stop.set)
         await sender.run(factory, settings, stop)
         return {}
-    finally:
-        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,26 +9,22 @@ import asyncio
 import json
 
 from app.attachments.storage import storage_for
+from app.commands import command_transaction
 from app.config import get_settings
-from app.db import make_engine, make_session_factory, utcnow
+from app.db import utcnow
 from app.retention import service
 
 
 async def _purge(dry_run: bool) -> service.PurgeReport:
     settings = get_settings()
-    engine = make_engine(settings.database_url)
-    try:
-        factory = make_session_factory(engine)
-        async with factory() as session, session.begin():
-            return await service.purge(
-                session,
-                now=utcnow(),
-                default_days=settings.retention_default_days,
-                dry_run=dry_run,
-                attachment_storage=storage_for(settings),
-            )
-    finally:
-        await engine.dispose()
+    async with command_transaction(settings.database_url) as session:
+        return await service.purge(
+            session,
+            now=utcnow(),
+            default_days=settings.retention_default_days,
+            dry_run=dry_run,
+            attachment_storage=storage_for(settings),
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

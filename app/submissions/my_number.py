@@ -25,6 +25,7 @@ from app.config import Settings
 from app.errors import NotFound
 from app.forms.answers import answer_slots
 from app.forms.definition import ProcedureDefinition
+from app.keys import decode_key
 
 SEALED_PREFIX = "mn1:"
 """Marks an encrypted value (format version 1): mn1:<urlsafe base64 of nonce||ciphertext>."""
@@ -70,11 +71,7 @@ def cipher_for(settings: Settings) -> MyNumberCipher:
 
 @lru_cache(maxsize=4)
 def _cipher(encoded_key: str) -> MyNumberCipher:
-    try:
-        key = base64.urlsafe_b64decode(encoded_key)
-    except binascii.Error as exc:
-        raise ValueError("MY_NUMBER_ENCRYPTION_KEY is not URL-safe base64") from exc
-    return MyNumberCipher(key)
+    return MyNumberCipher(decode_key("MY_NUMBER_ENCRYPTION_KEY", encoded_key))
 
 
 def mask(value: str) -> str:

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.forms.schemas import LocalizedText
 from app.submissions.lifecycle import Status
+
+if TYPE_CHECKING:
+    from app.submissions.models import SubmissionEvent
 
 # Request bodies refuse unknown keys: in particular a client-sent `fee` or `amount`,
 # since the server alone computes the fee.
@@ -101,6 +104,18 @@ class TimelineEntry(BaseModel):
     at: datetime
     actor_kind: Literal["citizen", "staff", "system"]
     comment: str | None
+
+    @classmethod
+    def of(cls, event: SubmissionEvent, **more: Any) -> Self:
+        """The entry for one recorded event (`more`: what a subclass adds)."""
+        return cls(
+            from_status=event.from_status,
+            to=event.to_status,
+            at=event.occurred_at,
+            actor_kind=event.actor_kind,
+            comment=event.comment,
+            **more,
+        )
 
 
 class SubmissionRead(SubmissionReceipt):

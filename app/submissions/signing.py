@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import unicodedata
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -129,20 +128,15 @@ class FactComparison:
 
 @dataclass(frozen=True)
 class SigningEvidence:
-    """A signature kept with the application, as staff review it."""
+    """A signature kept with the application, as staff review it: the stored row
+    (issuer, serial, digest, the 基本4情報 as certified, `verified_at`: when the server
+    checked chain, validity, revocation and signature at submit; only a verified
+    signature is kept), and what it says about the application now."""
 
-    id: uuid.UUID
-    signed_at: datetime
-    """When the server verified the signature at submit (chain, validity, revocation
-    and the signature itself; only a verified signature is kept)."""
-    issuer: str
-    serial_number: str
-    document_digest: str
+    signature: SubmissionSignature
     covers_stored_answers: bool
     """The application as stored now is the document this signature covers (False
     for an earlier signature of an application corrected and signed again)."""
-    facts: dict[str, Any]
-    """基本4情報 exactly as certified (BasicFourFacts.as_json)."""
     comparisons: tuple[FactComparison, ...]
 
     @property
@@ -167,14 +161,9 @@ async def evidence_of(
     digest = document_digest(signing_document(submission, answers))
     return [
         SigningEvidence(
-            id=row.id,
-            signed_at=row.verified_at,
-            issuer=row.issuer,
-            serial_number=row.serial_number,
-            document_digest=row.document_digest,
-            covers_stored_answers=row.document_digest == digest,
-            facts=dict(row.basic_facts),
-            comparisons=compare_with_answers(definition, row.basic_facts, answers),
+            row,
+            row.document_digest == digest,
+            compare_with_answers(definition, row.basic_facts, answers),
         )
         for row in rows
     ]

@@ -89,16 +89,7 @@ def to_read(view: service.SubmissionView) -> SubmissionRead:
             **_receipt_fields(submission),
             "answers": view.answers,
             "prefilled_from_card": submission.prefilled_from_card or [],
-            "timeline": [
-                TimelineEntry(
-                    from_status=event.from_status,
-                    to=event.to_status,
-                    at=event.occurred_at,
-                    actor_kind=event.actor_kind,
-                    comment=event.comment,
-                )
-                for event in view.timeline
-            ],
+            "timeline": [TimelineEntry.of(event) for event in view.timeline],
         }
     )
 
