@@ -214,6 +214,12 @@ function csvButton(id, text, path) {
   button.addEventListener("click", async () => {
     const status = document.getElementById("download-status");
     const response = await staffFetch(path).catch(() => null);
+    if (response?.status === 401) {
+      // Signed out elsewhere or expired: sign in again rather than "could not download".
+      sessionStorage.removeItem(STAFF_KEY);
+      signInPage({ message: t("signInExpired") });
+      return;
+    }
     if (!response?.ok) {
       status.replaceChildren(notice(t("downloadFailed"), "error"));
       return;
@@ -407,6 +413,7 @@ function trendTable(rows, baseline) {
 function renderChrome() {
   document.documentElement.lang = lang();
   document.title = t("analystTitle");
+  document.getElementById("skip-link").textContent = t("skipLink");
   document.getElementById("site-name").textContent = t("siteName");
   document.getElementById("site-nav").setAttribute("aria-label", t("siteNavigation"));
   document.getElementById("footer-privacy").textContent = t("privacyTitle");
@@ -422,6 +429,12 @@ document.getElementById("lang-switch").addEventListener("click", () => {
   // The sign-in form keeps what is typed; the dashboard is drawn again.
   if (staffSession()) dashboard();
   else signInPage({ email: document.getElementById("staff-email")?.value || "" });
+});
+
+// The skip link moves the focus without changing the address (as on the citizen pages).
+document.getElementById("skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
 });
 
 renderChrome();

@@ -86,7 +86,11 @@ function applicationActions(submission, changed, { onStatusPage = false } = {}) 
 function failed(slot, error) {
   if (loginExpired(error)) return askToLogInAgain();
   const missing = error instanceof ApiError && (error.status === 404 || error.status === 405);
-  slot.replaceChildren(notice(missing ? t("actionUnavailable") : `${t("genericError")} ${problemText(error)}`, "error"));
+  const message = notice(missing ? t("actionUnavailable") : `${t("genericError")} ${problemText(error)}`, "error");
+  // The question's button is gone: the focus goes to what happened instead.
+  message.tabIndex = -1;
+  slot.replaceChildren(message);
+  message.focus();
 }
 
 /** One application as マイページ lists it. */

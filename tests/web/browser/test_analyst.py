@@ -172,3 +172,34 @@ def test_the_dashboard_chart_figures_csv_and_sign_out(phone, web_server, screens
     )
     assert refused.status_code == 401
     step("36-analyst-signed-out")
+
+
+def test_a_sign_in_ended_elsewhere_asks_to_sign_in_again_and_the_skip_link_works(phone, web_server):
+    page = phone
+    page.goto("/analyst")
+    # The skip link (the page's first Tab stop) moves the focus and keeps the address.
+    page.get_by_label("メールアドレス（ログインID）").wait_for()
+    page.locator("#skip-link").focus()
+    assert page.locator("#skip-link").is_visible()
+    assert (
+        page.evaluate("() => [...document.querySelectorAll('a[href], button, input')][0].id")
+        == "skip-link"
+    )
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    assert page.url.endswith("/analyst")
+
+    sign_in(page, "tokei@tomi.example")
+    page.locator("#trend-chart svg[role='img']").wait_for()
+    token = page.evaluate("JSON.parse(sessionStorage.getItem('madoguchi.staff')).token")
+    # Signed out in another tab (or the token expired): the next action says so.
+    ended = httpx.post(
+        f"{web_server}/api/v1/admin/auth/logout", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert ended.status_code in (200, 204), ended.text
+    page.get_by_role("button", name="オンライン手続数（CSV）").click()
+    message = page.locator("#sign-in-message")
+    message.wait_for()
+    assert "ログインの有効期限が切れました" in message.inner_text()
+    assert "ダウンロードできませんでした" not in page.locator("main").inner_text()
+    assert page.get_by_label("メールアドレス（ログインID）").is_visible()
