@@ -67,7 +67,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    install_listeners()
+    install_listeners(settings)
     engine = make_engine(
         settings.database_url,
         echo=settings.database_echo,

@@ -33,9 +33,9 @@ class AttachmentTypeNotAllowed(AppError):
 
     def __init__(self, allowed: str) -> None:
         super().__init__(
-            f"Attach a photo (JPEG, PNG, WebP) or a PDF. Allowed here: {allowed}. "
+            f"This file cannot be attached here; allowed: {allowed}. "
             "The file's content decides its kind, not its name.",
-            f"写真（JPEG・PNG・WebP）またはPDFを添付してください（ここで使える種類: {allowed}）。"
+            f"このファイルは添付できません。添付できる種類: {allowed}。"
             "ファイルの種類は名前ではなく中身で判定します。",
         )
 

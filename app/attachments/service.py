@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -28,6 +28,7 @@ from app.attachments import content, repository
 from app.attachments.encryption import cipher_for
 from app.attachments.errors import (
     AttachmentCountExceeded,
+    AttachmentFieldInvalid,
     AttachmentInfected,
     AttachmentNotFound,
     AttachmentQuarantined,
@@ -43,6 +44,8 @@ from app.auth.principals import Caller
 from app.auth.staff_service import StaffPrincipal
 from app.config import Settings
 from app.errors import AppError
+from app.forms.attachments import AttachmentFacts
+from app.forms.definition import FileField, GroupField, ProcedureDefinition
 from app.submissions import service as submissions
 from app.submissions.lifecycle import EDITABLE
 from app.submissions.repository import Submission
@@ -112,12 +115,18 @@ async def plan_upload(
     _require_editable(submission)
     count, total = await repository.usage(session, submission.id)
     _require_room(count, total, 1, settings)
+    allowed_kinds, max_file_bytes = frozenset(content.KINDS), settings.attachment_max_file_bytes
+    if field_key is not None:
+        form = await submissions.pinned_form(session, submission)
+        field = _file_field(form.definition, field_key)
+        allowed_kinds = frozenset(field.kinds)
+        max_file_bytes = min(max_file_bytes, field.max_size_bytes)
     return UploadPlan(
         submission_id=submission.id,
         municipality_code=submission.municipality_code,
         field_key=field_key,
-        allowed_kinds=frozenset(content.KINDS),
-        max_file_bytes=settings.attachment_max_file_bytes,
+        allowed_kinds=allowed_kinds,
+        max_file_bytes=max_file_bytes,
         total_limit=settings.attachment_max_total_bytes,
         total_remaining=settings.attachment_max_total_bytes - total,
     )
@@ -198,6 +207,29 @@ async def store_upload(
         await storage.delete(storage_key)
         raise
     return attachment
+
+
+@dataclass(frozen=True)
+class SubmissionAttachments:
+    """The answers' view of one application's attachments (app.forms.attachments'
+    AttachmentResolver): what each id is, by its content, so the form checks the kind
+    and size its field allows. One found infected is left out; one still quarantined
+    counts (staff get it once it is scanned clean)."""
+
+    session: AsyncSession
+    submission_id: uuid.UUID
+
+    async def facts(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, AttachmentFacts]:
+        rows = await repository.get_many(self.session, self.submission_id, ids)
+        return {
+            attachment_id: AttachmentFacts(kind=row.kind, size=row.size_bytes)
+            for attachment_id, row in rows.items()
+            if row.scan_status != ScanStatus.INFECTED
+        }
+
+
+def resolver_for(session: AsyncSession, submission_id: uuid.UUID) -> SubmissionAttachments:
+    return SubmissionAttachments(session, submission_id)
 
 
 async def list_own(
@@ -329,6 +361,22 @@ async def purge_for_submission(
     for key in keys:
         await storage.delete(key)
     return len(keys)
+
+
+def _file_field(definition: ProcedureDefinition, key: str) -> FileField:
+    """The file field `key` of the form (in a step or a repeating group): its kinds and
+    size apply to the upload."""
+    for step in definition.steps:
+        for field in step.fields:
+            inner = field.fields if isinstance(field, GroupField) else []
+            for candidate in (field, *inner):
+                if isinstance(candidate, FileField) and candidate.key == key:
+                    return candidate
+    raise AttachmentFieldInvalid(
+        f"The form has no file field '{key}'.",
+        f"この申請書に添付ファイルの項目「{key}」はありません。",
+        extra={"field": key},
+    )
 
 
 def _require_editable(submission: Submission) -> None:

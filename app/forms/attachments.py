@@ -10,6 +10,9 @@ attachment of this submission, of a kind and size the field allows:
     if problems:
         raise ValidationFailed(..., errors=problems)   # 422, like any answer error
 
+The submissions service reaches the store through `resolvers.check(session,
+submission_id, definition, answers)`; app.listeners provides the source.
+
 `attachment_references` lists the ids (with their JSON Pointers) for retention and for
 linking uploads to the answers that use them.
 """
@@ -17,9 +20,11 @@ linking uploads to the answers that use them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import FieldError
 from app.forms.answers import answer_slots
@@ -42,8 +47,43 @@ class AttachmentResolver(Protocol):
 
     async def facts(self, ids: Collection[uuid.UUID]) -> Mapping[uuid.UUID, AttachmentFacts]:
         """The facts of those `ids` that are attachments of this submission; an id that
-        is not (unknown, another submission's, quarantined, deleted) is left out."""
+        is not (unknown, another submission's, found infected, deleted) is left out."""
         ...
+
+
+ResolverSource = Callable[[AsyncSession, uuid.UUID], AttachmentResolver]
+"""The resolver of one submission's attachments (app.attachments provides it)."""
+
+
+class Resolvers:
+    """Where the submissions service finds the attachment store, without importing it:
+    app.listeners.install_listeners() provides the source at start."""
+
+    def __init__(self) -> None:
+        self._source: ResolverSource | None = None
+
+    def provide(self, source: ResolverSource) -> None:
+        self._source = source
+
+    async def check(
+        self,
+        session: AsyncSession,
+        submission_id: uuid.UUID,
+        definition: ProcedureDefinition,
+        answers: Mapping[str, Any],
+    ) -> list[FieldError]:
+        """`check_attachments` against the attachments of `submission_id`."""
+        if not attachment_references(definition, answers):
+            return []
+        if self._source is None:
+            raise RuntimeError(
+                "No attachment store is provided: call app.listeners.install_listeners() "
+                "at start (create_app and the commands do)."
+            )
+        return await check_attachments(definition, answers, self._source(session, submission_id))
+
+
+resolvers = Resolvers()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ fees, the staff's message, the status link without any token); never the 個人�
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -129,6 +129,17 @@ async def on_transition(session: AsyncSession, facts: TransitionFacts, settings:
         now=facts.occurred_at,
         message=facts.comment,
     )
+
+
+def transition_listener(
+    settings: Settings,
+) -> Callable[[AsyncSession, TransitionFacts], Awaitable[None]]:
+    """`on_transition` bound to the app's settings, as app.listeners registers it."""
+
+    async def listener(session: AsyncSession, facts: TransitionFacts) -> None:
+        await on_transition(session, facts, settings)
+
+    return listener
 
 
 KONBINI_STORES = {

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         "submissions": report.submissions,
         "signatures": report.signatures,
         "attachments": report.attachments,
+        "notifications": report.notifications,
         "idempotency_records": report.idempotency_records,
         "per_municipality": dict(report.per_municipality),
     }

@@ -1,7 +1,8 @@
 """Retention (保存期間): once a decided application is older than its procedure's
 retention period, its personal data goes — the answers, the personal parts of the fee
 breakdown, the card-prefill marks and the signature evidence (signature, certificate,
-基本4情報). What stays: the row with its 受付番号, status, fee total and timestamps, the
+基本4情報), the attachments and the notification emails (they hold the address and the
+staff's words). What stays: the row with its 受付番号, status, fee total and timestamps, the
 status history (SubmissionEvent) the KPIs are computed from, and the audit log.
 
 Never commits; the command owns the transaction."""
@@ -22,6 +23,7 @@ from app.attachments.storage import AttachmentStorage, storage_for
 from app.audit import service as audit
 from app.audit.service import AuditActor
 from app.config import get_settings
+from app.notifications import service as notifications
 from app.retention.models import RetentionPurge
 from app.security.ratelimit import delete_expired as delete_expired_rate_limits
 from app.submissions import idempotency
@@ -41,6 +43,7 @@ class PurgeReport:
     submissions: int = 0
     signatures: int = 0
     attachments: int = 0
+    notifications: int = 0
     idempotency_records: int = 0
     per_municipality: Counter[str] = field(default_factory=Counter)
 
@@ -84,6 +87,9 @@ async def purge(
         report.per_municipality[submission.municipality_code] += 1
         report.attachments += await attachments.purge_for_submission(
             session, submission.id, storage=storage, dry_run=dry_run
+        )
+        report.notifications += await notifications.purge_for_submission(
+            session, submission.id, dry_run=dry_run
         )
         if dry_run:
             continue

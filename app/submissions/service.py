@@ -31,6 +31,7 @@ from app.config import Settings
 from app.db import new_uuid
 from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.forms import service as forms_service
+from app.forms.attachments import resolvers as attachment_resolvers
 from app.forms.compiler import CompiledForm, ValidationResult
 from app.forms.definition import PerUnitFee, ProcedureDefinition
 from app.municipalities.models import Municipality
@@ -197,6 +198,7 @@ async def create_submission(
         created_at=now,
         updated_at=now,
     )
+    await _check_attachments(session, submission.id, form, result)
     access_token = None
     if issues_access_token(caller):
         access_token = _new_access_token(settings, submission.id, idempotency_key)
@@ -257,6 +259,7 @@ async def update_answers(
     form = await pinned_form(session, submission)
     result = _valid(form.validate(answers, partial=True, now=now))
     result = _kept_as_stated(result, answers, {**submission.answers, **(from_card or {})})
+    await _check_attachments(session, submission.id, form, result)
     # An answer stays "from the card" only while the citizen leaves it as the card gave it.
     kept = [
         key
@@ -298,6 +301,7 @@ async def submit(
         form.definition, submission.answers, my_number.cipher_for(settings)
     )
     result = _kept_as_stated(_valid(form.validate(stored, partial=False, now=now)), stored, stored)
+    await _check_attachments(session, submission.id, form, result)
     if signature is not None:
         await signing.verify_and_record(
             session, signature, submission, answers=result.answers, now=now
@@ -462,6 +466,7 @@ async def record_counter_submission(
         updated_at=received_at,
         submitted_at=received_at,
     )
+    await _check_attachments(session, submission.id, form, result)
     _record_fee(submission, form, result.answers)
     session.add(submission)
     lifecycle.record_creation(session, submission, staff, now=received_at)
@@ -664,6 +669,18 @@ def _valid(result: ValidationResult) -> ValidationResult:
     if not result.ok:
         raise AnswersInvalid(list(result.errors))
     return result
+
+
+async def _check_attachments(
+    session: AsyncSession, submission_id: uuid.UUID, form: CompiledForm, result: ValidationResult
+) -> None:
+    """Every attachment id in the answers is a file uploaded to this application, of a
+    kind and size its field allows (app.forms.attachments; the store is app.attachments)."""
+    problems = await attachment_resolvers.check(
+        session, submission_id, form.definition, result.answers
+    )
+    if problems:
+        raise AnswersInvalid(problems)
 
 
 def _record_fee(submission: Submission, form: CompiledForm, answers: dict[str, Any]) -> None:

@@ -34,7 +34,7 @@ from bench.bare_app import CREATE_BASELINE_TABLE, INSERT_PATH
 from bench.harness import Database, free_port, start_server
 from bench.harness import scratch_database as harness_database
 from bench.load.wrk import WrkFigures, run_to_completion, run_wrk
-from tests.forms.sample_answers import sample_answers
+from tests.forms.sample_answers import sample_answers_without_files
 
 TOMI = "202193"
 UEDA = "202037"
@@ -162,8 +162,10 @@ def submission_templates(settings: Settings) -> list[Template]:
         for municipality in (TOMI, UEDA):
             path = f"/api/v1/municipalities/{municipality}/procedures/{definition.code}/submissions"
             for seed in range(ANSWER_VARIANTS):
-                body = {"answers": sample_answers(definition, seed), "submit": True}
-                templates.append(Template(path, body, headers))
+                # Created and submitted at once: no uploads exist yet to name.
+                answers = sample_answers_without_files(definition, seed)
+                if answers is not None:
+                    templates.append(Template(path, {"answers": answers, "submit": True}, headers))
     return templates
 
 

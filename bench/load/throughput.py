@@ -50,7 +50,7 @@ from bench.bare_app import CREATE_BASELINE_TABLE, INSERT_PATH
 from bench.harness import Database, scratch_database
 from bench.load.common import uvicorn_workers
 from bench.load.wrk import WrkFigures, run_wrk
-from tests.forms.sample_answers import sample_answers
+from tests.forms.sample_answers import sample_answers_without_files
 
 PROCEDURE = "street-light-request"
 ANSWER_VARIANTS = 50
@@ -123,7 +123,8 @@ def _write_requests(directory: Path, definition_data: dict[str, Any]) -> dict[st
     definition = ProcedureDefinition.model_validate(definition_data)
     bodies = [
         json.dumps(
-            {"answers": sample_answers(definition, seed), "submit": True},
+            # Created and submitted at once: no uploads exist yet to name.
+            {"answers": sample_answers_without_files(definition, seed), "submit": True},
             ensure_ascii=False,
             separators=(",", ":"),
         )

@@ -1,21 +1,27 @@
 """The S3-compatible store against moto's server mode (a real S3 HTTP API on 127.0.0.1):
-the same upload/download/delete flow as on disk, and multipart uploads of large objects."""
+the same upload/download/delete flow as on disk, multipart uploads of large objects,
+and the retention purge removing the objects."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import httpx
 import pytest
 from moto.server import ThreadedMotoServer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.attachments.storage import S3_PART_SIZE, S3Storage, StoredObjectMissing, storage_for
 from app.config import Settings
+from app.db import utcnow
+from app.retention import service as retention
 from tests.attachments import media
 from tests.attachments.conftest import Draft, upload
+from tests.submissions.helpers import submit
 
 BUCKET = "madoguchi-attachments"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -121,3 +127,29 @@ async def test_a_failed_stream_leaves_no_object_or_pending_upload(
         await storage.write("202193/broken", failing())
     assert _keys(s3_client) == []
     assert s3_client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+async def test_retention_purge_removes_the_objects(
+    api: httpx.AsyncClient,
+    draft: Draft,
+    settings: Settings,
+    s3_client: Any,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    for content in (media.jpeg_with_gps(), media.plain_pdf()):
+        assert (await upload(api, draft, content)).status_code == 201
+    assert (await submit(api, draft.id, draft.token)).status_code == 200
+    withdrawn = await api.post(f"/api/v1/submissions/{draft.id}/withdraw", headers=draft.headers)
+    assert withdrawn.status_code == 200
+    assert len(_keys(s3_client)) == 2
+
+    async with session_factory() as session, session.begin():
+        report = await retention.purge(
+            session,
+            now=utcnow() + timedelta(days=3),
+            default_days=1,
+            attachment_storage=storage_for(settings),
+        )
+
+    assert (report.submissions, report.attachments) == (1, 2)
+    assert _keys(s3_client) == []

@@ -124,3 +124,32 @@ def sample_answers(
             if visible[field.key] and (field.required or rnd.random() < 0.7):
                 answers[field.key] = field_value(field, rnd, today)
     return answers
+
+
+def sample_answers_without_files(
+    definition: ProcedureDefinition, seed: int, today: date | None = None, *, tries: int = 64
+) -> dict[str, Any] | None:
+    """Sample answers that name no attachment, as a request that creates and submits an
+    application at once must be (files are uploaded to an existing application); None
+    when every try needs a file (a required photo, say)."""
+    for attempt in range(tries):
+        answers = sample_answers(definition, seed * tries + attempt, today)
+        if not _names_files(definition.steps, answers):
+            return answers
+    return None
+
+
+def _names_files(steps: Sequence[Any], answers: dict[str, Any]) -> bool:
+    for step in steps:
+        for field in step.fields:
+            if field.key not in answers:
+                continue
+            if field.type == "file":
+                return True
+            if isinstance(field, GroupField) and any(
+                inner.type == "file" and inner.key in item
+                for item in answers[field.key]
+                for inner in field.fields
+            ):
+                return True
+    return False

@@ -3,6 +3,7 @@
 // fee, the card signature, and the page that says what happens next.
 
 import { ApiError, api } from "./api.js";
+import { attachmentNames } from "./attachments.js";
 import { procedureOf } from "./catalog.js";
 import { signText, testCard } from "./card.js";
 import { formatBirthDate, formatDate, formatPostcode } from "./dates.js";
@@ -337,13 +338,14 @@ export async function reviewPage(id) {
     ? (signs ? t("signAndResubmit") : t("resubmit"))
     : (signs ? t("signAndSubmit") : t("submit"));
   const submit = el("button", { type: "button", class: "primary", id: "submit-button" }, label);
+  const names = await attachmentNames(id, tokenFor(id));
 
   const sections = steps.map((step, index) => el("section", { class: "review-step" },
     el("h2", {}, loc(step.title)),
     el("dl", {}, step.fields.filter((field) => field.key in answers).map((field) => [
       el("dt", {}, loc(field.label),
         fromCard.has(field.key) ? [" ", el("span", { class: "tag from-card" }, t("fromCard"))] : null),
-      el("dd", {}, displayValue(field, answers[field.key])),
+      el("dd", {}, displayValue(field, answers[field.key], names)),
     ])),
     link(`#/s/${id}/step/${index}`, `${t("edit")}（${loc(step.title)}）`)));
 
@@ -412,7 +414,7 @@ export async function reviewPage(id) {
 }
 
 /** An answer as a Japanese reader expects it on the review page. */
-export function displayValue(field, value) {
+export function displayValue(field, value, attachments = new Map()) {
   const option = (v) => loc(field.options?.find((o) => o.value === v)?.label) || v;
   switch (field.type) {
     case "select":
@@ -433,10 +435,12 @@ export function displayValue(field, value) {
       return `${value.name ?? ""}（${value.kana ?? ""}）`;
     case "my_number":
       return `●●●● ●●●● ${String(value).slice(-4)}`;
+    case "file": // attachment ids: shown by the files' names
+      return value.map((id) => attachments.get(id) ?? "—").join("、");
     case "group":
       return el("ol", {}, value.map((item) => el("li", {}, field.fields
         .filter((inner) => inner.key in item)
-        .map((inner) => `${loc(inner.label)}: ${displayValue(inner, item[inner.key])}`)
+        .map((inner) => `${loc(inner.label)}: ${displayValue(inner, item[inner.key], attachments)}`)
         .join(" / "))));
     default:
       return String(value);

@@ -23,6 +23,7 @@ const MESSAGES = {
     tooMany: "添付できるのは{count}件までです。",
     failed: "{name} を添付できませんでした。",
     network: "通信できませんでした。電波の良い場所でもう一度お試しください。",
+    unnamed: "添付ファイル",
   },
   en: {
     choose: "Take a photo or choose a file",
@@ -40,6 +41,7 @@ const MESSAGES = {
     tooMany: "You can attach at most {count} file(s).",
     failed: "{name} could not be attached.",
     network: "The upload did not go through. Try again where the signal is better.",
+    unnamed: "Attached file",
   },
 };
 
@@ -81,6 +83,12 @@ function listing(context) {
     );
   }
   return listings.get(context.submissionId);
+}
+
+/** The names of the application's attachments by id, for the review page. */
+export async function attachmentNames(submissionId, token) {
+  const known = await listing({ submissionId, token });
+  return new Map([...known].map(([id, item]) => [id, item.filename || m("unnamed")]));
 }
 
 function dataUrl(blob) {
