@@ -28,6 +28,7 @@ from app.forms.definition import EmailField, ProcedureDefinition
 from app.municipalities.service import get_municipality
 from app.notifications import repository, templates
 from app.notifications.models import Notification
+from app.submissions import repository as submissions_repository
 from app.submissions import service as submissions
 
 
@@ -217,8 +218,11 @@ async def on_refund(
 async def application_of(
     session: AsyncSession, submission_id: uuid.UUID, *, fee_total: int, paid_amount: int
 ) -> Application:
-    """The application as a message describes it, read through the owning services."""
-    submission = await submissions.get_for_update(session, submission_id)
+    """The application as a message describes it, read through the owning services. In a
+    transition the row and its version are already in the session: no query."""
+    submission = await submissions_repository.get(session, submission_id)
+    if submission is None:
+        raise submissions.SubmissionNotFound()
     version = await forms.get_version(session, submission.procedure_version_id)
     definition = forms.compiled_version(version).definition
     return Application(
