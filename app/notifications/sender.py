@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db import utcnow
-from app.notifications import repository
+from app.notifications import repository, service
 from app.notifications.models import Notification
 from app.notifications.service import DeliveryState
 
@@ -103,6 +103,7 @@ async def deliver_due(
             notification = await repository.claim_due(session, now())
             if notification is None:
                 break
+            await service.fill_reference_number(session, notification)
             await _deliver(notification, settings, now(), report)
     return report
 

@@ -42,6 +42,12 @@ class NotificationKind(StrEnum):
     REFUNDED = "refunded"  # 還付
 
 
+REFERENCE_PENDING = "〔受付番号〕"
+"""Stands in a message for the 受付番号 not yet given: the receipt's number is its
+transaction's last write, after the listeners (app.submissions.reference_numbers). The
+sender writes the number in before sending (`fill_reference_number`)."""
+
+
 class DeliveryState(StrEnum):
     PENDING = "pending"  # 送信待ち (also while retrying)
     SENT = "sent"  # 送信済み
@@ -262,7 +268,7 @@ async def queue(
             "title_ja": application.procedure_title_ja,
             "title_en": application.procedure_title_en,
         },
-        "reference_number": application.reference_number or "",
+        "reference_number": application.reference_number or REFERENCE_PENDING,
         "fee_total": application.fee_total,
         "paid_amount": application.paid_amount,
         "amount_due": max(application.fee_total - application.paid_amount, 0),
@@ -291,6 +297,22 @@ async def queue(
     return notification
 
 
+async def fill_reference_number(session: AsyncSession, notification: Notification) -> None:
+    """Writes the application's 受付番号 into a message queued before it was given (the
+    receipt). Called by the sender before sending."""
+    if REFERENCE_PENDING not in notification.subject + notification.body:
+        return
+    submission = await submissions_repository.get(session, notification.submission_id)
+    if submission is None or submission.reference_number is None:
+        return
+    _fill(notification, submission.reference_number)
+
+
+def _fill(notification: Notification, reference_number: str) -> None:
+    notification.subject = notification.subject.replace(REFERENCE_PENDING, reference_number)
+    notification.body = notification.body.replace(REFERENCE_PENDING, reference_number)
+
+
 def status_url(settings: Settings, submission_id: uuid.UUID) -> str:
     """The applicant's status page in the web client. It carries no token: it opens on
     the device that holds the application's access token (or after a card login)."""
@@ -300,9 +322,16 @@ def status_url(settings: Settings, submission_id: uuid.UUID) -> str:
 async def list_for_staff(
     session: AsyncSession, staff: StaffPrincipal, submission_id: uuid.UUID
 ) -> list[Notification]:
-    """The notifications of an application this staff member may see, oldest first."""
+    """The notifications of an application this staff member may see, oldest first, as
+    they read (or will read) with the 受付番号; a read writes nothing."""
     row = await review_service.get_row(session, staff, submission_id)
-    return await repository.list_for_submission(session, row.submission.id)
+    notifications = await repository.list_for_submission(session, row.submission.id)
+    number = row.submission.reference_number
+    for notification in notifications:
+        if number is not None and REFERENCE_PENDING in notification.subject + notification.body:
+            session.expunge(notification)
+            _fill(notification, number)
+    return notifications
 
 
 async def purge_for_submission(
