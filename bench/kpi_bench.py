@@ -332,18 +332,37 @@ async def load(dsn: str, total: int, catalog: list[CatalogEntry]) -> tuple[float
                     merged[index] += value
             for key, decided in rollups.lead_times.items():
                 lead_times[key] = lead_times.get(key, 0) + decided
-        # One daily row per cell: the counters, then its lead-time histogram.
+        # One daily row per cell: the counters, then its lead-time histogram; and the
+        # month rows, their sums per month (as the fold keeps them).
+        daily = [
+            (
+                *key,
+                month_key(key[1]),
+                *counts,
+                *(lead_times.get((*key, edge), 0) for edge in LEAD_TIME_BUCKETS),
+            )
+            for key, counts in usage.items()
+        ]
+        months: dict[tuple[Any, ...], list[int]] = {}
+        for code, _day, procedure_id, channel, month, *figures in daily:
+            sums = months.setdefault((code, month, procedure_id, channel), [0] * len(figures))
+            for index, value in enumerate(figures):
+                sums[index] += value
+        await connection.copy_records_to_table(
+            "kpi_usage_monthly",
+            records=[(*key, *sums) for key, sums in months.items()],
+            columns=(
+                "municipality_code",
+                "month",
+                "procedure_id",
+                "channel",
+                *USAGE_COUNTERS,
+                *LEAD_TIME_COLUMNS,
+            ),
+        )
         await connection.copy_records_to_table(
             "kpi_usage_daily",
-            records=[
-                (
-                    *key,
-                    month_key(key[1]),
-                    *counts,
-                    *(lead_times.get((*key, edge), 0) for edge in LEAD_TIME_BUCKETS),
-                )
-                for key, counts in usage.items()
-            ],
+            records=daily,
             columns=(
                 "municipality_code",
                 "received_on",
@@ -580,7 +599,8 @@ async def run(total: int, repeat: int, baseline_repeat: int) -> None:
         connection = await asyncpg.connect(dsn)
         sizes = {
             table: await connection.fetchval(f"SELECT count(*) FROM {table}")
-            for table in ("submissions", "submission_events", "kpi_usage_daily")
+            for table in ("submissions", "submission_events", "kpi_usage_daily",
+                          "kpi_usage_monthly")
         }  # fmt: skip
         await connection.close()
         print(f"generated and loaded in {loaded:.0f} s (ANALYZE {analyzed:.0f} s): " + ", ".join(

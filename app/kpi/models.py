@@ -4,8 +4,9 @@ rows instead of every application.
 The lifecycle listener (app.kpi.rollups) never updates a rollup row: every transition
 that changes a figure appends one `kpi_usage_deltas` row. A folder (app.kpi.folding, in
 the background of every app process and `python -m app.kpi fold`) moves the deltas into
-`kpi_usage_daily`; queries read both, so figures are exact whether or not the deltas
-have been folded yet. Receipts on a deadline day therefore share no row lock here.
+`kpi_usage_daily` and its per-month sums `kpi_usage_monthly`; queries read the folded
+rows and the deltas, so figures are exact whether or not the deltas have been folded
+yet. Receipts on a deadline day therefore share no row lock here.
 
 Like the events they summarise, neither has a foreign key to a submission: purging an
 application's personal data, or the row, changes no figure.
@@ -70,6 +71,17 @@ def _cell_columns(*, primary_key: bool) -> list[Column[object]]:
 usage_daily = Table(
     "kpi_usage_daily", Base.metadata, *_cell_columns(primary_key=True), *_figure_columns()
 )
+usage_monthly = Table(
+    "kpi_usage_monthly",
+    Base.metadata,
+    Column("municipality_code", String(6), primary_key=True, nullable=False),
+    Column("month", Integer, primary_key=True, nullable=False),
+    Column("procedure_id", Uuid, primary_key=True, nullable=False),
+    Column("channel", String(16), primary_key=True, nullable=False),
+    *_figure_columns(),
+)
+"""The daily rows summed per month (yyyymm of the 受付日), kept by the same fold: a
+period of whole months (a 年度) reads a few hundred rows of these instead of every day."""
 usage_deltas = Table(
     "kpi_usage_deltas",
     Base.metadata,

@@ -34,6 +34,7 @@ from app.kpi.models import (
     lead_time_bucket,
     usage_daily,
     usage_deltas,
+    usage_monthly,
 )
 from app.kpi.periods import local_date, month_key
 from app.submissions import repository as submissions_repository
@@ -238,30 +239,41 @@ async def fold(session: AsyncSession, *, limit: int = 5000) -> int:
                 total[index] += value
     if not sums:
         return 0
-    # In key order, so two folders lock shared daily rows in the same order.
-    rows = [
-        {**dict(zip(_CELL_COLUMNS, key, strict=True)), **dict(zip(FIGURES, figures, strict=True))}
-        for key, figures in sorted(sums.items(), key=lambda item: tuple(map(str, item[0])))
-    ]
-    statement = _upsert(session)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["municipality_code", "received_on", "procedure_id", "channel"],
-            set_={name: usage_daily.c[name] + statement.excluded[name] for name in FIGURES},
-        ),
-        rows,
-    )
+    months: dict[tuple[Any, ...], list[int]] = {}
+    for (code, _day, procedure_id, channel, month), day_sums in sums.items():
+        month_sums = months.setdefault((code, month, procedure_id, channel), [0] * len(FIGURES))
+        for index, value in enumerate(day_sums):
+            month_sums[index] += value
+    await _add(session, usage_daily, _CELL_COLUMNS, sums)
+    await _add(session, usage_monthly, _MONTH_COLUMNS, months)
     return moved
 
 
 _CELL_COLUMNS = ("municipality_code", "received_on", "procedure_id", "channel", "month")
+_MONTH_COLUMNS = ("municipality_code", "month", "procedure_id", "channel")
 
 
-def _upsert(session: AsyncSession) -> Any:
-    """INSERT ... ON CONFLICT for the session's database (both spell it the same way)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(usage_daily)
-    return sqlite.insert(usage_daily)
+async def _add(
+    session: AsyncSession,
+    table: Any,
+    key_columns: Sequence[str],
+    sums: Mapping[tuple[Any, ...], Sequence[int]],
+) -> None:
+    """Add `sums` to the rows of `table` (created at 0 when missing): in the database,
+    never read-modify-write, and in key order so two folders lock rows in one order."""
+    rows = [
+        {**dict(zip(key_columns, key, strict=True)), **dict(zip(FIGURES, figures, strict=True))}
+        for key, figures in sorted(sums.items(), key=lambda item: tuple(map(str, item[0])))
+    ]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[column.name for column in table.primary_key.columns],
+            set_={name: table.c[name] + statement.excluded[name] for name in FIGURES},
+        ),
+        rows,
+    )
 
 
 # --- Full recount from the event history --------------------------------------------------
@@ -274,6 +286,8 @@ class RollupSnapshot:
 
     usage: dict[Cell, dict[str, int]] = field(default_factory=dict)
     lead_times: dict[tuple[Cell, int], int] = field(default_factory=dict)
+    months: dict[tuple[Any, ...], dict[str, int]] = field(default_factory=dict)
+    """Every figure per (municipality, yyyymm, procedure, channel): kpi_usage_monthly."""
 
     def add(self, share: Contribution) -> None:
         counts = self.usage.setdefault(share.cell, dict.fromkeys(USAGE_COUNTERS, 0))
@@ -282,6 +296,13 @@ class RollupSnapshot:
         if share.lead_time_hours is not None:
             key = (share.cell, lead_time_bucket(share.lead_time_hours))
             self.lead_times[key] = self.lead_times.get(key, 0) + 1
+        self.add_month(_month_of(share.cell), _figures(share))
+
+    def add_month(self, key: tuple[Any, ...], figures: Mapping[str, int]) -> None:
+        """Add one stored month row (or a delta, by its month)."""
+        month = self.months.setdefault(key, dict.fromkeys(FIGURES, 0))
+        for name in FIGURES:
+            month[name] += figures[name]
 
     def add_row(self, cell: Cell, figures: Mapping[str, int]) -> None:
         """Add one stored row (a daily row or a delta)."""
@@ -322,15 +343,21 @@ async def recount(session: AsyncSession, municipality_code: str | None = None) -
 async def stored(session: AsyncSession, municipality_code: str | None = None) -> RollupSnapshot:
     """The rollups as stored: the daily rows plus the deltas not folded yet."""
     snapshot = RollupSnapshot()
-    for table in (usage_daily, usage_deltas):
-        query = select(*(table.c[name] for name in _CELL_COLUMNS + FIGURES))
+    for table in (usage_daily, usage_deltas, usage_monthly):
+        query = select(table)
         if municipality_code is not None:
             query = query.where(table.c.municipality_code == municipality_code)
         for row in (await session.execute(query)).mappings():
+            figures = {name: int(row[name]) for name in FIGURES}
+            if table is usage_monthly:
+                snapshot.add_month(tuple(row[name] for name in _MONTH_COLUMNS), figures)
+                continue
             cell = Cell(
                 row["municipality_code"], row["received_on"], row["procedure_id"], row["channel"]
             )
-            snapshot.add_row(cell, {name: int(row[name]) for name in FIGURES})
+            snapshot.add_row(cell, figures)
+            if table is usage_deltas:  # not in any month row yet
+                snapshot.add_month(_month_of(cell), figures)
     return snapshot
 
 
@@ -339,7 +366,7 @@ async def rebuild(session: AsyncSession, municipality_code: str | None = None) -
     restoring events from a backup. Run it where no application is being processed
     (one transaction)."""
     snapshot = await recount(session, municipality_code)
-    for table in (usage_daily, usage_deltas):
+    for table in (usage_daily, usage_deltas, usage_monthly):
         removal = delete(table)
         if municipality_code is not None:
             removal = removal.where(table.c.municipality_code == municipality_code)
@@ -347,7 +374,18 @@ async def rebuild(session: AsyncSession, municipality_code: str | None = None) -
     rows = [{**_cell_values(cell), **snapshot.figures_of(cell)} for cell in snapshot.usage]
     if rows:
         await session.execute(insert(usage_daily), rows)
+    month_rows = [
+        {**dict(zip(_MONTH_COLUMNS, key, strict=True)), **figures}
+        for key, figures in snapshot.months.items()
+    ]
+    if month_rows:
+        await session.execute(insert(usage_monthly), month_rows)
     return snapshot
+
+
+def _month_of(cell: Cell) -> tuple[Any, ...]:
+    """The key of the kpi_usage_monthly row a cell adds to (as _MONTH_COLUMNS)."""
+    return (cell.municipality_code, cell.month, cell.procedure_id, cell.channel)
 
 
 def _cell_values(cell: Cell) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast, get_args
 
 from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, select, union_all
@@ -31,6 +31,7 @@ from app.kpi.models import (
     USAGE_COUNTERS,
     usage_daily,
     usage_deltas,
+    usage_monthly,
 )
 from app.kpi.periods import (
     Period,
@@ -40,6 +41,7 @@ from app.kpi.periods import (
     fiscal_year_of,
     fiscal_years_between,
     local_date,
+    month_key,
     month_label,
 )
 from app.kpi.schemas import (
@@ -463,17 +465,43 @@ def _percentiles(histogram: dict[int, int]) -> tuple[int | None, int | None]:
 
 
 def _usage_source(municipality_code: str, period: Period) -> Subquery:
-    """The daily rows and the deltas not folded yet, of one municipality and period."""
+    """The rows whose figures add up to the period's: the month rows of the whole months
+    in it, the daily rows of the days around them, and the deltas not folded yet."""
     columns = ("procedure_id", "channel", "month", *_FIGURE_COLUMNS)
 
-    def rows_of(table: Any) -> Select[Any]:
+    def rows_of(table: Any, *conditions: ColumnElement[bool]) -> Select[Any]:
         return select(*(table.c[name] for name in columns)).where(
-            table.c.municipality_code == municipality_code,
-            table.c.received_on >= period.start,
-            table.c.received_on <= period.end,
+            table.c.municipality_code == municipality_code, *conditions
         )
 
-    return union_all(rows_of(usage_daily), rows_of(usage_deltas)).subquery("usage")
+    def days(first: date, last: date) -> Select[Any]:
+        return rows_of(usage_daily, usage_daily.c.received_on.between(first, last))
+
+    parts = [rows_of(usage_deltas, usage_deltas.c.received_on.between(period.start, period.end))]
+    first_whole = period.start if period.start.day == 1 else _next_month(period.start)
+    after_whole = _next_month(period.end)
+    if period.end + timedelta(days=1) != after_whole:  # the last month is not whole
+        after_whole = period.end.replace(day=1)
+    if first_whole < after_whole:
+        last_whole = after_whole - timedelta(days=1)
+        parts.append(
+            rows_of(
+                usage_monthly,
+                usage_monthly.c.month.between(month_key(first_whole), month_key(last_whole)),
+            )
+        )
+        if period.start < first_whole:
+            parts.append(days(period.start, first_whole - timedelta(days=1)))
+        if after_whole <= period.end:
+            parts.append(days(after_whole, period.end))
+    else:
+        parts.append(days(period.start, period.end))
+    return union_all(*parts).subquery("usage")
+
+
+def _next_month(day: date) -> date:
+    """The first day of the month after `day`'s."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def _usage_query(

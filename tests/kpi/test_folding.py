@@ -21,6 +21,7 @@ from app.kpi import service as kpi_service
 from app.kpi.__main__ import main as kpi_command
 from app.kpi.models import usage_daily, usage_deltas
 from app.kpi.periods import Period
+from app.kpi.schemas import UsageFigures
 from app.municipalities.service import get_municipality
 from app.submissions import service as submissions
 from app.submissions.lifecycle import Status
@@ -106,15 +107,8 @@ async def test_submit_return_resubmit_withdraw_approve_equal_a_recount_folded_or
     # Nothing was left unfolded by the odd steps, and the last step's delta is pending.
     deltas, daily = await _counts(session_factory)
     assert (deltas, daily) == (1, 1)
-    async with session_factory() as session:
-        municipality = await get_municipality(session, TOMI)
-        report = await kpi_service.usage(
-            session,
-            municipality,
-            period=Period(date(2025, 4, 1), date(2026, 3, 31)),
-            group_by=[],
-        )
-    total = report.total
+    totals = await _totals(session_factory)
+    total = totals[0]
     assert (total.applications, total.returned, total.withdrawn) == (2, 2, 1)
     assert (total.decided, total.approved) == (1, 1)
     # Received at 09:00, approved 50 hours later: the bucket from 48 to 72 hours.
@@ -123,15 +117,25 @@ async def test_submit_return_resubmit_withdraw_approve_equal_a_recount_folded_or
     assert await run("fold") == 0
     assert await _counts(session_factory) == (0, 1)
     assert await run("check") == 0
-    async with session_factory() as session:
+    # Read from the month rows (the 年度) and from the daily rows (part of June) alike.
+    assert await _totals(session_factory) == totals
+    assert totals[1] == total
+
+
+PERIODS = (
+    Period(date(2025, 4, 1), date(2026, 3, 31)),  # whole months
+    Period(date(2025, 6, 2), date(2025, 6, 20)),  # part of one month
+    Period(date(2025, 5, 20), date(2025, 7, 31)),  # days, then whole months
+)
+
+
+async def _totals(factory: async_sessionmaker[AsyncSession]) -> list[UsageFigures]:
+    async with factory() as session:
         municipality = await get_municipality(session, TOMI)
-        folded = await kpi_service.usage(
-            session,
-            municipality,
-            period=Period(date(2025, 4, 1), date(2026, 3, 31)),
-            group_by=[],
-        )
-    assert folded.total == total
+        return [
+            (await kpi_service.usage(session, municipality, period=period, group_by=[])).total
+            for period in PERIODS
+        ]
 
 
 async def test_a_receipt_appends_a_delta_and_updates_no_daily_row(
