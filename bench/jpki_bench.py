@@ -222,11 +222,13 @@ async def http_figures(settings: Settings, card: TestCard, requests: int, crl_la
             response.raise_for_status()
 
         async def login() -> None:
-            nonce = (await api.post("/api/v1/auth/jpki/challenge")).json()["nonce"]
+            issued = (await api.post("/api/v1/auth/jpki/challenge")).json()
+            nonce = issued["nonce"]
             response = await api.post(
                 "/api/v1/auth/jpki/login",
                 json={
                     "nonce": nonce,
+                    "challenge_secret": issued["challenge_secret"],
                     "certificate": b64(card.certificate_der(AUTH)),
                     "signature": b64(card.sign(AUTH, nonce.encode())),
                 },

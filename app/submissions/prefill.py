@@ -73,6 +73,7 @@ async def prefill_from_card(
     caller: Caller,
     *,
     nonce: str,
+    challenge_secret: str,
     proof: CardProof,
     settings: Settings,
     now: datetime,
@@ -84,7 +85,13 @@ async def prefill_from_card(
         session, submission_id, caller, settings=settings
     )
     verified = await verify_challenge_response(
-        session, verifier, nonce=nonce, proof=proof, purpose=ChallengePurpose.PREFILL, now=now
+        session,
+        verifier,
+        nonce=nonce,
+        secret=challenge_secret,
+        proof=proof,
+        purpose=ChallengePurpose.PREFILL,
+        now=now,
     )
     assert verified.facts is not None  # a verified signing certificate always has them
     await record_identity(session, verified, now=now)

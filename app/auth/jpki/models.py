@@ -14,14 +14,18 @@ class JpkiChallenge(Base):
     """A one-time nonce (チャレンジ) the card signs: with its authentication key to log
     in, with its signing key to prefill a form from the 基本4情報.
 
-    Used by an UPDATE that only succeeds while `used_at` is empty and the nonce has not
-    expired, so two concurrent replays cannot both win."""
+    Used by an UPDATE that only succeeds while `used_at` is empty, the nonce has not
+    expired and the caller holds the challenge's secret, so two concurrent replays
+    cannot both win and a nonce seen by another client is of no use to it."""
 
     __tablename__ = "jpki_challenges"
 
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     purpose: Mapped[str] = mapped_column(String(16))
     """login | prefill"""
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    """SHA-256 (hex) of the secret handed only to the client that asked for the nonce
+    (`challenge_secret`); the nonce itself travels to the card and may be seen."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

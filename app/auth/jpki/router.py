@@ -43,10 +43,15 @@ async def create_challenge(
     now: Now,
     body: Annotated[ChallengeRequest | None, Body()] = None,
 ) -> ChallengeResponse:
-    """A one-time nonce (チャレンジ) for the card to sign; valid for a few minutes."""
+    """A one-time nonce (チャレンジ) for the card to sign, valid for a few minutes, and
+    the `challenge_secret` that only this client may send back with it."""
     purpose = service.ChallengePurpose((body or ChallengeRequest()).purpose)
-    challenge = await service.issue_challenge(session, purpose=purpose, settings=settings, now=now)
-    return ChallengeResponse(nonce=challenge.nonce, expires_at=challenge.expires_at)
+    issued = await service.issue_challenge(session, purpose=purpose, settings=settings, now=now)
+    return ChallengeResponse(
+        nonce=issued.challenge.nonce,
+        challenge_secret=issued.secret,
+        expires_at=issued.challenge.expires_at,
+    )
 
 
 @router.post(
@@ -63,9 +68,16 @@ async def login(
     now: Now,
 ) -> TokenResponse:
     """Log in with the card: the 利用者証明用電子証明書 (base64 DER) and its signature
-    (base64, SHA256withRSA PKCS#1 v1.5) over the UTF-8 bytes of the nonce."""
+    (base64, SHA256withRSA PKCS#1 v1.5) over the UTF-8 bytes of the nonce, with the
+    challenge's `challenge_secret`."""
     proof = service.CardProof.from_base64(body.certificate, body.signature)
     login = await service.login(
-        session, verifier, nonce=body.nonce, proof=proof, settings=settings, now=now
+        session,
+        verifier,
+        nonce=body.nonce,
+        secret=body.challenge_secret,
+        proof=proof,
+        settings=settings,
+        now=now,
     )
     return TokenResponse(access_token=login.token.access_token, expires_in=login.token.expires_in)

@@ -23,6 +23,10 @@ class ChallengeResponse(BaseModel):
     """A one-time nonce: the card signs its UTF-8 bytes (SHA256withRSA, PKCS#1 v1.5)."""
 
     nonce: str
+    challenge_secret: str = Field(
+        description="Send it back with the signed nonce; keep it to this client (the nonce "
+        "goes to the card, the secret does not). Without it the nonce is of no use."
+    )
     expires_at: datetime
 
 
@@ -39,6 +43,11 @@ class SignedChallenge(CardSignature):
     """A challenge signed by the card: login (authentication key) or prefill (signing key)."""
 
     nonce: str = Field(min_length=1, max_length=NONCE_MAX_CHARS)
+    challenge_secret: str = Field(
+        min_length=1,
+        max_length=NONCE_MAX_CHARS,
+        description="The `challenge_secret` the challenge was issued with",
+    )
 
 
 class TokenResponse(BaseModel):

@@ -3,12 +3,18 @@
 Never commits: the request owns the transaction. A challenge is used by one atomic
 UPDATE before the card's proof is checked, so of two concurrent logins with the same
 nonce exactly one gets to try, and a refused attempt spends the nonce too.
+
+A challenge is bound to the client that asked for it: with the nonce comes a secret
+(`challenge_secret`) that only that client gets, and the UPDATE needs it. The nonce
+goes to the card (a card app, a reader, a QR code on another device) and may be seen
+there; seen alone it can neither log in nor spend the challenge.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -77,33 +83,49 @@ class CardProof:
         )
 
 
+@dataclass(frozen=True)
+class IssuedChallenge:
+    challenge: JpkiChallenge
+    secret: str
+    """Given to the asking client only; stored as its SHA-256."""
+
+
 async def issue_challenge(
     session: AsyncSession, *, purpose: ChallengePurpose, settings: Settings, now: datetime
-) -> JpkiChallenge:
-    """A fresh random nonce, valid once for `jpki_challenge_ttl_seconds`."""
+) -> IssuedChallenge:
+    """A fresh random nonce and its secret, valid once for `jpki_challenge_ttl_seconds`."""
     await session.execute(
         delete(JpkiChallenge).where(JpkiChallenge.expires_at < now - CHALLENGE_RETENTION)
     )
+    secret = secrets.token_urlsafe(NONCE_BYTES)
     challenge = JpkiChallenge(
         # Hex, not base64url: a nonce starting with '-' would read as an option in a CLI.
         nonce=secrets.token_hex(NONCE_BYTES),
         purpose=purpose.value,
+        secret_sha256=_secret_digest(secret),
         created_at=now,
         expires_at=now + timedelta(seconds=settings.jpki_challenge_ttl_seconds),
     )
     session.add(challenge)
     await session.flush()
-    return challenge
+    return IssuedChallenge(challenge, secret)
 
 
 async def use_challenge(
-    session: AsyncSession, nonce: str, *, purpose: ChallengePurpose, now: datetime
+    session: AsyncSession,
+    nonce: str,
+    *,
+    secret: str,
+    purpose: ChallengePurpose,
+    now: datetime,
 ) -> None:
-    """Mark the nonce used, atomically: only one caller can ever see rowcount 1."""
+    """Mark the nonce used, atomically: only one caller can ever see rowcount 1, and
+    only a caller holding the challenge's secret can."""
     result = await session.execute(
         update(JpkiChallenge)
         .where(
             JpkiChallenge.nonce == nonce,
+            JpkiChallenge.secret_sha256 == _secret_digest(secret),
             JpkiChallenge.purpose == purpose.value,
             JpkiChallenge.used_at.is_(None),
             JpkiChallenge.expires_at > now,
@@ -121,6 +143,7 @@ async def verify_challenge_response(
     verifier: Verifier,
     *,
     nonce: str,
+    secret: str,
     proof: CardProof,
     purpose: ChallengePurpose,
     now: datetime,
@@ -130,8 +153,8 @@ async def verify_challenge_response(
     The nonce is used up first, whatever the outcome: one attempt per challenge, so a
     refused proof cannot be retried (another certificate, another signature) against
     the same nonce. The route's session (`ChallengeSession`) commits that use even when
-    the verification then fails."""
-    await use_challenge(session, nonce, purpose=purpose, now=now)
+    the verification then fails. Without the challenge's secret nothing is used."""
+    await use_challenge(session, nonce, secret=secret, purpose=purpose, now=now)
     kind = (
         CertificateKind.AUTHENTICATION
         if purpose is ChallengePurpose.LOGIN
@@ -151,6 +174,7 @@ async def login(
     verifier: Verifier,
     *,
     nonce: str,
+    secret: str,
     proof: CardProof,
     settings: Settings,
     now: datetime,
@@ -158,7 +182,13 @@ async def login(
     """Card login: verify the authentication certificate's signature over the nonce,
     record the card, and issue a short-lived citizen token bound to it."""
     verified = await verify_challenge_response(
-        session, verifier, nonce=nonce, proof=proof, purpose=ChallengePurpose.LOGIN, now=now
+        session,
+        verifier,
+        nonce=nonce,
+        secret=secret,
+        proof=proof,
+        purpose=ChallengePurpose.LOGIN,
+        now=now,
     )
     identity = await record_identity(session, verified, now=now)
     token = citizen_tokens.issue(settings, subject=identity.subject, now=now)
@@ -250,9 +280,15 @@ def _base64(value: str, error: Exception) -> bytes:
         raise error from None
 
 
+def _secret_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
 def _nonce_invalid() -> JpkiNonceInvalid:
-    # One answer for unknown, expired and used: a caller learns nothing more.
+    # One answer for unknown, expired, used and another client's: nothing more is told.
     return JpkiNonceInvalid(
-        "Request a new challenge and sign it; each one is valid once, for a few minutes.",
-        "新しいチャレンジを取得して署名してください。チャレンジは数分間、一度だけ有効です。",
+        "Request a new challenge and sign it; each one is valid once, for a few minutes, "
+        "and only with the challenge_secret it was issued with.",
+        "新しいチャレンジを取得して署名してください。チャレンジは数分間、一度だけ、"
+        "発行時の challenge_secret とともに有効です。",
     )

@@ -75,6 +75,7 @@ async def prefill_submission(
         submission_id,
         caller,
         nonce=body.nonce,
+        challenge_secret=body.challenge_secret,
         proof=proof,
         settings=settings,
         now=now,

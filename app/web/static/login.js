@@ -50,11 +50,14 @@ export function cardPanel(purpose, onLoaded) {
     input, status);
 }
 
-/** Signs a fresh challenge of `purpose` with the card: {nonce, certificate, signature}. */
+/**
+ * Signs a fresh challenge of `purpose` with the card: {nonce, challenge_secret,
+ * certificate, signature}. Only the nonce goes to the card; the secret stays here.
+ */
 export async function signedChallenge(purpose) {
   const challenge = await api.challenge(purpose);
   const proof = await signText(purpose === "login" ? "auth" : "sign", challenge.nonce);
-  return { nonce: challenge.nonce, ...proof };
+  return { nonce: challenge.nonce, challenge_secret: challenge.challenge_secret, ...proof };
 }
 
 /**

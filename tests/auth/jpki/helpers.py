@@ -50,15 +50,29 @@ def copy_home(home: TestCaHome, target: Path) -> TestCaHome:
     return TestCaHome(target)
 
 
-async def challenge(api: httpx.AsyncClient, purpose: str = "login") -> str:
+class Nonce(str):
+    """A challenge's nonce (the text the card signs) with the `challenge_secret` the
+    server gave only to the client that asked for it."""
+
+    secret: str
+
+    def __new__(cls, nonce: str, secret: str) -> Nonce:
+        made = super().__new__(cls, nonce)
+        made.secret = secret
+        return made
+
+
+async def challenge(api: httpx.AsyncClient, purpose: str = "login") -> Nonce:
     response = await api.post("/api/v1/auth/jpki/challenge", json={"purpose": purpose})
     assert response.status_code == 200, response.text
-    return str(response.json()["nonce"])
+    body = response.json()
+    return Nonce(body["nonce"], body["challenge_secret"])
 
 
-def signed_nonce(card: TestCard, nonce: str, kind: CertificateKind = AUTH) -> dict[str, Any]:
+def signed_nonce(card: TestCard, nonce: Nonce, kind: CertificateKind = AUTH) -> dict[str, Any]:
     return {
         "nonce": nonce,
+        "challenge_secret": nonce.secret,
         "certificate": b64(card.certificate_der(kind)),
         "signature": b64(card.sign(kind, nonce.encode())),
     }

@@ -25,6 +25,7 @@ from tests.auth.jpki.helpers import (
     AUTH,
     PROBLEM,
     SIGN,
+    Nonce,
     b64,
     challenge,
     copy_home,
@@ -121,7 +122,7 @@ async def test_expired_and_unknown_nonces_are_refused(
     expired = await api.post(LOGIN, json=signed_nonce(card, nonce))
     assert expired.json()["code"] == "JPKI_NONCE_INVALID"
     clock.moment = None
-    unknown = await api.post(LOGIN, json=signed_nonce(card, "made-up-nonce"))
+    unknown = await api.post(LOGIN, json=signed_nonce(card, Nonce("made-up-nonce", nonce.secret)))
     assert unknown.json()["code"] == "JPKI_NONCE_INVALID"
 
 
@@ -192,6 +193,32 @@ async def test_revocation_is_not_told_to_a_caller_without_the_card(
     # The card's holder, who proves possession, is told.
     assert owner.json()["code"] == "JPKI_CERT_REVOKED"
     assert owner.json()["revocation_reason"] == "affiliationChanged"
+
+
+async def test_a_nonce_is_bound_to_the_client_that_asked_for_it(
+    api: httpx.AsyncClient, mint: MintCard
+) -> None:
+    """The nonce travels to the card; whoever sees it there, even with the card's
+    signature over it, cannot log in without the secret only the asking client got,
+    nor spend the challenge for that client."""
+    card = mint()
+    nonce = await challenge(api)
+    seen = signed_nonce(card, nonce)  # what a card app's hand-back would carry
+    other = await challenge(api)
+    for stolen in (
+        {**seen, "challenge_secret": other.secret},  # a secret of the thief's own
+        {**seen, "challenge_secret": nonce.secret[:-1] + ("A" if nonce.secret[-1] != "A" else "B")},
+    ):
+        refused = await api.post(LOGIN, json=stolen)
+        assert refused.status_code == 422
+        assert refused.json()["code"] == "JPKI_NONCE_INVALID"
+        assert "access_token" not in refused.text
+    without = {key: value for key, value in seen.items() if key != "challenge_secret"}
+    missing = await api.post(LOGIN, json=without)
+    assert missing.status_code == 422 and "access_token" not in missing.text
+    # The client that asked still logs in with it: the thief's tries spent nothing.
+    owner = await api.post(LOGIN, json=seen)
+    assert owner.status_code == 200, owner.text
 
 
 async def test_malformed_base64_is_refused(api: httpx.AsyncClient, mint: MintCard) -> None:

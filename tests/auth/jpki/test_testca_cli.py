@@ -90,7 +90,14 @@ async def test_full_flow_with_cards_from_the_shipped_command(
 
     async for api in _client(settings, trust):
         nonce = await challenge(api)
-        login = await api.post(LOGIN, json={"nonce": nonce, **sign("auth", "--text", nonce)})
+        login = await api.post(
+            LOGIN,
+            json={
+                "nonce": nonce,
+                "challenge_secret": nonce.secret,
+                **sign("auth", "--text", nonce),
+            },
+        )
         assert login.status_code == 200, login.text
         citizen = bearer(login.json()["access_token"])
         submission_id, _ = await create_draft(api, PROCEDURE, {"copies": 1}, headers=citizen)
@@ -98,7 +105,11 @@ async def test_full_flow_with_cards_from_the_shipped_command(
         nonce = await challenge(api, purpose="prefill")
         prefill = await api.post(
             f"/api/v1/submissions/{submission_id}/prefill",
-            json={"nonce": nonce, **sign("sign", "--text", nonce)},
+            json={
+                "nonce": nonce,
+                "challenge_secret": nonce.secret,
+                **sign("sign", "--text", nonce),
+            },
             headers=citizen,
         )
         assert prefill.status_code == 200, prefill.text
@@ -136,7 +147,14 @@ async def test_full_flow_with_cards_from_the_shipped_command(
         assert refused.json()["code"] == "JPKI_CERT_REVOKED"
         assert refused.json()["revocation_reason"] == "affiliationChanged"
         nonce = await challenge(api)
-        refused = await api.post(LOGIN, json={"nonce": nonce, **sign("auth", "--text", nonce)})
+        refused = await api.post(
+            LOGIN,
+            json={
+                "nonce": nonce,
+                "challenge_secret": nonce.secret,
+                **sign("auth", "--text", nonce),
+            },
+        )
         assert refused.json()["code"] == "JPKI_CERT_REVOKED"
         assert refused.json()["revocation_reason"] == "keyCompromise"
 
@@ -158,6 +176,7 @@ async def test_a_card_minted_from_the_shipped_test_ca_logs_in_by_default(
     nonce = await challenge(shipped_api)
     body = {
         "nonce": nonce,
+        "challenge_secret": nonce.secret,
         "signature": run_testca("sign", "--card", card, "--key", "auth", "--text", nonce),
         "certificate": b64(TestCard.load(card).certificate_der(AUTH)),
     }

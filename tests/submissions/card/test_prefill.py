@@ -117,6 +117,23 @@ async def test_prefill_needs_the_signing_certificate_and_a_prefill_nonce(
     assert replay.json()["code"] == "JPKI_NONCE_INVALID"
 
 
+async def test_a_prefill_nonce_needs_the_secret_it_was_issued_with(
+    api: httpx.AsyncClient, procedure: None, mint: MintCard
+) -> None:
+    card = mint()
+    submission_id, owner = await create_draft(api, PROCEDURE)
+    nonce = await challenge(api, purpose="prefill")
+    body = signed_nonce(card, nonce, SIGN)
+    thief = await challenge(api, purpose="prefill")
+    stolen = await api.post(
+        _url(submission_id), json={**body, "challenge_secret": thief.secret}, headers=owner
+    )
+    assert stolen.json()["code"] == "JPKI_NONCE_INVALID"
+    read = (await api.get(f"/api/v1/submissions/{submission_id}", headers=owner)).json()
+    assert "applicant_name" not in read["answers"]
+    assert (await api.post(_url(submission_id), json=body, headers=owner)).status_code == 200
+
+
 async def test_only_the_owner_can_prefill(
     api: httpx.AsyncClient, procedure: None, mint: MintCard
 ) -> None:
