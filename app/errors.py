@@ -90,6 +90,12 @@ class ValidationFailed(AppError):
     title_ja = "入力内容に誤りがあります"
 
 
+class JsonTooDeep(AppError):
+    code = "JSON_TOO_DEEP"
+    title_en = "The JSON document is nested too deeply"
+    title_ja = "JSONの入れ子が深すぎます"
+
+
 class NulCharacter(AppError):
     """U+0000: PostgreSQL text and JSONB cannot hold it."""
 
@@ -151,21 +157,23 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
 
-def app_error_response(error: AppError, instance: str | None = None) -> JSONResponse:
-    return problem_response(
-        problem_body(
-            status=error.status,
-            code=error.code,
-            title_en=error.title_en,
-            title_ja=error.title_ja,
-            detail_en=error.detail_en,
-            detail_ja=error.detail_ja,
-            instance=instance,
-            errors=error.errors,
-            extra=error.extra,
-        ),
-        headers=error.headers or None,
+def error_body(error: AppError, instance: str | None = None) -> dict[str, Any]:
+    """The problem+json body that tells the client about `error`."""
+    return problem_body(
+        status=error.status,
+        code=error.code,
+        title_en=error.title_en,
+        title_ja=error.title_ja,
+        detail_en=error.detail_en,
+        detail_ja=error.detail_ja,
+        instance=instance,
+        errors=error.errors,
+        extra=error.extra,
     )
+
+
+def app_error_response(error: AppError, instance: str | None = None) -> JSONResponse:
+    return problem_response(error_body(error, instance), headers=error.headers or None)
 
 
 def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:

@@ -18,11 +18,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import (
     AppError,
+    JsonTooDeep,
     NulCharacter,
+    PayloadTooLarge,
     UnpairedSurrogate,
+    error_body,
     internal_error_body,
     log_unexpected,
-    problem_body,
 )
 from app.request_context import reset_request_id, set_request_id
 
@@ -169,28 +171,24 @@ class RequestContextMiddleware:
             reset_request_id(token)
 
     async def _too_large(self, scope: Scope, send: Send, max_body_bytes: int) -> None:
-        body = problem_body(
-            status=413,
-            code="PAYLOAD_TOO_LARGE",
-            title_en="The request body is too large",
-            title_ja="送信されたデータが大きすぎます",
-            detail_en=f"The request body must be at most {max_body_bytes} bytes.",
-            detail_ja=f"送信できるデータは{max_body_bytes}バイトまでです。",
-            instance=scope.get("path"),
+        await self._refuse(
+            scope,
+            send,
+            PayloadTooLarge(
+                f"The request body must be at most {max_body_bytes} bytes.",
+                f"送信できるデータは{max_body_bytes}バイトまでです。",
+            ),
         )
-        await _send_problem(send, body)
 
     async def _too_deep(self, scope: Scope, send: Send) -> None:
-        body = problem_body(
-            status=400,
-            code="JSON_TOO_DEEP",
-            title_en="The JSON document is nested too deeply",
-            title_ja="JSONの入れ子が深すぎます",
-            detail_en=f"JSON may be nested at most {self.max_json_depth} levels deep.",
-            detail_ja=f"JSONの入れ子は{self.max_json_depth}段までです。",
-            instance=scope.get("path"),
+        await self._refuse(
+            scope,
+            send,
+            JsonTooDeep(
+                f"JSON may be nested at most {self.max_json_depth} levels deep.",
+                f"JSONの入れ子は{self.max_json_depth}段までです。",
+            ),
         )
-        await _send_problem(send, body)
 
     async def _nul_character(self, scope: Scope, send: Send) -> None:
         await self._refuse(
@@ -203,16 +201,7 @@ class RequestContextMiddleware:
         )
 
     async def _refuse(self, scope: Scope, send: Send, error: AppError) -> None:
-        body = problem_body(
-            status=error.status,
-            code=error.code,
-            title_en=error.title_en,
-            title_ja=error.title_ja,
-            detail_en=error.detail_en,
-            detail_ja=error.detail_ja,
-            instance=scope.get("path"),
-        )
-        await _send_problem(send, body)
+        await _send_problem(send, error_body(error, scope.get("path")))
 
 
 async def _send_problem(send: Send, body: dict[str, object]) -> None:
