@@ -4,8 +4,8 @@ handed only to that client, required to use the nonce
 Challenges live minutes and cannot be bound after the fact: the ones in flight are
 deleted (a login in progress asks for a new challenge).
 
-Revision ID: 0014_challenge_secret
-Revises: 0013_kpi_deltas
+Revision ID: 0015_challenge_secret
+Revises: 0014_kpi_monthly
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_challenge_secret"
-down_revision: str | None = "0013_kpi_deltas"
+revision: str = "0015_challenge_secret"
+down_revision: str | None = "0014_kpi_monthly"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
