@@ -76,3 +76,51 @@ def test_fee_lines_then_payment_due_then_a_konbini_voucher(phone, web_server, sc
     assert page.locator("#konbini-deadline").inner_text().startswith(due.strftime("%Y/%m/%d"))
     assert page.get_by_role("button", name="別の方法で支払う").is_visible()
     step("81-konbini-voucher")
+
+
+def test_a_voucher_with_a_code_per_store_lists_each_store(phone, web_server, screenshots):
+    """Stripe's konbini vouchers give each chain its own 払込番号 (and some a 確認番号);
+    the demo provider gives one for all. The real pending payment's voucher is reshaped
+    into Stripe's per-store form on its way to the page."""
+    page = phone
+    created = httpx.post(
+        f"{web_server}/api/v1/municipalities/{TOMI}/procedures/bulky-waste/submissions",
+        json={"answers": bulky_waste_answers(), "submit": True},
+    )
+    assert created.status_code == 201, created.text
+    identifier, token = created.json()["id"], created.json()["access_token"]
+    page.goto("/")
+    page.locator("h1").wait_for()
+    page.evaluate(
+        """([id, token]) => localStorage.setItem('madoguchi.applications', JSON.stringify({
+            [id]: {id, token, municipality: '202193', procedure: 'bulky-waste',
+                   title: {ja: '粗大ごみ戸別収集の申込み'}, status: 'awaiting_payment'}}))""",
+        [identifier, token],
+    )
+    page.goto(f"/#/s/{identifier}")
+    page.get_by_role("button", name="手数料を支払う").click()
+    page.wait_for_url(re.compile(r"/payments/demo/"))
+    page.get_by_role("button", name=re.compile("コンビニ払い")).click()
+    page.locator("#konbini-voucher").wait_for()
+
+    def per_store(route) -> None:
+        response = route.fetch()
+        payment = response.json()
+        voucher = payment["voucher"]
+        code = voucher.pop("payment_code")
+        voucher["payment_code"] = None
+        voucher["stores"] = {
+            "familymart": {"payment_code": code, "confirmation_number": None},
+            "lawson": {"payment_code": f"L{code}", "confirmation_number": "123456"},
+        }
+        route.fulfill(response=response, json=payment)
+
+    page.route(f"**/api/v1/submissions/{identifier}/payment", per_store)
+    page.reload()
+    voucher = page.locator("#konbini-voucher")
+    voucher.wait_for()
+    text = voucher.inner_text()
+    assert "払込番号（ファミリーマート）" in text
+    assert "払込番号（ローソン）" in text and "（確認番号 123456）" in text
+    assert page.locator("#konbini-deadline").is_visible()
+    checker(page, screenshots)("82-konbini-voucher-per-store")
