@@ -22,5 +22,6 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER madoguchi
 EXPOSE 8000
 # Migrations run as a separate step of a deployment: `alembic upgrade head`.
-# WEB_CONCURRENCY workers (uvloop + httptools); FORWARDED_ALLOW_IPS names the balancer.
+# WEB_CONCURRENCY workers (uvloop + httptools). X-Forwarded-For is believed only from
+# FORWARDED_ALLOW_IPS (the balancer's addresses; none by default): set it at `docker run`.
 CMD ["python", "-m", "app.serve"]

@@ -21,8 +21,9 @@ migrate: $(STAMP)
 seed: migrate
 	$(BIN)/python -m app.seed
 
+# Forwarded headers are believed from FORWARDED_ALLOW_IPS only (create_app), never by uvicorn.
 run: seed
-	$(BIN)/uvicorn app.main:create_app --factory --host 127.0.0.1 --port 8000
+	$(BIN)/uvicorn app.main:create_app --factory --host 127.0.0.1 --port 8000 --no-proxy-headers
 
 # The production server: DATABASE_URL required (no SQLite default), WEB_CONCURRENCY
 # workers on HOST:PORT, uvloop + httptools. No migration, no seeding.

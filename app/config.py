@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -74,7 +75,14 @@ class Settings(BaseSettings):
     rate_limit_jpki_per_window: int = Field(default=30, ge=1)
     """JPKI challenge/login requests per client IP and window (shared by all workers)."""
     rate_limit_staff_token_per_window: int = Field(default=10, ge=1)
-    """Staff sign-in attempts per client IP + username and window."""
+    """Staff sign-in attempts per client IP + login id and window."""
+    rate_limit_staff_account_per_window: int = Field(default=20, ge=1)
+    """Staff sign-in attempts per login id and window, from all addresses together."""
+    rate_limit_staff_address_per_window: int = Field(default=60, ge=1)
+    """Staff sign-in attempts per client IP and window, for all login ids together."""
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = []
+    """Proxies (IPs or CIDR networks, comma-separated) whose X-Forwarded-For and
+    X-Forwarded-Proto are believed; empty: none, the peer address is the client."""
     retention_default_days: int = Field(default=5 * 365, ge=1)
     """保存期間: days after a decision before answers and signatures are purged, unless
     the procedure's definition sets its own `retention_days`."""
@@ -130,6 +138,25 @@ class Settings(BaseSettings):
 
         if value not in available():
             raise ValueError(f"JPKI_VERIFIER must be one of {', '.join(available())}")
+        return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [proxy.strip() for proxy in value.split(",") if proxy.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"FORWARDED_ALLOW_IPS holds {proxy!r}: name IP addresses or CIDR networks"
+                ) from None
         return value
 
     @field_validator("cors_allow_origins", mode="before")

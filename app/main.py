@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.admin.router import router as admin_router
 from app.attachments import router as attachments
@@ -131,6 +132,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         SecurityHeadersMiddleware, hsts=settings.public_base_url.startswith("https://")
     )
+    if settings.forwarded_allow_ips:
+        # Outermost: every layer (rate limits, the access log) sees the client the trusted
+        # proxy names. The server itself runs with proxy headers off (app/serve.py).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(health_router)
     app.include_router(municipalities_router, prefix=API_PREFIX)
     app.include_router(catalog_router, prefix=API_PREFIX)

@@ -3,9 +3,9 @@
 uvicorn with uvloop and httptools (`uvicorn[standard]`; named explicitly so a missing
 extra fails at start instead of falling back to the asyncio loop and h11, which stall
 keep-alive responses ~44 ms behind several workers), `WEB_CONCURRENCY` worker processes
-on `HOST`:`PORT`, forwarded headers believed from `FORWARDED_ALLOW_IPS` only (uvicorn's
-own variable; 127.0.0.1 when unset). It neither migrates nor seeds: run
-`alembic upgrade head` as a deployment step first.
+on `HOST`:`PORT`. Forwarded headers are the app's business (`FORWARDED_ALLOW_IPS`, none
+by default): uvicorn's own handling is off, since it would believe 127.0.0.1 unasked.
+It neither migrates nor seeds: run `alembic upgrade head` as a deployment step first.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "workers": settings.web_concurrency,
         "loop": "uvloop",
         "http": "httptools",
-        "proxy_headers": True,
+        # create_app() believes X-Forwarded-For from FORWARDED_ALLOW_IPS only.
+        "proxy_headers": False,
         # The app logs one line per request itself (madoguchi.access), without query strings.
         "access_log": False,
         "log_level": settings.log_level.lower(),

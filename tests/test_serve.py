@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -10,9 +12,20 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER_SETTINGS = ("DATABASE_URL", "ENVIRONMENT", "HOST", "PORT", "WEB_CONCURRENCY")
+SERVER_SETTINGS = (
+    "DATABASE_URL",
+    "ENVIRONMENT",
+    "HOST",
+    "PORT",
+    "WEB_CONCURRENCY",
+    "FORWARDED_ALLOW_IPS",
+)
 
 
 def _environment(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -103,3 +116,62 @@ def _workers(supervisor: int) -> list[int]:
         for pid in children
         if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
+
+
+def _make_run_command(port: int) -> list[str]:
+    """The server line of `make run`, as make would run it, on another port."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\nrun: seed\n", 1)[1].split("\n\n", 1)[0]
+    [line] = [line.strip() for line in recipe.splitlines() if "uvicorn" in line]
+    line = line.replace("$(BIN)/", f"{Path(sys.executable).parent}/")
+    assert "--port 8000" in line
+    return shlex.split(line.replace("--port 8000", f"--port {port}"))
+
+
+@pytest.mark.parametrize("command", ["make serve", "make run"])
+async def test_the_servers_believe_no_forwarded_header_unless_configured(
+    tmp_path: Path, settings: Settings, engine: AsyncEngine, command: str
+) -> None:
+    """From 127.0.0.1 with a fresh X-Forwarded-For each time, the per-IP limit still
+    counts the peer: neither server trusts a proxy nobody configured."""
+    port = _free_port()
+    argv = (
+        [sys.executable, "-m", "app.serve"] if command == "make serve" else _make_run_command(port)
+    )
+    environment = _environment(
+        tmp_path,
+        DATABASE_URL=settings.database_url,
+        PORT=str(port),
+        LOG_LEVEL="WARNING",
+        RATE_LIMIT_JPKI_PER_WINDOW="2",
+        RATE_LIMIT_WINDOW_SECONDS="600",
+    )
+    process = await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=environment)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            await _wait_until_up(client, process)
+            statuses = [
+                (
+                    await client.post(
+                        "/api/v1/auth/jpki/challenge",
+                        headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                    )
+                ).status_code
+                for n in range(3)
+            ]
+        assert statuses == [200, 200, 429]
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), timeout=30)
+
+
+async def _wait_until_up(client: httpx.AsyncClient, process: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            await client.get("/healthz")
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.returncode is not None:
+                raise
+            await asyncio.sleep(0.2)

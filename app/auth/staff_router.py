@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.auth import staff_service
@@ -35,15 +35,24 @@ router = APIRouter(prefix="/admin", tags=["staff"])
 )
 async def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     session: DbSession,
     settings: AppSettings,
     response: Response,
     now: Now,
 ) -> StaffToken:
-    """Sign in with email (`username`) and password; returns a short-lived bearer token."""
-    _, issued = await staff_service.sign_in(
-        session, settings, form.username, form.password, now=now
-    )
+    """Sign in with email (`username`) and password; returns a short-lived bearer token.
+    A refused attempt is audited (`staff.sign_in_failed`, without what was typed)."""
+    try:
+        _, issued = await staff_service.sign_in(
+            session, settings, form.username, form.password, now=now
+        )
+    except staff_service.SignInFailed as failed:
+        # The request's transaction rolls back on the error: the entry needs its own.
+        factory = request.app.state.session_factory
+        async with factory() as audit_session, audit_session.begin():
+            await staff_service.record_failed_sign_in(audit_session, failed)
+        raise
     response.headers["Cache-Control"] = "no-store"
     return StaffToken(access_token=issued.access_token, expires_in=settings.staff_token_ttl_seconds)
 

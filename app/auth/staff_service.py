@@ -4,6 +4,7 @@ logout. Never commits: the caller owns the transaction."""
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -35,6 +36,17 @@ class InvalidCredentials(AppError):
     code = "INVALID_CREDENTIALS"
     title_en = "The email address or password is wrong"
     title_ja = "メールアドレスまたはパスワードが正しくありません"
+
+
+class SignInFailed(InvalidCredentials):
+    """A refused sign-in, with what the audit log keeps of it (never the password, never
+    the login id typed). Answers exactly like InvalidCredentials."""
+
+    def __init__(self, staff: StaffUser | None, reason: str) -> None:
+        super().__init__()
+        self.staff_id = staff.id if staff is not None else None
+        self.municipality_code = staff.municipality_code if staff is not None else ""
+        self.reason = reason
 
 
 class StaffAuthenticationRequired(AppError):
@@ -145,8 +157,16 @@ def check_password_strength(password: str) -> None:
         )
 
 
+def login_id(username: str) -> str:
+    """The one form of a login id that sign-in, account creation and the sign-in rate
+    limits all use: NFKC (full-width ａ＠ → a@), case-folded, stripped of surrounding
+    whitespace (tabs and the ideographic space U+3000 included)."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+    return folded.strip()
+
+
 def normalize_email(email: str) -> str:
-    normalized = email.strip().lower()
+    normalized = login_id(email)
     local, _, domain = normalized.partition("@")
     if not local or "." not in domain or len(normalized) > 254 or " " in normalized:
         raise StaffAccountInvalid(
@@ -310,8 +330,12 @@ async def sign_in(
     except StaffAccountInvalid:
         staff = None
     password_ok = await _verify(staff.password_hash if staff else _dummy_hash(), password)
-    if staff is None or not password_ok or staff.disabled_at is not None:
-        raise InvalidCredentials()
+    if staff is None:
+        raise SignInFailed(None, "unknown_account")
+    if not password_ok:
+        raise SignInFailed(staff, "wrong_password")
+    if staff.disabled_at is not None:
+        raise SignInFailed(staff, "disabled")
     if _hasher().check_needs_rehash(staff.password_hash):
         staff.password_hash = await asyncio.to_thread(_hasher().hash, password)
         await session.flush()
@@ -332,6 +356,21 @@ async def sign_in(
         details={"jti": token.claims.jti},
     )
     return staff, token
+
+
+async def record_failed_sign_in(session: AsyncSession, failed: SignInFailed) -> None:
+    """The audit entry of a refused sign-in, written in its own transaction by the caller
+    (the request's rolls back). Attempts naming no account are kept with an empty
+    municipality code: the operator's, no municipality's."""
+    await audit.record(
+        session,
+        AuditActor("anonymous", "-"),
+        "staff.sign_in_failed",
+        "staff",
+        failed.staff_id or "-",
+        failed.municipality_code,
+        details={"reason": failed.reason},
+    )
 
 
 async def change_password(

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
+from app.auth.staff_service import login_id
 from app.config import Settings
 from app.dependencies import Now
 from app.security import ratelimit
@@ -16,8 +17,8 @@ from app.security.ratelimit import RateLimited
 
 
 def _client_ip(request: Request) -> str:
-    # Behind a load balancer uvicorn's --proxy-headers puts the real client here
-    # (see docs/operations.md); an unknown peer shares one bucket.
+    # The peer address, or the client a proxy in FORWARDED_ALLOW_IPS names (create_app;
+    # docs/operations.md); an unknown peer shares one bucket.
     return request.client.host if request.client else "unknown"
 
 
@@ -44,11 +45,30 @@ async def limit_jpki(request: Request, now: Now) -> None:
 async def limit_staff_token(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], now: Now
 ) -> None:
-    """Staff sign-in: per client IP and user name, so one guessed account cannot be
-    hammered from one address, and one address cannot lock others out."""
+    """Staff sign-in, keyed on the login id as sign-in reads it (" admin@…", "ＡＤＭＩＮ@…"
+    and "admin@…" + a tab are one account). Three counts: per client IP and login id (the
+    tightest); per login id from every address together, so many addresses cannot share
+    the guessing (an attacker can hold an account's sign-in off for one window, no more);
+    per client IP across login ids, so one address cannot try every account."""
     settings: Settings = request.app.state.settings
-    key = ratelimit.bucket_key("staff-token", _client_ip(request), form.username.casefold())
-    await _enforce(request, key, settings.rate_limit_staff_token_per_window, now)
+    address = _client_ip(request)
+    account = login_id(form.username)
+    limits = (
+        (
+            ratelimit.bucket_key("staff-token-address", address),
+            settings.rate_limit_staff_address_per_window,
+        ),
+        (
+            ratelimit.bucket_key("staff-token", address, account),
+            settings.rate_limit_staff_token_per_window,
+        ),
+        (
+            ratelimit.bucket_key("staff-token-account", account),
+            settings.rate_limit_staff_account_per_window,
+        ),
+    )
+    for key, limit in limits:
+        await _enforce(request, key, limit, now)
 
 
 JpkiRateLimit = Depends(limit_jpki)

@@ -12,6 +12,7 @@ from jose import jwt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.audit.models import AuditEntry
 from app.auth import __main__ as staff_command
 from app.auth.staff_models import StaffUser
 from app.config import Settings
@@ -217,3 +218,42 @@ async def test_seed_refuses_demo_accounts_in_production(
     monkeypatch.setattr("app.seed.get_settings", lambda: production)
     with pytest.raises(RuntimeError, match="development only"):
         await seed(settings.database_url, demo_staff=True)
+
+
+async def test_refused_sign_ins_are_audited_without_what_was_typed(
+    client: httpx.AsyncClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    reviewer: StaffUser,
+) -> None:
+    attempts = [
+        (reviewer.email, "wrong-password-123"),
+        ("nobody@tomi.example", STAFF_PASSWORD),
+    ]
+    for username, password in attempts:
+        response = await client.post(TOKEN, data={"username": username, "password": password})
+        assert response.status_code == 401
+    async with session_factory() as session, session.begin():
+        (await session.get_one(StaffUser, reviewer.id)).disabled_at = reviewer.created_at
+    response = await client.post(
+        TOKEN, data={"username": reviewer.email, "password": STAFF_PASSWORD}
+    )
+    assert response.status_code == 401
+
+    async with session_factory() as session:
+        entries = list(
+            await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action == "staff.sign_in_failed")
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert [
+        (entry.municipality_code, entry.target_id, entry.details["reason"]) for entry in entries
+    ] == [
+        (TOMI, str(reviewer.id), "wrong_password"),
+        ("", "-", "unknown_account"),
+        (TOMI, str(reviewer.id), "disabled"),
+    ]
+    stored = repr([(vars(entry)) for entry in entries])
+    for typed in ("wrong-password-123", STAFF_PASSWORD, "nobody", reviewer.email):
+        assert typed not in stored
