@@ -145,5 +145,6 @@ def staff_headers(settings: Settings, staff: StaffUser) -> dict[str, str]:
         municipality_code=staff.municipality_code,
         roles=tuple(staff.roles),
         now=utcnow(),
+        generation=staff.token_generation,
     )
     return {"Authorization": f"Bearer {issued.access_token}"}

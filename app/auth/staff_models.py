@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
@@ -38,6 +38,9 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     """argon2id, in the PHC string format."""
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Raised by a password change and by disabling or re-enabling the account: a token
+    carries the generation it was issued at and is refused once they differ."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -176,6 +176,29 @@ def normalize_email(email: str) -> str:
     return normalized
 
 
+async def _refuse_another_municipalitys_domain(
+    session: AsyncSession, municipality_code: str, email: str
+) -> None:
+    """Login ids stay unique across the deployment (one token endpoint for all), so
+    whether an id exists must not leak to another municipality's admin through 409 vs
+    201. A mail domain belongs to the municipalities whose accounts use it: an id in a
+    domain only others use is refused, the same way whether or not that id exists."""
+    domain = email.rpartition("@")[2]
+    users = await session.scalars(
+        select(StaffUser.municipality_code)
+        .where(StaffUser.email.endswith(f"@{domain}", autoescape=True))
+        .distinct()
+    )
+    owners = set(users)
+    if owners and municipality_code not in owners:
+        raise StaffEmailTaken(
+            "This login id's mail domain is used by another municipality's accounts; "
+            "use an address of your own municipality.",
+            "このログインIDのドメインは他の団体のアカウントが使用しています。"
+            "自団体のメールアドレスを指定してください。",
+        )
+
+
 def parse_roles(roles: Iterable[str]) -> list[StaffRole]:
     """Known roles, deduplicated in a stable order; at least one."""
     given = {role.strip() for role in roles if role.strip()}
@@ -211,6 +234,7 @@ async def create_staff(
 ) -> StaffUser:
     await get_municipality(session, municipality_code)
     email = normalize_email(email)
+    await _refuse_another_municipalitys_domain(session, municipality_code, email)
     if await session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
         raise StaffEmailTaken()
     staff = StaffUser(
@@ -299,8 +323,10 @@ async def update_staff(
         staff.display_name = display_name.strip() or staff.email
     if department is not None:
         staff.department = _require_department(department)
-    if disabled is not None:
-        staff.disabled_at = (staff.disabled_at or now) if disabled else None
+    if disabled is not None and disabled != (staff.disabled_at is not None):
+        staff.disabled_at = now if disabled else None
+        # A re-enabled account starts afresh: tokens from before the disable stay dead.
+        staff.token_generation += 1
     await session.flush()
     changed = {
         "display_name": display_name,
@@ -345,6 +371,7 @@ async def sign_in(
         municipality_code=staff.municipality_code,
         roles=tuple(staff.roles),
         now=now,
+        generation=staff.token_generation,
     )
     await audit.record(
         session,
@@ -382,6 +409,9 @@ async def change_password(
             "The current password is wrong.", "現在のパスワードが正しくありません。"
         )
     staff.password_hash = await hash_password(new_password)
+    # Every token issued so far ends, this request's included: whoever knew the old
+    # password must not keep a session.
+    staff.token_generation += 1
     await session.flush()
     await audit.record(
         session, principal, "staff.password_change", "staff", staff.id, staff.municipality_code
@@ -392,7 +422,8 @@ async def principal_for_token(
     session: AsyncSession, settings: Settings, token: str | None
 ) -> StaffPrincipal:
     """The staff member a bearer token stands for, checked against the database on every
-    request: a revoked token, a disabled account or a moved account is refused at once."""
+    request: a revoked token, a disabled account, a moved account, or a token from before
+    a password change or a disable/re-enable is refused at once."""
     if not token:
         raise StaffAuthenticationRequired()
     claims = staff_tokens.decode(settings, token)
@@ -410,6 +441,7 @@ async def principal_for_token(
         revoked_jti is not None
         or staff.disabled_at is not None
         or staff.municipality_code != claims.municipality_code
+        or staff.token_generation != claims.generation
     ):
         raise staff_tokens.StaffTokenInvalid()
     return StaffPrincipal(

@@ -40,6 +40,9 @@ class StaffTokenClaims:
     jti: str
     issued_at: datetime
     expires_at: datetime
+    generation: int = 0
+    """The account's token generation at issue (claim `gen`); tokens issued before the
+    claim existed count as 0."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ def issue(
     municipality_code: str,
     roles: tuple[str, ...],
     now: datetime,
+    generation: int = 0,
 ) -> IssuedToken:
     """A staff token issued at `now` (the request's clock)."""
     # JWT times are whole seconds; truncating here keeps the claims equal to the token.
@@ -72,6 +76,7 @@ def issue(
         jti=uuid.uuid4().hex,
         issued_at=issued_at,
         expires_at=issued_at + timedelta(seconds=settings.staff_token_ttl_seconds),
+        generation=generation,
     )
     payload = {
         "typ": TOKEN_TYPE,
@@ -81,6 +86,7 @@ def issue(
         "jti": claims.jti,
         "iat": int(claims.issued_at.timestamp()),
         "exp": int(claims.expires_at.timestamp()),
+        "gen": generation,
     }
     return IssuedToken(jwt.encode(payload, signing_key(settings), algorithm=ALGORITHM), claims)
 
@@ -102,6 +108,9 @@ def decode(settings: Settings, token: str) -> StaffTokenClaims:
         roles = payload["roles"]
         if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
             raise ValueError("roles")
+        generation = payload.get("gen", 0)
+        if type(generation) is not int or generation < 0:
+            raise ValueError("gen")
         return StaffTokenClaims(
             staff_id=uuid.UUID(str(payload["sub"])),
             municipality_code=str(payload["municipality"]),
@@ -109,6 +118,7 @@ def decode(settings: Settings, token: str) -> StaffTokenClaims:
             jti=str(payload["jti"]),
             issued_at=datetime.fromtimestamp(int(payload["iat"]), UTC),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            generation=generation,
         )
     except (TypeError, ValueError) as exc:
         raise _invalid() from exc

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth import staff_tokens
 from app.auth.staff_models import StaffUser
 from app.config import Settings
-from tests.factories import create_staff, seed_municipalities, staff_headers
+from tests.factories import STAFF_PASSWORD, create_staff, seed_municipalities, staff_headers
 
 ME = "/api/v1/admin/auth/me"
 PROBLEM = "application/problem+json"
@@ -221,3 +221,60 @@ async def test_a_removed_role_is_gone_at_once(
     refused = await client.get("/api/v1/admin/staff", headers=headers)
     assert refused.status_code == 403
     assert refused.json()["code"] == "STAFF_FORBIDDEN"
+
+
+async def _sign_in(client: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:
+    response = await client.post(
+        "/api/v1/admin/auth/token", data={"username": email, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def test_a_password_change_ends_every_earlier_token(
+    client: httpx.AsyncClient, admin: StaffUser
+) -> None:
+    """Whoever signed in with the old password (a colleague's laptop, a thief) is out."""
+    here = await _sign_in(client, admin.email, STAFF_PASSWORD)
+    elsewhere = await _sign_in(client, admin.email, STAFF_PASSWORD)
+    changed = await client.post(
+        "/api/v1/admin/auth/password",
+        json={"current_password": STAFF_PASSWORD, "new_password": "a-brand-new-passphrase"},
+        headers=here,
+    )
+    assert changed.status_code == 204
+    _assert_refused(await _me(client, elsewhere["Authorization"].removeprefix("Bearer ")))
+    _assert_refused(await _me(client, here["Authorization"].removeprefix("Bearer ")))
+    fresh = await _sign_in(client, admin.email, "a-brand-new-passphrase")
+    assert (await client.get(ME, headers=fresh)).status_code == 200
+
+
+async def test_a_disable_and_re_enable_ends_earlier_tokens(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    admin: StaffUser,
+) -> None:
+    reviewer = await create_staff(session_factory, roles=("reviewer",))
+    before = await _sign_in(client, reviewer.email, STAFF_PASSWORD)
+    admin_headers = staff_headers(settings, admin)
+    for disabled in (True, False):
+        response = await client.patch(
+            f"/api/v1/admin/staff/{reviewer.id}", json={"disabled": disabled}, headers=admin_headers
+        )
+        assert response.status_code == 200
+    _assert_refused(await client.get(ME, headers=before))
+    after = await _sign_in(client, reviewer.email, STAFF_PASSWORD)
+    assert (await client.get(ME, headers=after)).status_code == 200
+
+
+async def test_a_token_naming_another_generation_is_refused(
+    client: httpx.AsyncClient, settings: Settings, admin: StaffUser
+) -> None:
+    key = staff_tokens.signing_key(settings)
+    for generation in (1, -1, "0", 0.0):
+        claims = _claims(admin, gen=generation)
+        _assert_refused(await _me(client, jwt.encode(claims, key, algorithm="HS256")))
+    assert (
+        await _me(client, jwt.encode(_claims(admin), key, algorithm="HS256"))
+    ).status_code == 200
