@@ -7,7 +7,7 @@ with a leading `'`, which spreadsheets show as text. Numbers are written as numb
 negative one included (a refund of -300 yen stays -300, summable in Excel): a number
 cannot carry a formula. So a value that is a number must reach the writer as an int,
 not as a string; text that merely looks like one ("-3" typed by a user) is escaped.
-See docs/decisions/0003-csv-cells.md.
+See docs/decisions/0004-csv-cells.md.
 """
 
 from __future__ import annotations
