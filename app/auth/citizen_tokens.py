@@ -9,23 +9,16 @@ round.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from jose import JWTError, jwt
-
+from app.auth import jwt_tokens
 from app.config import Settings
 from app.errors import AppError
 
-ALGORITHM = "HS256"
 TOKEN_TYPE = "citizen"
 _KEY_PURPOSE = b"madoguchi/citizen-access-token/v1"
-_REQUIRED_CLAIMS = ("exp", "iat", "jti", "sub")
 _SUBJECT = re.compile(r"^[0-9a-f]{64}$")
 _JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
@@ -58,8 +51,7 @@ class IssuedCitizenToken:
 
 def signing_key(settings: Settings) -> bytes:
     """A key for citizen tokens only, derived from the one secret (HMAC-SHA256)."""
-    secret = settings.secret_key.get_secret_value().encode()
-    return hmac.new(secret, _KEY_PURPOSE, hashlib.sha256).digest()
+    return jwt_tokens.derived_key(settings, _KEY_PURPOSE)
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -69,50 +61,25 @@ def looks_like_jwt(token: str) -> bool:
 
 def issue(settings: Settings, *, subject: str, now: datetime) -> IssuedCitizenToken:
     """A citizen token issued at `now` (the request's clock)."""
-    # JWT times are whole seconds; truncating here keeps the claims equal to the token.
-    issued_at = now.replace(microsecond=0)
-    claims = CitizenTokenClaims(
-        subject=subject,
-        jti=uuid.uuid4().hex,
-        issued_at=issued_at,
-        expires_at=issued_at + timedelta(seconds=settings.citizen_token_ttl_seconds),
-    )
-    payload = {
-        "typ": TOKEN_TYPE,
-        "sub": subject,
-        "jti": claims.jti,
-        "iat": int(claims.issued_at.timestamp()),
-        "exp": int(claims.expires_at.timestamp()),
-    }
-    token = jwt.encode(payload, signing_key(settings), algorithm=ALGORITHM)
-    return IssuedCitizenToken(token, claims)
+    lifetime = jwt_tokens.Lifetime.starting(now, settings.citizen_token_ttl_seconds)
+    token = jwt_tokens.encode(signing_key(settings), TOKEN_TYPE, subject, lifetime)
+    return IssuedCitizenToken(token, _claims(subject, lifetime))
 
 
 def decode(settings: Settings, token: str) -> CitizenTokenClaims:
     """Verify signature, algorithm, expiry and shape; raise CitizenTokenInvalid otherwise."""
-    try:
-        payload: dict[str, Any] = jwt.decode(
-            token,
-            signing_key(settings),
-            algorithms=[ALGORITHM],
-            options={f"require_{claim}": True for claim in _REQUIRED_CLAIMS},
-        )
-    except JWTError as exc:
-        raise _invalid() from exc
-    subject = payload.get("sub")
-    if payload.get("typ") != TOKEN_TYPE or not isinstance(subject, str):
-        raise _invalid()
-    if not _SUBJECT.match(subject):
+    payload = jwt_tokens.verified_payload(token, signing_key(settings), TOKEN_TYPE)
+    subject = payload.get("sub") if payload is not None else None
+    if payload is None or not isinstance(subject, str) or not _SUBJECT.match(subject):
         raise _invalid()
     try:
-        return CitizenTokenClaims(
-            subject=subject,
-            jti=str(payload["jti"]),
-            issued_at=datetime.fromtimestamp(int(payload["iat"]), UTC),
-            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
-        )
+        return _claims(subject, jwt_tokens.lifetime_of(payload))
     except (TypeError, ValueError) as exc:
         raise _invalid() from exc
+
+
+def _claims(subject: str, lifetime: jwt_tokens.Lifetime) -> CitizenTokenClaims:
+    return CitizenTokenClaims(subject, lifetime.jti, lifetime.issued_at, lifetime.expires_at)
 
 
 def _invalid() -> CitizenTokenInvalid:

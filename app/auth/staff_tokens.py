@@ -7,22 +7,16 @@ any other token signed from the same secret) from passing as a staff token.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from jose import JWTError, jwt
-
+from app.auth import jwt_tokens
 from app.config import Settings
 from app.errors import AppError
 
-ALGORITHM = "HS256"
 TOKEN_TYPE = "staff"
 _KEY_PURPOSE = b"madoguchi/staff-access-token/v1"
-_REQUIRED_CLAIMS = ("exp", "iat", "jti", "sub", "typ", "municipality", "roles")
 
 
 class StaffTokenInvalid(AppError):
@@ -53,8 +47,7 @@ class IssuedToken:
 
 def signing_key(settings: Settings) -> bytes:
     """A key for staff tokens only, derived from the one secret (HMAC-SHA256)."""
-    secret = settings.secret_key.get_secret_value().encode()
-    return hmac.new(secret, _KEY_PURPOSE, hashlib.sha256).digest()
+    return jwt_tokens.derived_key(settings, _KEY_PURPOSE)
 
 
 def issue(
@@ -67,42 +60,25 @@ def issue(
     generation: int = 0,
 ) -> IssuedToken:
     """A staff token issued at `now` (the request's clock)."""
-    # JWT times are whole seconds; truncating here keeps the claims equal to the token.
-    issued_at = now.replace(microsecond=0)
-    claims = StaffTokenClaims(
-        staff_id=staff_id,
-        municipality_code=municipality_code,
-        roles=roles,
-        jti=uuid.uuid4().hex,
-        issued_at=issued_at,
-        expires_at=issued_at + timedelta(seconds=settings.staff_token_ttl_seconds),
-        generation=generation,
+    lifetime = jwt_tokens.Lifetime.starting(now, settings.staff_token_ttl_seconds)
+    token = jwt_tokens.encode(
+        signing_key(settings),
+        TOKEN_TYPE,
+        str(staff_id),
+        lifetime,
+        municipality=municipality_code,
+        roles=list(roles),
+        gen=generation,
     )
-    payload = {
-        "typ": TOKEN_TYPE,
-        "sub": str(staff_id),
-        "municipality": municipality_code,
-        "roles": list(roles),
-        "jti": claims.jti,
-        "iat": int(claims.issued_at.timestamp()),
-        "exp": int(claims.expires_at.timestamp()),
-        "gen": generation,
-    }
-    return IssuedToken(jwt.encode(payload, signing_key(settings), algorithm=ALGORITHM), claims)
+    return IssuedToken(token, _claims(staff_id, municipality_code, roles, lifetime, generation))
 
 
 def decode(settings: Settings, token: str) -> StaffTokenClaims:
     """Verify signature, algorithm, expiry and shape; raise StaffTokenInvalid otherwise."""
-    try:
-        payload: dict[str, Any] = jwt.decode(
-            token,
-            signing_key(settings),
-            algorithms=[ALGORITHM],
-            options={f"require_{claim}": True for claim in ("exp", "iat", "jti", "sub")},
-        )
-    except JWTError as exc:
-        raise _invalid() from exc
-    if any(claim not in payload for claim in _REQUIRED_CLAIMS) or payload["typ"] != TOKEN_TYPE:
+    payload = jwt_tokens.verified_payload(
+        token, signing_key(settings), TOKEN_TYPE, required=("municipality", "roles")
+    )
+    if payload is None:
         raise _invalid()
     try:
         roles = payload["roles"]
@@ -111,17 +87,33 @@ def decode(settings: Settings, token: str) -> StaffTokenClaims:
         generation = payload.get("gen", 0)
         if type(generation) is not int or generation < 0:
             raise ValueError("gen")
-        return StaffTokenClaims(
-            staff_id=uuid.UUID(str(payload["sub"])),
-            municipality_code=str(payload["municipality"]),
-            roles=tuple(roles),
-            jti=str(payload["jti"]),
-            issued_at=datetime.fromtimestamp(int(payload["iat"]), UTC),
-            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
-            generation=generation,
+        return _claims(
+            uuid.UUID(str(payload["sub"])),
+            str(payload["municipality"]),
+            tuple(roles),
+            jwt_tokens.lifetime_of(payload),
+            generation,
         )
     except (TypeError, ValueError) as exc:
         raise _invalid() from exc
+
+
+def _claims(
+    staff_id: uuid.UUID,
+    municipality_code: str,
+    roles: tuple[str, ...],
+    lifetime: jwt_tokens.Lifetime,
+    generation: int,
+) -> StaffTokenClaims:
+    return StaffTokenClaims(
+        staff_id,
+        municipality_code,
+        roles,
+        lifetime.jti,
+        lifetime.issued_at,
+        lifetime.expires_at,
+        generation,
+    )
 
 
 def _invalid() -> StaffTokenInvalid:
