@@ -90,7 +90,8 @@ class SubmissionCreated(SubmissionReceipt):
     access_token: str | None = Field(
         default=None,
         description=(
-            "Shown only in this response (and its idempotent replays). Send it back as "
+            "Shown only in this response, and in its idempotent replays to the same client "
+            "address (null in a replay from elsewhere). Send it back as "
             "`Authorization: Bearer <access_token>` to read or change the application."
         ),
     )

@@ -131,22 +131,48 @@ def issues_access_token(caller: Caller) -> bool:
     return caller.citizen_subject is None
 
 
-def derive_access_token(secret_key: str, submission_id: uuid.UUID, idempotency_key: str) -> str:
+def derive_access_token(
+    secret_key: str, submission_id: uuid.UUID, idempotency_key: str, client_address: str
+) -> str:
     """The token of a submission created with an Idempotency-Key: derived, not stored, so
-    a replayed creation response can show it again without keeping it anywhere."""
-    message = ACCESS_TOKEN_CONTEXT + f"{submission_id}\0{idempotency_key}".encode()
+    a replayed creation response can show it again without keeping it anywhere. The
+    client's address is part of it: a replay from elsewhere derives another token, which
+    `replayed_access_token` then withholds (someone who copied or guessed the key and the
+    answers gets the receipt, never the applicant's token)."""
+    message = (
+        ACCESS_TOKEN_CONTEXT + f"{submission_id}\0{idempotency_key}\0{client_address}".encode()
+    )
     digest = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
     return ACCESS_TOKEN_PREFIX + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _new_access_token(
-    settings: Settings, submission_id: uuid.UUID, idempotency_key: str | None
+    settings: Settings, submission_id: uuid.UUID, idempotency_key: str | None, client_address: str
 ) -> str:
     if idempotency_key is None:
         return ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
     return derive_access_token(
-        settings.secret_key.get_secret_value(), submission_id, idempotency_key
+        settings.secret_key.get_secret_value(), submission_id, idempotency_key, client_address
     )
+
+
+async def replayed_access_token(
+    session: AsyncSession,
+    settings: Settings,
+    submission_id: uuid.UUID,
+    idempotency_key: str,
+    client_address: str,
+) -> str | None:
+    """The token of an anonymous creation, for the replay of its response: only when the
+    replay comes from the address the first response went to; otherwise None."""
+    token = derive_access_token(
+        settings.secret_key.get_secret_value(), submission_id, idempotency_key, client_address
+    )
+    submission = await repository.get(session, submission_id)
+    stored = submission.access_token_hash if submission is not None else None
+    if stored is None or not hmac.compare_digest(stored, hash_access_token(token)):
+        return None
+    return token
 
 
 def creation_scope(caller: Caller, municipality_code: str, procedure_code: str) -> str:
@@ -171,6 +197,7 @@ async def create_submission(
     settings: Settings,
     now: datetime,
     idempotency_key: str | None = None,
+    client_address: str = "",
     channel: str = "online",
 ) -> CreatedSubmission:
     """A draft pinned to the current published version, submitted at once if asked.
@@ -201,7 +228,7 @@ async def create_submission(
     await _check_attachments(session, submission.id, form, result)
     access_token = None
     if issues_access_token(caller):
-        access_token = _new_access_token(settings, submission.id, idempotency_key)
+        access_token = _new_access_token(settings, submission.id, idempotency_key, client_address)
         submission.access_token_hash = hash_access_token(access_token)
     session.add(submission)
     lifecycle.record_creation(session, submission, CITIZEN, now=now)

@@ -9,10 +9,11 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db import utcnow
+from app.main import create_app
 from app.submissions import idempotency
 from app.submissions.models import IdempotencyRecord, Submission
 from tests.conftest import Backend
@@ -174,3 +175,36 @@ async def test_a_key_whose_first_request_is_unfinished_answers_in_progress(
         with pytest.raises(idempotency.IdempotencyKeyReused):
             await idempotency.claim(session, request_hash="b" * 64, **claim)
         await session.rollback()
+
+
+async def test_a_replay_from_another_client_gets_the_receipt_but_never_the_token(
+    settings: Settings, engine: AsyncEngine, tomi: str
+) -> None:
+    """Someone who repeats an anonymous creation with the same key and answers (a key
+    copied from documentation, a guessed one) must not receive the applicant's token."""
+    app = create_app(settings)
+    applicant, stranger = (
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=(address, 40000)),
+            base_url="http://testserver",
+        )
+        for address in ("198.51.100.20", "203.0.113.66")
+    )
+    try:
+        key = "6d0f3c1e-demo-0001"
+        first = await create(applicant, VALID, key=key)
+        copied = await create(stranger, VALID, key=key)
+        retried = await create(applicant, VALID, key=key)
+    finally:
+        await applicant.aclose()
+        await stranger.aclose()
+        await app.state.engine.dispose()
+
+    assert (first.status_code, copied.status_code, retried.status_code) == (201, 201, 201)
+    token = first.json()["access_token"]
+    assert token.startswith("sat_")
+    assert copied.headers["idempotent-replayed"] == "true"
+    assert copied.json()["id"] == first.json()["id"]
+    assert copied.json()["access_token"] is None
+    assert token not in copied.text
+    assert retried.json() == first.json()

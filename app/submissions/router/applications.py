@@ -113,6 +113,7 @@ async def create_submission(
     code: Annotated[str, Path(max_length=6, description="全国地方公共団体コード")],
     procedure_code: Annotated[str, Path(max_length=64)],
     body: SubmissionCreate,
+    request: Request,
     session: DbSession,
     settings: AppSettings,
     caller: CurrentCaller,
@@ -128,12 +129,14 @@ async def create_submission(
         "create", code, procedure_code, body.model_dump(mode="json")
     )
     stored = await _claim(session, settings, key, scope, fingerprint, now)
+    client_address = request.client.host if request.client else ""
     if stored is not None and key is not None:
         replay = dict(stored.body)
         if service.issues_access_token(caller):
-            # The token is not stored anywhere; it is derived again from the key.
-            replay["access_token"] = service.derive_access_token(
-                settings.secret_key.get_secret_value(), uuid.UUID(replay["id"]), key
+            # Not stored anywhere: derived again from the key and the client's address,
+            # so only the client the first response went to sees it (else null).
+            replay["access_token"] = await service.replayed_access_token(
+                session, settings, uuid.UUID(replay["id"]), key, client_address
             )
         return _json(
             stored.status, replay, replayed=True, location=f"/api/v1/submissions/{replay['id']}"
@@ -149,6 +152,7 @@ async def create_submission(
         settings=settings,
         now=now,
         idempotency_key=key,
+        client_address=client_address,
     )
     receipt = to_receipt(created.submission).model_dump(mode="json")
     await _remember(session, key, scope, 201, receipt)
