@@ -42,11 +42,22 @@ class PublicationEvent:
 
 
 @dataclass(frozen=True)
+class PublishedVersionRef:
+    """A published version without its definition: published definitions never change,
+    so a reader that keeps what it derived from one by (id, digest) need not load it."""
+
+    id: uuid.UUID
+    procedure_id: uuid.UUID
+    version: int
+    definition_digest: str
+
+
+@dataclass(frozen=True)
 class PublicationHistory:
     """A municipality's procedures, their published versions and publish/retire events."""
 
     procedure_codes: dict[uuid.UUID, str]
-    published_versions: list[ProcedureVersion]
+    published_versions: list[PublishedVersionRef]
     events: list[PublicationEvent]
     """In the order they happened."""
 
@@ -70,8 +81,13 @@ async def publication_history(session: AsyncSession, municipality_code: str) -> 
     procedures = await session.execute(
         select(Procedure.id, Procedure.code).where(Procedure.municipality_code == municipality_code)
     )
-    versions = await session.scalars(
-        select(ProcedureVersion).where(
+    versions = await session.execute(
+        select(
+            ProcedureVersion.id,
+            ProcedureVersion.procedure_id,
+            ProcedureVersion.version,
+            ProcedureVersion.definition_digest,
+        ).where(
             ProcedureVersion.procedure_id.in_(
                 select(Procedure.id).where(Procedure.municipality_code == municipality_code)
             ),
@@ -90,7 +106,7 @@ async def publication_history(session: AsyncSession, municipality_code: str) -> 
     )
     return PublicationHistory(
         procedure_codes={procedure_id: code for procedure_id, code in procedures},
-        published_versions=list(versions),
+        published_versions=[PublishedVersionRef(*row) for row in versions],
         events=[PublicationEvent(*row) for row in events],
     )
 

@@ -24,7 +24,7 @@ from app.errors import ValidationFailed
 from app.forms import repository as forms_repository
 from app.forms import service as forms_service
 from app.forms.definition import ProcedureDefinition
-from app.forms.repository import PublicationEvent
+from app.forms.repository import PublicationEvent, PublishedVersionRef
 from app.kpi.models import (
     LEAD_TIME_BUCKETS,
     LEAD_TIME_COLUMNS,
@@ -178,15 +178,32 @@ async def procedure_histories(
     history = await forms_repository.publication_history(session, municipality_code)
     histories = {pid: ProcedureHistory(pid, code) for pid, code in history.procedure_codes.items()}
     for version in history.published_versions:
-        definition = forms_service.compiled_version(version).definition
-        histories[version.procedure_id].versions[version.version] = VersionFacts.of(
-            version.version, definition
+        histories[version.procedure_id].versions[version.version] = await _version_facts(
+            session, version
         )
     for event in history.events:
         if event.procedure_id in histories:
             histories[event.procedure_id].events.append(event)
     published = [h for h in histories.values() if h.first_published_at is not None]
     return sorted(published, key=lambda history: history.code)
+
+
+_VERSION_FACTS: dict[tuple[uuid.UUID, str], VersionFacts] = {}
+"""Facts of published versions by (id, digest): a published definition never changes, so
+each is loaded and read once per process, not at every KPI request."""
+_VERSION_FACTS_LIMIT = 4096
+
+
+async def _version_facts(session: AsyncSession, version: PublishedVersionRef) -> VersionFacts:
+    key = (version.id, version.definition_digest)
+    facts = _VERSION_FACTS.get(key)
+    if facts is None:
+        stored = await forms_service.get_version(session, version.id)
+        facts = VersionFacts.of(version.version, forms_service.compiled_version(stored).definition)
+        if len(_VERSION_FACTS) >= _VERSION_FACTS_LIMIT:
+            _VERSION_FACTS.clear()
+        _VERSION_FACTS[key] = facts
+    return facts
 
 
 # --- 行政手続のオンライン手続数 ------------------------------------------------------------------
