@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import rfc8785
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +30,7 @@ from app.submissions.models import Submission, SubmissionSignature
 from app.submissions.my_number import MyNumberCipher
 
 ComparedFact = Literal["name", "birth_date"]
-COMPARED_FACTS: tuple[ComparedFact, ...] = ("name", "birth_date")
+COMPARED_FACTS: tuple[ComparedFact, ...] = get_args(ComparedFact)
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,41 @@ class SubmissionSigning:
 
     proof: CardProof
     verifier: Verifier
+
+
+@dataclass(frozen=True)
+class FactComparison:
+    """One answer set against the signer's certified fact it is filled from."""
+
+    fact: ComparedFact
+    field: str
+    """JSON Pointer of the answer (a field with `prefill: name` / `prefill: birth_date`)."""
+    certified: str | None
+    """As the certificate states it (氏名 as written; 生年月日 ISO, None when 不明)."""
+    answered: str | None
+    """As stored."""
+    matches: bool | None
+    """None when there is nothing to compare (no answer, or the card says 不明)."""
+
+
+@dataclass(frozen=True)
+class SigningEvidence:
+    """A signature kept with the application, as staff review it: the stored row
+    (issuer, serial, digest, the 基本4情報 as certified, `verified_at`: when the server
+    checked chain, validity, revocation and signature at submit; only a verified
+    signature is kept), and what it says about the application now."""
+
+    signature: SubmissionSignature
+    covers_stored_answers: bool
+    """The application as stored now is the document this signature covers (False
+    for an earlier signature of an application corrected and signed again)."""
+    comparisons: tuple[FactComparison, ...]
+
+    @property
+    def differs(self) -> list[ComparedFact]:
+        """The facts where the signer is not who the answers name."""
+        found = {c.fact for c in self.comparisons if c.matches is False}
+        return [fact for fact in COMPARED_FACTS if fact in found]
 
 
 def signing_document(submission: Submission, answers: Mapping[str, Any] | None = None) -> bytes:
@@ -109,41 +144,6 @@ async def verify_and_record(
     session.add(evidence)
     await session.flush()
     return evidence
-
-
-@dataclass(frozen=True)
-class FactComparison:
-    """One answer set against the signer's certified fact it is filled from."""
-
-    fact: ComparedFact
-    field: str
-    """JSON Pointer of the answer (a field with `prefill: name` / `prefill: birth_date`)."""
-    certified: str | None
-    """As the certificate states it (氏名 as written; 生年月日 ISO, None when 不明)."""
-    answered: str | None
-    """As stored."""
-    matches: bool | None
-    """None when there is nothing to compare (no answer, or the card says 不明)."""
-
-
-@dataclass(frozen=True)
-class SigningEvidence:
-    """A signature kept with the application, as staff review it: the stored row
-    (issuer, serial, digest, the 基本4情報 as certified, `verified_at`: when the server
-    checked chain, validity, revocation and signature at submit; only a verified
-    signature is kept), and what it says about the application now."""
-
-    signature: SubmissionSignature
-    covers_stored_answers: bool
-    """The application as stored now is the document this signature covers (False
-    for an earlier signature of an application corrected and signed again)."""
-    comparisons: tuple[FactComparison, ...]
-
-    @property
-    def differs(self) -> list[ComparedFact]:
-        """The facts where the signer is not who the answers name."""
-        found = {c.fact for c in self.comparisons if c.matches is False}
-        return [fact for fact in COMPARED_FACTS if fact in found]
 
 
 async def evidence_of(
