@@ -6,7 +6,8 @@ and what the card adds to login and submit latency.
 
 - A test CA is made in a temporary trust directory and one of its CRLs gets
   `--crl-entries` revoked serials (built once, timed). The trust store is loaded (timed:
-  the CRL becomes a serial -> reason map, so each revocation check is one dict lookup).
+  the CRL becomes a compact index, so each revocation check is a short binary search).
+  J-LIS-sized CRLs and reloads under load: `bench/crl_bench.py`.
 - Verifications/second, single thread, the verifier's full path (DER parse, chain by the
   CA's signature, validity, key usage, policy, revocation, the signature itself; for
   the signing certificate also the 4 facts) next to the floor (one bare RSA-2048

@@ -9,6 +9,7 @@ BENCHMARKS = [
     "bench.forms_bench",
     "bench.submit_bench",
     "bench.jpki_bench",
+    "bench.crl_bench",
     "bench.payments_bench",
     "bench.kpi_bench",
 ]

@@ -21,9 +21,11 @@ The walk is plain Python bytecode, so in a worker thread it lets the event loop 
 from __future__ import annotations
 
 import binascii
+import ctypes
 import hashlib
 import mmap
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -194,9 +196,31 @@ class CrlDocument:
         with one we cannot process must not be used)."""
         start, end = self._entries
         try:
-            return _index_entries(self._der, start, end, fallback_time=self.this_update)
+            index = _index_entries(self._der, start, end, fallback_time=self.this_update)
         except (IndexError, ValueError) as exc:
             raise TrustStoreError(f"{self.source.name}: malformed CRL entry ({exc})") from None
+        finally:
+            _return_freed_heap()
+        return index
+
+
+def _return_freed_heap() -> None:
+    """Give the heap the walk freed back to the OS. Its buckets were tens of thousands
+    of growing kilobyte buffers; glibc keeps such freed memory in the process (with
+    5,000,000 entries some 30 bytes an entry of RSS beside the 27-byte index)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _glibc_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim this way
+        return None
+    return trim
+
+
+_malloc_trim = _glibc_malloc_trim()
 
 
 def _revocation(tail: bytes | bytearray, fallback_time: datetime) -> Revocation:

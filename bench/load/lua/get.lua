@@ -1,0 +1,1 @@
+-- Plain load: wrk's own GET of the URL it was given, as fast as the server answers.
