@@ -13,6 +13,7 @@ from app.forms.attachments import resolvers as attachment_resolvers
 from app.kpi import rollups as kpi_rollups
 from app.notifications import service as notifications_service
 from app.payments import service as payments_service
+from app.payments.notices import notices as payment_notices
 from app.submissions.lifecycle import listeners
 
 
@@ -20,9 +21,10 @@ def install_listeners(settings: Settings | None = None) -> None:
     """`settings`: the app's (create_app passes its own); the notifications listener
     reads SMTP_HOST, PUBLIC_BASE_URL and the templates from them."""
     listeners.register("kpi", kpi_rollups.on_transition)
-    listeners.register(
-        "notifications", notifications_service.transition_listener(settings or get_settings())
-    )
+    settings = settings or get_settings()
+    listeners.register("notifications", notifications_service.transition_listener(settings))
+    # A konbini voucher issued and a refund made are mailed too.
+    payment_notices.provide(notifications_service.PaymentNoticeListener(settings))
     listeners.provide_paid_amount(payments_service.net_paid)
     # Answers name uploaded files by id; the submissions service checks them here.
     attachment_resolvers.provide(attachments_service.resolver_for)

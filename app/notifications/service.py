@@ -313,6 +313,52 @@ def _fill(notification: Notification, reference_number: str) -> None:
     notification.body = notification.body.replace(REFERENCE_PENDING, reference_number)
 
 
+@dataclass(frozen=True)
+class PaymentNoticeListener:
+    """app.payments.notices' listener: the konbini voucher and refund messages, with the
+    app's settings."""
+
+    settings: Settings
+
+    async def voucher_issued(
+        self,
+        session: AsyncSession,
+        *,
+        submission_id: uuid.UUID,
+        payment_id: uuid.UUID,
+        amount: int,
+        voucher: Mapping[str, Any],
+        now: datetime,
+    ) -> None:
+        await on_konbini_voucher(
+            session,
+            submission_id=submission_id,
+            payment_id=payment_id,
+            amount=amount,
+            voucher=voucher,
+            settings=self.settings,
+            now=now,
+        )
+
+    async def refunded(
+        self,
+        session: AsyncSession,
+        *,
+        submission_id: uuid.UUID,
+        refund_id: uuid.UUID,
+        amount: int,
+        now: datetime,
+    ) -> None:
+        await on_refund(
+            session,
+            submission_id=submission_id,
+            refund_id=refund_id,
+            amount=amount,
+            settings=self.settings,
+            now=now,
+        )
+
+
 def status_url(settings: Settings, submission_id: uuid.UUID) -> str:
     """The applicant's status page in the web client. It carries no token: it opens on
     the device that holds the application's access token (or after a card login)."""

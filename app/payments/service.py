@@ -50,6 +50,7 @@ from app.payments.lifecycle import (
     paid_status,
 )
 from app.payments.models import Payment, Refund
+from app.payments.notices import notices
 from app.payments.providers import ProviderRegistry
 from app.payments.providers.base import (
     CheckoutRequest,
@@ -635,6 +636,15 @@ async def _apply(
             voucher = fact.voucher.as_dict() if fact.voucher else None
             if payment.status == PaymentStatus.PENDING and voucher and payment.voucher != voucher:
                 payment.voucher, changed = voucher, True
+                if notices.listener is not None:  # 払込番号と期限 by email (once per payment)
+                    await notices.listener.voucher_issued(
+                        session,
+                        submission_id=submission.id,
+                        payment_id=payment.id,
+                        amount=payment.amount,
+                        voucher=voucher,
+                        now=now,
+                    )
             return changed
         case "succeeded":
             return await _succeed(session, payment, submission, now, source)
@@ -753,6 +763,18 @@ async def _apply_refund(
             now=now,
         )
     await _refresh_refunded(session, payment)
+    if (
+        report.status == RefundStatus.SUCCEEDED
+        and previous != RefundStatus.SUCCEEDED
+        and notices.listener is not None
+    ):  # 還付 by email (once per refund)
+        await notices.listener.refunded(
+            session,
+            submission_id=payment.submission_id,
+            refund_id=refund.id,
+            amount=refund.amount,
+            now=now,
+        )
     return True
 
 

@@ -14,9 +14,9 @@ from app.config import Settings
 from app.db import utcnow
 from app.notifications import sender, service
 from app.notifications.models import Notification
-from tests.factories import UEDA
+from tests.factories import UEDA, create_staff, staff_headers
 from tests.notifications.conftest import EMAIL, PROCEDURE, MailServer, body_of
-from tests.submissions.helpers import create_draft
+from tests.submissions.helpers import bearer, create, create_draft
 
 VOUCHER = {
     "expires_at": "2026-12-03T14:59:00+00:00",
@@ -142,3 +142,52 @@ async def test_a_municipality_overrides_a_template(
     assert subjects[1].startswith("【東御市】手数料を還付しました")
     ueda_message = next(m for m in mail_server.received if "上田市" in str(m["Subject"]))
     assert body_of(ueda_message).strip() == "300円を還付しました。"
+
+
+async def test_a_konbini_payment_and_a_refund_reach_the_applicant(
+    api: httpx.AsyncClient,
+    with_email: str,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    mail_server: MailServer,
+) -> None:
+    """Through the payment flow itself (the demo provider): the konbini voucher's
+    払込番号 and deadline, the payment, then finance's partial refund (還付)."""
+    created = await create(
+        api,
+        {"copies": 2, "requester": "self", "applicant_email": EMAIL},
+        submit=True,
+        procedure=PROCEDURE,
+    )
+    assert created.status_code == 201, created.text
+    application = created.json()
+    headers = bearer(application["access_token"])
+    started = await api.post(f"/api/v1/submissions/{application['id']}/payment", headers=headers)
+    assert started.status_code == 201, started.text
+    page_url = f"/api/v1/payments/demo/{started.json()['payment_id']}"
+    await api.post(f"{page_url}/konbini")
+    await api.post(f"{page_url}/konbini")  # the voucher shown twice: one message
+    shown = await api.get(f"/api/v1/submissions/{application['id']}/payment", headers=headers)
+    payment_code = shown.json()["voucher"]["payment_code"]
+    assert (await api.post(f"{page_url}/pay")).status_code == 303
+    finance = await create_staff(session_factory, roles=("finance",))
+    refunded = await api.post(
+        f"/api/v1/admin/payments/{started.json()['payment_id']}/refunds",
+        json={"amount": 200, "reason": "二重申請のため", "expected_refundable_amount": 600},
+        headers=staff_headers(settings, finance),
+    )
+    assert refunded.status_code == 201, refunded.text
+    await sender.deliver_due(session_factory, settings)
+
+    kinds = [str(message["Subject"]) for message in mail_server.received]
+    assert len(kinds) == 4, kinds
+    received, konbini, paid, refund = mail_server.received
+    assert "受け付けました" in str(received["Subject"])
+    assert "コンビニ" in str(konbini["Subject"])
+    assert application["reference_number"] in str(konbini["Subject"])
+    konbini_body = body_of(konbini)
+    assert f"ローソン: 払込番号 {payment_code}" in konbini_body
+    assert "お支払い額: 600円" in konbini_body
+    assert "お支払いを確認しました" in str(paid["Subject"])
+    assert "還付額: 200円" in body_of(refund)
+    assert "二重申請" not in body_of(refund)  # finance's reason is for the audit log only
