@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from app.forms.schemas import LocalizedText
 from app.submissions.lifecycle import Status
 from app.submissions.schemas import Fee, TimelineEntry
+from app.text import RequiredText
 
 
 class AssigneeRead(BaseModel):
@@ -137,7 +138,8 @@ class AssignRequest(BaseModel):
     assignee_id: uuid.UUID | None = Field(description="null: nobody handles it")
 
 
-Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+Reason = Annotated[RequiredText, Field(min_length=1, max_length=2000)]
+"""Refused when nothing visible is left (zero-width and filler characters do not count)."""
 
 
 class StartReview(BaseModel):
@@ -174,7 +176,7 @@ Transition = Annotated[StartReview | Approve | Reject | Return, Field(discrimina
 class CommentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=4000, pattern=r"\S")
+    body: RequiredText = Field(min_length=1, max_length=4000)
 
 
 class RevealRequest(BaseModel):

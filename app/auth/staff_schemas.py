@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.staff_models import StaffRole
+from app.text import Name
 
 
 class StaffToken(BaseModel):
@@ -39,8 +40,8 @@ class StaffCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(max_length=254, description="The login id")
-    display_name: str = Field(min_length=1, max_length=100)
-    department: str = Field(min_length=1, max_length=100, examples=["市民課"])
+    display_name: Name = Field(min_length=1, max_length=100)
+    department: Name = Field(min_length=1, max_length=100, examples=["市民課"])
     roles: list[StaffRole] = Field(min_length=1)
     password: str = Field(description="The first password; at least 12 characters")
 
@@ -48,8 +49,8 @@ class StaffCreate(BaseModel):
 class StaffUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, min_length=1, max_length=100)
-    department: str | None = Field(default=None, min_length=1, max_length=100)
+    display_name: Name | None = Field(default=None, min_length=1, max_length=100)
+    department: Name | None = Field(default=None, min_length=1, max_length=100)
     roles: list[StaffRole] | None = Field(default=None, min_length=1)
     disabled: bool | None = Field(
         default=None, description="true: the account loses access on its next request"

@@ -1,8 +1,10 @@
 """Answer normalisation (正規化): what a citizen typed -> the canonical answer form.
 
 Runs before validation, so the validator and the published JSON Schema both see the
-canonical form. Every string is NFKC-normalised (全角数字 -> 半角, 半角カナ -> 全角)
-and stripped; an empty answer ("", null, [], {}) counts as not answered and is dropped.
+canonical form. Every string loses its format characters (zero-width, bidi overrides:
+a name cannot display reversed to staff) and fillers, is NFKC-normalised (全角数字 ->
+半角, 半角カナ -> 全角) and stripped; an empty answer ("", null, [], {}) counts as not
+answered and is dropped.
 Values of the wrong type are left as they are for the validator to report.
 Normalising twice gives the same result as normalising once.
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from app.text import without_invisible
 
 if TYPE_CHECKING:
     from app.forms.definition import ProcedureDefinition
@@ -53,10 +57,12 @@ def normalize_value(field: FieldDefinition, value: Any) -> Any:
 
 
 def normalize_text(value: Any) -> Any:
-    """NFKC and stripped; None when nothing is left. A non-string is returned as is."""
+    """Format characters (zero-width, bidi overrides) and fillers removed, NFKC and
+    stripped; None when nothing is left, so an answer of only invisible characters is
+    not an answer. A non-string is returned as is."""
     if not isinstance(value, str):
         return value
-    return unicodedata.normalize("NFKC", value).strip() or None
+    return unicodedata.normalize("NFKC", without_invisible(value)).strip() or None
 
 
 def normalize_parts(value: Any, normalizers: Mapping[str, Callable[[Any], Any]]) -> Any:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.payments.lifecycle import DisputeStatus, PaymentStatus, RefundStatus
 from app.submissions.schemas import Fee
+from app.text import RequiredText
 
 
 class PaymentStartRequest(BaseModel):
@@ -134,7 +135,9 @@ class RefundCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: int = Field(ge=1, description="Yen to give back; at most the refundable amount")
-    reason: str = Field(min_length=1, max_length=500, description="返金理由, kept in the audit log")
+    reason: RequiredText = Field(
+        min_length=1, max_length=500, description="返金理由, kept in the audit log"
+    )
     expected_refundable_amount: int = Field(
         ge=0,
         description=(
