@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.forms.repository import version_labels
 from app.submissions.lifecycle import Status
 from app.submissions.models import (
+    IdempotencyRecord,
     Submission,
     SubmissionAssignment,
     SubmissionComment,
@@ -140,6 +141,26 @@ async def delete_signatures(session: AsyncSession, submission_id: uuid.UUID) -> 
     await session.execute(
         delete(SubmissionSignature).where(SubmissionSignature.submission_id == submission_id)
     )
+
+
+async def delete_draft_rows(
+    session: AsyncSession, submission: Submission, *, scopes: Sequence[str]
+) -> None:
+    """Deletes a draft: its events, the Idempotency-Key records in `scopes` whose stored
+    receipt names it, and the row itself (checked against its row version: a draft
+    changed meanwhile raises StaleDataError at flush)."""
+    await session.execute(
+        delete(SubmissionEvent).where(SubmissionEvent.submission_id == submission.id)
+    )
+    await session.execute(
+        delete(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.scope.in_(scopes),
+            IdempotencyRecord.response_body["id"].as_string() == str(submission.id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.delete(submission)
 
 
 async def list_for_citizen(session: AsyncSession, citizen_subject: str) -> list[Submission]:

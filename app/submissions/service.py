@@ -21,6 +21,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attachments import repository as attachments_repository
+from app.audit import service as audit
+from app.audit.service import AuditActor
 from app.auth.principals import (
     ACCESS_TOKEN_PREFIX,
     Caller,
@@ -53,6 +56,9 @@ ACCESS_TOKEN_CONTEXT = b"submission-access-token\0"
 CITIZEN = Actor("citizen")
 """The applicant, without an identifier: events outlive purges of personal data (KPIs)."""
 
+APPLICANT = AuditActor("citizen", "applicant")
+"""The applicant in the audit log: no card subject, no token hash (personal data)."""
+
 
 class SubmissionNotFound(NotFound):
     code = "SUBMISSION_NOT_FOUND"
@@ -81,6 +87,21 @@ class SubmissionNotEditable(Conflict):
     code = "SUBMISSION_NOT_EDITABLE"
     title_en = "The application can no longer be changed"
     title_ja = "この申請は変更できません"
+
+
+class SubmissionNotDeletable(Conflict):
+    code = "SUBMISSION_NOT_DELETABLE"
+    title_en = "Only a draft can be deleted"
+    title_ja = "削除できるのは下書きだけです"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"An application in status '{status}' was submitted: withdraw it instead "
+            "(it is kept for its retention period).",
+            f"状態「{status}」の申請は提出済みのため削除できません。取下げをご利用ください"
+            "（保存期間の経過後に削除されます）。",
+            extra={"current_status": status},
+        )
 
 
 class ReturnMessageRequired(ValidationFailed):
@@ -112,6 +133,13 @@ class CreatedSubmission:
     submission: Submission
     access_token: str | None
     """Shown once in the creation response; only its hash is stored."""
+
+
+@dataclass(frozen=True)
+class DeletedDraft:
+    attachment_storage_keys: list[str]
+    """The stored bytes of its attachments, to delete from the store once the deletion
+    is committed (a failed commit then leaves every row and every byte in place)."""
 
 
 @dataclass(frozen=True)
@@ -359,6 +387,47 @@ async def withdraw(
     submission = await get_owned_for_update(session, submission_id, caller)
     await lifecycle.transition(session, submission, Status.WITHDRAWN, CITIZEN, reason, now=now)
     return submission
+
+
+async def delete_draft(
+    session: AsyncSession, submission_id: uuid.UUID, caller: Caller, *, now: datetime
+) -> DeletedDraft:
+    """下書きの削除: the owner deletes a draft that was never submitted, with its
+    attachment rows (the caller deletes their bytes after commit), its status history
+    (one creation event, which no KPI counts), the Idempotency-Key records holding its
+    receipt, and leaves one audit entry without personal data. Anything submitted once
+    is withdrawn instead and kept for retention (409)."""
+    submission = await get_owned_for_update(session, submission_id, caller)
+    if submission.status != Status.DRAFT or submission.reference_number is not None:
+        raise SubmissionNotDeletable(submission.status)
+    keys = await attachments_repository.delete_for_submission(session, submission.id)
+    scopes = _receipt_scopes(caller, submission)
+    await repository.delete_draft_rows(session, submission, scopes=scopes)
+    await audit.record(
+        session,
+        APPLICANT,
+        "submission.delete_draft",
+        "submission",
+        submission.id,
+        submission.municipality_code,
+        details={
+            "procedure_code": submission.procedure_code,
+            "version": submission.version,
+            "attachments": len(keys),
+            "deleted_at": now.isoformat(),
+        },
+    )
+    await lifecycle.flush_submission(session)
+    return DeletedDraft(keys)
+
+
+def _receipt_scopes(caller: Caller, submission: Submission) -> list[str]:
+    """The Idempotency-Key scopes that can hold this application's receipt: its
+    creation's, and the owner's (submit, withdraw)."""
+    scopes = [creation_scope(caller, submission.municipality_code, submission.procedure_code)]
+    if caller.principal_key is not None:
+        scopes.append(f"owner:{caller.principal_key}")
+    return scopes
 
 
 def require_identity(

@@ -1,4 +1,5 @@
-"""Citizen applications over HTTP: create (draft or submit), read, edit, submit, withdraw.
+"""Citizen applications over HTTP: create (draft or submit), read, edit, submit, withdraw,
+delete a draft.
 
 Owner routes answer 401 when no bearer credentials are sent at all and 404 for any
 credentials that do not own the application, so ids cannot be probed either way.
@@ -7,14 +8,16 @@ Responses carry `Cache-Control: no-store`: they hold personal data or a token.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Request
+from fastapi import APIRouter, Body, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attachments.router import Storage
 from app.auth.jpki.dependencies import get_verifier
 from app.auth.jpki.errors import CARD_PROOF_ERRORS, JpkiSignatureRequired
 from app.auth.jpki.service import CardProof
@@ -52,6 +55,7 @@ from app.submissions.schemas import (
 from app.submissions.signing import SubmissionSigning
 
 router = APIRouter(tags=["submissions"])
+logger = logging.getLogger(__name__)
 
 
 IdempotencyKeyHeader = Annotated[
@@ -290,6 +294,51 @@ async def withdraw_submission(
     receipt = to_receipt(submission).model_dump(mode="json")
     await _remember(session, key, scope, 200, receipt)
     return _json(200, receipt)
+
+
+@router.delete(
+    "/submissions/{submission_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(
+        AuthenticationRequired,
+        service.SubmissionNotFound,
+        service.SubmissionNotDeletable,
+        SubmissionChanged,
+        *_IDEMPOTENCY_ERRORS,
+    ),
+)
+async def delete_draft(
+    submission_id: uuid.UUID,
+    session: DbSession,
+    settings: AppSettings,
+    caller: AuthenticatedCaller,
+    storage: Storage,
+    now: Now,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Delete a draft (下書きの削除) that was never submitted, with its attachments; it
+    is then not found (404). A submitted application is withdrawn instead (409)."""
+    key = idempotency.parse_key(idempotency_key)
+    scope = f"owner:{caller.principal_key}"
+    fingerprint = idempotency.request_fingerprint("delete", str(submission_id))
+    stored = await _claim(session, settings, key, scope, fingerprint, now)
+    if stored is not None:
+        return Response(status_code=stored.status, headers=_replayed_headers())
+    deleted = await service.delete_draft(session, submission_id, caller, now=now)
+    await _remember(session, key, scope, 204, {})
+    # The bytes go only once the rows are gone for good: a failed commit leaves both.
+    await session.commit()
+    for storage_key in deleted.attachment_storage_keys:
+        try:
+            await storage.delete(storage_key)
+        except Exception:  # an unreachable store leaves an orphan file, never a 500
+            logger.exception("attachment bytes of a deleted draft were not deleted")
+    return Response(status_code=204, headers={"Cache-Control": "no-store"})
+
+
+def _replayed_headers() -> dict[str, str]:
+    return {"Cache-Control": "no-store", "Idempotent-Replayed": "true"}
 
 
 def _receipt_fields(submission: Submission) -> dict[str, Any]:
