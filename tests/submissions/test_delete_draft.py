@@ -17,6 +17,7 @@ from app.attachments.models import Attachment
 from app.audit.models import AuditEntry
 from app.config import Settings
 from app.kpi import rollups
+from app.submissions import service
 from app.submissions.models import IdempotencyRecord, Submission, SubmissionEvent
 from tests.attachments import media
 from tests.conftest import Backend
@@ -191,3 +192,39 @@ async def test_a_retried_delete_with_its_key_gets_the_first_answer(
     assert await count_rows(session_factory, AuditEntry) == 1  # deleted once
     # Without the key a second delete is simply not found.
     assert (await api.delete(url(draft), headers=bearer(token))).status_code == 404
+
+
+async def test_a_deletion_that_fails_leaves_everything_in_place(
+    api: httpx.AsyncClient,
+    tomi: str,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The last write of the deletion (its audit entry) fails: the draft, its attachment
+    row and its stored bytes are all still there, and a retry deletes them."""
+    draft, token = await create_draft(api, ANSWERS)
+    await attach(api, draft, token)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(service.audit, "record", broken)
+    try:
+        failed = await api.delete(url(draft), headers=bearer(token))
+    except RuntimeError:
+        pass  # the test transport re-raises what the app answered 500 to
+    else:
+        assert failed.status_code == 500
+    monkeypatch.undo()
+
+    assert (await api.get(url(draft), headers=bearer(token))).json()["status"] == "draft"
+    assert await count_rows(session_factory, Attachment) == 1
+    assert len(stored_files(settings)) == 1
+    listing = await api.get(f"{url(draft)}/attachments", headers=bearer(token))
+    attachment = listing.json()["items"][0]["id"]
+    content = await api.get(f"{url(draft)}/attachments/{attachment}/content", headers=bearer(token))
+    assert content.status_code == 200
+
+    assert (await api.delete(url(draft), headers=bearer(token))).status_code == 204
+    assert stored_files(settings) == []
