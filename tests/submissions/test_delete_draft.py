@@ -5,12 +5,13 @@ deleted."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.attachments.models import Attachment
@@ -228,3 +229,32 @@ async def test_a_deletion_that_fails_leaves_everything_in_place(
 
     assert (await api.delete(url(draft), headers=bearer(token))).status_code == 204
     assert stored_files(settings) == []
+
+
+async def test_a_delete_racing_a_submit_leaves_one_consistent_outcome(
+    api: httpx.AsyncClient,
+    tomi: str,
+    backend: Backend,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    if backend.name != "postgresql":
+        pytest.skip("row locks and real concurrency: PostgreSQL only")
+    for _ in range(3):
+        draft, token = await create_draft(api, ANSWERS)
+        await attach(api, draft, token)
+        deleted, submitted = await asyncio.gather(
+            api.delete(url(draft), headers=bearer(token)), submit(api, draft, token)
+        )
+        outcome = (deleted.status_code, submitted.status_code)
+        assert outcome in {(204, 404), (409, 200)}, outcome
+        read = await api.get(url(draft), headers=bearer(token))
+        if outcome == (204, 404):
+            assert read.status_code == 404
+        else:
+            assert read.json()["reference_number"]
+    # Every submitted one keeps its file; every deleted one left none behind.
+    async with session_factory() as session:
+        remaining = await session.scalar(select(func.count()).select_from(Submission))
+        files = await session.scalar(select(func.count()).select_from(Attachment))
+    assert files == remaining and len(stored_files(settings)) == remaining
