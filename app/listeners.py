@@ -20,6 +20,8 @@ from app.submissions.lifecycle import listeners
 def install_listeners(settings: Settings | None = None) -> None:
     """`settings`: the app's (create_app passes its own); the notifications listener
     reads SMTP_HOST, PUBLIC_BASE_URL and the templates from them."""
+    # Payments first: it may refuse a decision while part of the fee is unpaid.
+    listeners.register("payments", payments_service.on_transition)
     listeners.register("kpi", kpi_rollups.on_transition)
     settings = settings or get_settings()
     listeners.register("notifications", notifications_service.transition_listener(settings))

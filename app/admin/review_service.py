@@ -30,6 +30,7 @@ from app.forms.definition import ProcedureDefinition
 from app.http_preconditions import require_row_version
 from app.jp_calendar import fiscal_year_bounds, fiscal_year_label, fiscal_year_of, local_date
 from app.municipalities.service import get_municipality
+from app.payments import service as payments
 from app.submissions import lifecycle, my_number, signing
 from app.submissions import repository as submissions_repository
 from app.submissions import service as submissions
@@ -410,6 +411,8 @@ async def fix_fee(
         settings=settings,
         now=now,
     )
+    # A fee fixed below what was paid is offered back (no transition announces it).
+    await payments.settle_balance(session, submission, now=now)
     await _audit(
         session,
         staff,

@@ -2,9 +2,11 @@
 
     python -m app.payments settle-open
         Ask the provider how every open payment stands and apply it, through the same
-        code as the webhooks: for events that never arrived. Then the refunds: one still
-        `requested` (its answer was lost) is sent again under its own idempotency key,
-        one waiting at the provider is looked up. Run it from cron.
+        code as the webhooks: for events that never arrived; one still open for an
+        application no longer waiting for payment (withdrawn) is closed there. Then the
+        refunds: one still `requested` (its answer was lost, or an automatic refund of
+        an overpayment) is sent under its own idempotency key, one waiting at the
+        provider is looked up. Run it from cron.
     python -m app.payments reconcile --municipality 202193 --payout po_...
     python -m app.payments reconcile --municipality 202193 --from 2026-04-01 --to 2026-05-01
         A reconciliation run, as finance would start it, audited as the `system`.
@@ -52,7 +54,11 @@ async def settle_open(settings: Settings, *, now: datetime | None = None) -> Cou
                     changed = await service.settle_payment(
                         session, registry, payment_id, now=now or utcnow()
                     )
-                outcome["settled" if changed else "unchanged"] += 1
+                    # Still open for an application withdrawn meanwhile: close it there.
+                    closed = await service.close_if_not_due(
+                        session, registry, payment_id, now=now or utcnow()
+                    )
+                outcome["settled" if changed or closed else "unchanged"] += 1
             except AppError:
                 outcome["failed"] += 1
         async with factory() as session:

@@ -16,14 +16,16 @@ from app.dependencies import DbSession, Now
 from app.errors import problem_responses
 from app.payments import alerts, service
 from app.payments.alerts import ALERT_LABELS_JA, AlertAlreadyResolved, AlertKind, AlertNotFound
-from app.payments.dependencies import FinanceStaff, Providers
-from app.payments.lifecycle import DisputeStatus, PaymentStatus
+from app.payments.citizen_router import to_balance_read
+from app.payments.dependencies import ApplicationStaff, FinanceStaff, Providers
+from app.payments.lifecycle import DisputeStatus, PaymentStatus, RefundStatus
 from app.payments.models import Payment, PaymentAlert
 from app.payments.providers.base import ProviderUnavailable
 from app.payments.schemas import (
     AlertList,
     AlertRead,
     AlertResolve,
+    BalanceRead,
     PaymentDetail,
     PaymentList,
     PaymentSummary,
@@ -32,6 +34,7 @@ from app.payments.schemas import (
     RefundRead,
 )
 from app.submissions.schemas import Fee
+from app.submissions.service import SubmissionNotFound
 
 router = APIRouter(prefix="/admin", tags=["finance"])
 
@@ -182,15 +185,65 @@ async def list_refunds(
     staff: FinanceStaff,
     session: DbSession,
     response: Response,
+    status: Annotated[list[RefundStatus] | None, Query(description="Repeat for several")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> RefundList:
-    """Refunds of your municipality, newest first."""
-    rows, total = await service.list_refunds(session, staff, limit=limit, offset=offset)
+    """Refunds of your municipality, newest first; `?status=proposed`: the refunds of
+    overpayments waiting for your confirmation (返金確認待ち)."""
+    rows, total = await service.list_refunds(
+        session, staff, statuses=tuple(status or ()), limit=limit, offset=offset
+    )
     response.headers.update(_NO_STORE)
     return RefundList(
         items=[RefundRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
     )
+
+
+@router.post(
+    "/refunds/{refund_id}/confirm",
+    response_model=RefundRead,
+    responses=problem_responses(
+        *ACCESS_ERRORS,
+        service.RefundNotFound,
+        service.RefundNotProposed,
+        service.RefundableAmountChanged,
+        service.PaymentChanged,
+        ProviderUnavailable,
+    ),
+)
+async def confirm_refund(
+    staff: FinanceStaff,
+    refund_id: uuid.UUID,
+    session: DbSession,
+    providers: Providers,
+    response: Response,
+    now: Now,
+) -> RefundRead:
+    """返金の確認: refund an overpayment the system proposed (status `proposed`, after a
+    fee was lowered or an application withdrawn). Committed as `requested` before the
+    provider is asked under `refund-{refund id}`; if the answer is lost, confirm again:
+    the same refund is sent again, never a second one."""
+    refund = await service.confirm_refund(session, staff, refund_id, now=now)
+    await session.commit()
+    await service.send_refund(session, providers, refund.id, now=now)
+    response.headers.update(_NO_STORE)
+    return RefundRead.model_validate(refund)
+
+
+@router.get(
+    "/submissions/{submission_id}/balance",
+    response_model=BalanceRead,
+    responses=problem_responses(*ACCESS_ERRORS, SubmissionNotFound),
+)
+async def get_balance(
+    staff: ApplicationStaff, submission_id: uuid.UUID, session: DbSession, response: Response
+) -> BalanceRead:
+    """An application's money: fee owed, paid, refunded, due (positive: unpaid;
+    negative: overpaid), refunds waiting for confirmation, and the open payment."""
+    balance = await service.staff_balance(session, staff, submission_id)
+    response.headers.update(_NO_STORE)
+    return to_balance_read(balance)
 
 
 def _detail(detail: service.PaymentDetail) -> PaymentDetail:

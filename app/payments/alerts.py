@@ -30,6 +30,7 @@ class AlertKind(StrEnum):
     DISPUTE_OPENED = "dispute_opened"  # 異議申立て (回答が必要)
     DISPUTE_LOST = "dispute_lost"  # 異議申立て敗訴
     RECEIVED_NOT_DUE = "received_not_due"  # 入金済・請求なし (返金の検討)
+    REFUND_TO_CONFIRM = "refund_to_confirm"  # 返金確認待ち (手数料の変更・取下げで過払い)
 
 
 ALERT_LABELS_JA: Mapping[AlertKind, str] = {
@@ -38,6 +39,7 @@ ALERT_LABELS_JA: Mapping[AlertKind, str] = {
     AlertKind.DISPUTE_OPENED: "異議申立て",
     AlertKind.DISPUTE_LOST: "異議申立て敗訴",
     AlertKind.RECEIVED_NOT_DUE: "入金済・請求なし",
+    AlertKind.REFUND_TO_CONFIRM: "返金確認待ち（過払い）",
 }
 
 

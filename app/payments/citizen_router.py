@@ -30,6 +30,7 @@ from app.payments.providers.base import (
 )
 from app.payments.providers.demo import DemoProvider
 from app.payments.schemas import (
+    BalanceRead,
     PaymentRead,
     PaymentStartRequest,
     StoreCodeRead,
@@ -68,6 +69,20 @@ def to_read(payment: Payment) -> PaymentRead:
         expires_at=payment.expires_at,
         paid_at=payment.paid_at,
         voucher=_voucher(payment),
+    )
+
+
+def to_balance_read(balance: service.Balance) -> BalanceRead:
+    return BalanceRead(
+        fee=balance.fee,
+        paid=balance.paid,
+        refunded=balance.refunded,
+        net_paid=balance.net_paid,
+        due=balance.due,
+        not_due=balance.not_due,
+        to_refund=balance.to_refund,
+        refund_proposed=balance.refund_proposed,
+        open_payment=to_read(balance.open_payment) if balance.open_payment else None,
     )
 
 
@@ -139,6 +154,20 @@ async def get_payment(
     """The application's latest payment: where the citizen lands back from the page."""
     payment = await service.latest_payment(session, submission_id, caller)
     return JSONResponse(to_read(payment).model_dump(mode="json"), headers=_NO_STORE)
+
+
+@router.get(
+    "/submissions/{submission_id}/balance",
+    response_model=BalanceRead,
+    responses=problem_responses(AuthenticationRequired, SubmissionNotFound),
+)
+async def get_balance(
+    submission_id: uuid.UUID, session: DbSession, caller: AuthenticatedCaller
+) -> JSONResponse:
+    """The application's money: fee, paid, refunded and due (a positive `due` is what
+    `POST .../payment` charges), and the open payment with its konbini voucher."""
+    balance = await service.owned_balance(session, submission_id, caller)
+    return JSONResponse(to_balance_read(balance).model_dump(mode="json"), headers=_NO_STORE)
 
 
 @router.post(

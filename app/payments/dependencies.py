@@ -40,3 +40,10 @@ Providers = Annotated[ProviderRegistry, Depends(get_registry)]
 
 FinanceStaff = Annotated[StaffPrincipal, Depends(require(StaffRole.ADMIN, StaffRole.FINANCE))]
 """会計: payments, refunds and reconciliation of the staff member's municipality."""
+
+ApplicationStaff = Annotated[
+    StaffPrincipal,
+    Depends(require(StaffRole.ADMIN, StaffRole.REVIEWER, StaffRole.FINANCE)),
+]
+"""Who sees an application's money: finance and admins all of the municipality's,
+reviewers those of their own department (checked in the payment service)."""

@@ -85,6 +85,7 @@ TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
 
 
 class RefundStatus(StrEnum):
+    PROPOSED = "proposed"  # 返金確認待ち (手数料の変更で生じた過払い: 会計課の確認前)
     REQUESTED = "requested"  # 依頼済み (保存済み、決済代行への送信前または結果未確認)
     PENDING = "pending"  # 処理中
     REQUIRES_ACTION = "requires_action"  # 口座情報待ち (コンビニ払いの返金)
@@ -94,6 +95,7 @@ class RefundStatus(StrEnum):
 
 
 REFUND_RANK: Mapping[RefundStatus, int] = {
+    RefundStatus.PROPOSED: -1,
     RefundStatus.REQUESTED: 0,
     RefundStatus.PENDING: 1,
     RefundStatus.REQUIRES_ACTION: 1,
@@ -111,7 +113,8 @@ ACTIVE_REFUNDS = frozenset(
         RefundStatus.SUCCEEDED,
     }
 )
-"""Refunds whose money is gone or on its way: they count in `refunded_amount`."""
+"""Refunds whose money is gone or on its way: they count in `refunded_amount`. A
+`proposed` one (an overpayment finance has not confirmed yet) does not: no money moved."""
 
 
 class DisputeStatus(StrEnum):

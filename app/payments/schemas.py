@@ -56,6 +56,29 @@ class PaymentRead(BaseModel):
     )
 
 
+class BalanceRead(BaseModel):
+    """The application's money (収支): `due` = `fee` − `net_paid`."""
+
+    fee: int = Field(
+        description="手数料 owed through online payment now (0 before it is asked for, after "
+        "a withdrawal, or for a counter application)"
+    )
+    paid: int = Field(description="入金済み: received for this application")
+    refunded: int = Field(description="返金済み・返金中 (and money a lost dispute took)")
+    net_paid: int = Field(description="paid − refunded")
+    due: int = Field(description="未納 when positive (to pay); 過払い when negative")
+    not_due: int = Field(
+        description="入金済・請求なし: received for a payment already closed; given back"
+    )
+    to_refund: int = Field(description="What is owed back: the overpayment and not_due")
+    refund_proposed: int = Field(description="返金確認待ち: refunds finance has yet to confirm")
+    currency: Literal["JPY"] = "JPY"
+    open_payment: PaymentRead | None = Field(
+        description="The payment still open (a page to pay, or a konbini voucher with its "
+        "払込番号 and 支払期限)"
+    )
+
+
 class WebhookReceipt(BaseModel):
     received: bool
     event_id: str
@@ -71,6 +94,7 @@ class RefundRead(BaseModel):
     reason: str
     status: RefundStatus = Field(
         description=(
+            "proposed (an overpayment offered back, waiting for finance to confirm), "
             "requested (stored; the provider's answer not yet recorded), pending, "
             "requires_action (konbini: waiting for the citizen's bank account), succeeded, "
             "failed (the amount is refundable again), canceled"
@@ -155,7 +179,8 @@ class AlertRead(BaseModel):
     id: uuid.UUID
     kind: str = Field(
         description=(
-            "webhook_mismatch, refund_failed, dispute_opened, dispute_lost, received_not_due"
+            "webhook_mismatch, refund_failed, dispute_opened, dispute_lost, received_not_due, "
+            "refund_to_confirm"
         )
     )
     kind_ja: str

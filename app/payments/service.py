@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
 from app.auth.principals import Caller
+from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffPrincipal
 from app.config import Settings
 from app.db import fetch_page, new_uuid
@@ -59,14 +60,19 @@ from app.payments.providers.base import (
     RefundRequest,
 )
 from app.submissions import lifecycle
+from app.submissions import repository as submissions_repository
 from app.submissions import service as submissions
-from app.submissions.lifecycle import SYSTEM, Status
+from app.submissions.lifecycle import SYSTEM, Status, TransitionFacts
 from app.submissions.repository import Submission
 
 logger = logging.getLogger(__name__)
 
 PAYMENT_METHODS = ("card", "konbini", "paypay")
 """カード, コンビニ払い, PayPay: what a municipality may offer (settings `payment_method_types`)."""
+OVERPAYMENT_REFUNDS = "overpayment_refunds"
+"""Municipality setting: `confirm` (default: finance confirms each refund of an
+overpayment) or `automatic` (requested at once, sent by settle-open)."""
+OVERPAYMENT_REASON = "手数料の変更・取下げによる過払いの返金 / Overpayment after the fee changed"
 
 
 class PaymentNotFound(NotFound):
@@ -123,6 +129,20 @@ class RefundNotFound(NotFound):
         super().__init__("No refund with this id exists.", "この返金は存在しません。")
 
 
+class FeeBalanceDue(Conflict):
+    """A decision would close an application whose fee is not fully paid."""
+
+    code = "FEE_BALANCE_DUE"
+    title_en = "Part of the fee is still to be paid"
+    title_ja = "未納の手数料があります"
+
+
+class RefundNotProposed(Conflict):
+    code = "REFUND_NOT_PROPOSED"
+    title_en = "This refund is not waiting for confirmation"
+    title_ja = "この返金は確認待ちではありません"
+
+
 class RefundAmountInvalid(ValidationFailed):
     code = "REFUND_AMOUNT_INVALID"
     title_en = "The refund amount is not possible"
@@ -154,6 +174,41 @@ class PaymentDetail:
     refunds: list[Refund]
 
 
+@dataclass(frozen=True)
+class Balance:
+    """One application's money (申請ごとの収支): `due` = fee owed − net paid."""
+
+    fee: int
+    """手数料 owed through online payment now: the application's fee once it was asked to
+    pay (it entered `awaiting_payment`); 0 for a draft, a withdrawn application, or one
+    taken at the counter (paid there)."""
+    paid: int
+    """Received (入金済み) for payments that were due, whatever went back since."""
+    refunded: int
+    """Of that, refunded or on its way back (返金済み・返金中), or taken by a lost dispute."""
+    not_due: int
+    """Received for a payment we had closed (入金済・請求なし), still held: it pays no fee
+    and is offered back in full."""
+    refund_proposed: int
+    """Refunds waiting for finance's confirmation (返金確認待ち)."""
+    open_payment: Payment | None
+    """The payment the citizen may still complete (a page or a konbini voucher)."""
+
+    @property
+    def net_paid(self) -> int:
+        return self.paid - self.refunded
+
+    @property
+    def due(self) -> int:
+        """Positive: still to pay (未納). Negative: paid too much (過払い)."""
+        return self.fee - self.net_paid
+
+    @property
+    def to_refund(self) -> int:
+        """What the city holds and owes back: the overpayment and the money not due."""
+        return max(-self.due, 0) + self.not_due
+
+
 # --- Citizens -----------------------------------------------------------------------------
 
 
@@ -166,21 +221,24 @@ async def start_payment(
     settings: Settings,
     now: datetime,
 ) -> StartedPayment:
-    """Start (or return the open) payment of the fee the submission carries.
+    """Start (or return the open) payment of what the application still owes.
 
-    The amount is the server's fee; the provider's page shows the fee lines. A payment
-    that failed or expired leaves the submission waiting, and this starts a new one."""
+    The amount is the balance due (the fee less what was paid for it already: after a
+    resubmission or a re-fixed fee, exactly the difference); the provider's page shows
+    the fee lines, or one line of the difference. A payment that failed or expired
+    leaves the submission waiting, and this starts a new one."""
     submission = await submissions.get_owned_for_update(session, submission_id, caller)
-    _require_fee_due(submission)
-    assert submission.fee_total is not None and submission.fee_breakdown is not None
+    due = (await balance_of(session, submission)).due
+    _require_fee_due(submission, due)
+    assert submission.fee_breakdown is not None
     current = await _open_payment(session, submission.id)
     if current is not None:
-        if _still_usable(current, submission.fee_total, now):
+        if _still_usable(current, due, now):
             return StartedPayment(current, created=False)
         # Expired by the clock or priced before the fee changed: ask the provider how
         # it stands, close it if still open, and start afresh unless it was paid.
         await settle_payment(session, registry, current.id, now=now)
-        if PaymentStatus(current.status) in OPEN and current.amount != submission.fee_total:
+        if PaymentStatus(current.status) in OPEN and current.amount != due:
             if current.provider_checkout_id is not None:
                 provider = registry.get(current.provider)
                 await provider.expire_checkout(current.provider_checkout_id)
@@ -195,7 +253,7 @@ async def start_payment(
         municipality_code=submission.municipality_code,
         reference_number=submission.reference_number or "",
         provider=provider.name,
-        amount=submission.fee_total,
+        amount=due,
         currency="JPY",
         fee_breakdown=submission.fee_breakdown,
         payment_method_types=await _payment_methods(session, submission, settings),
@@ -248,10 +306,18 @@ async def latest_payment(
     return payment
 
 
+async def owned_balance(session: AsyncSession, submission_id: uuid.UUID, caller: Caller) -> Balance:
+    """The balance of an application the caller owns (the citizen's view)."""
+    return await balance_of(session, await submissions.get_owned(session, submission_id, caller))
+
+
 def checkout_lines(fee_breakdown: Mapping[str, Any], total: int) -> list[LineItem]:
     """The checkout page's lines from the fee breakdown. A provider takes no negative
-    line, so a breakdown with an exemption (減免) is shown as one line of the total."""
+    line, so a breakdown with an exemption (減免) is shown as one line of the total; the
+    rest of a fee partly paid already is one line of the difference (差額)."""
     items = [item for item in fee_breakdown.get("items", []) if item["amount"] != 0]
+    if sum(item["amount"] for item in items) != total:
+        return [LineItem("手数料（差額） / Fee, balance due", total, 1)]
     if not items or any(item["amount"] < 0 for item in items):
         return [LineItem("手数料 / Fee", total, 1)]
     lines = []
@@ -326,7 +392,7 @@ async def apply_facts(
     for fact in facts:
         changed = await _apply(session, payment, submission, fact, now, source) or changed
     if refund is not None:
-        changed = await _apply_refund(session, payment, refund, now) or changed
+        changed = await _apply_refund(session, payment, submission, refund, now) or changed
     if dispute is not None:
         changed = await _apply_dispute(session, payment, dispute, now) or changed
     if changed:
@@ -368,6 +434,313 @@ async def net_paid(session: AsyncSession, submission_id: uuid.UUID) -> int:
         select(Payment).where(Payment.submission_id == submission_id, Payment.paid_at.is_not(None))
     )
     return sum(payment.net_paid for payment in payments)
+
+
+# --- One balance per application ----------------------------------------------------------
+
+
+async def fee_owed(session: AsyncSession, submission: Submission) -> int:
+    """The fee owed through online payment now (see `Balance.fee`)."""
+    if submission.channel != "online" or not submission.fee_total:
+        return 0
+    if submission.status in (Status.DRAFT, Status.WITHDRAWN):
+        return 0
+    asked = await submissions_repository.has_entered(
+        session, submission.id, Status.AWAITING_PAYMENT
+    )
+    return submission.fee_total if asked else 0
+
+
+async def balance_of(session: AsyncSession, submission: Submission) -> Balance:
+    """Fee owed, received, refunded, proposed for refund, and the open payment."""
+    payments = await _payments_of(session, submission.id)
+    received = [payment for payment in payments if payment.paid_at is not None]
+    due = [payment for payment in received if payment.closed_at is None]
+    paid = sum(payment.amount for payment in due)
+    proposed = await _proposed_refunds(session, [payment.id for payment in payments])
+    return Balance(
+        fee=await fee_owed(session, submission),
+        paid=paid,
+        refunded=paid - sum(payment.net_paid for payment in due),
+        not_due=sum(payment.net_paid for payment in received if payment.closed_at is not None),
+        refund_proposed=sum(refund.amount for refund in proposed),
+        open_payment=next((p for p in payments if PaymentStatus(p.status) in OPEN), None),
+    )
+
+
+async def settle_balance(
+    session: AsyncSession, submission: Submission, *, now: datetime, confirm: bool = False
+) -> Balance:
+    """After the fee owed or the money changed (a resubmission, a re-fixed fee, a
+    withdrawal, money nobody owed, a refund): make the refunds on offer match what the
+    city holds and owes back (`Balance.to_refund`) exactly. Proposals no longer needed
+    are canceled; what is missing is proposed to finance (`proposed`, with a
+    `refund_to_confirm` alert), or requested at once where the municipality refunds
+    overpayments automatically (sent after commit by settle-open) unless `confirm` says
+    a person must look first (after a refund failed). A positive balance is the
+    caller's to ask for: the application waits for payment of it."""
+    await _flush(session)  # the payments are re-read under lock below
+    balance = await balance_of(session, submission)
+    payments = [p for p in await _payments_of(session, submission.id) if p.paid_at is not None]
+    proposals = await _proposed_refunds(session, [payment.id for payment in payments])
+    on_offer = sum(refund.amount for refund in proposals)
+    for refund in reversed(proposals):
+        if on_offer <= balance.to_refund:
+            break
+        refund.status, refund.updated_at = RefundStatus.CANCELED, now
+        refund.failure_reason = "no_longer_overpaid"
+        on_offer -= refund.amount
+    missing = balance.to_refund - on_offer
+    if missing <= 0:
+        await _flush(session)
+        return await balance_of(session, submission)
+    municipality = await get_municipality(session, submission.municipality_code)
+    automatic = not confirm and municipality.settings.get(OVERPAYMENT_REFUNDS) == "automatic"
+
+    def room(payment: Payment) -> int:
+        if PaymentStatus(payment.status) not in REFUNDABLE:
+            return 0
+        held = sum(
+            refund.amount
+            for refund in proposals
+            if refund.payment_id == payment.id and refund.status == RefundStatus.PROPOSED
+        )
+        return payment.refundable_amount - held
+
+    # Money nobody owed goes back first; then one refund where one payment covers it
+    # (the latest such), else the latest payments first.
+    payments.sort(
+        key=lambda p: (
+            p.closed_at is None,
+            room(p) < missing,
+            -(p.paid_at.timestamp() if p.paid_at else 0),
+        )
+    )
+    for payment in payments:
+        amount = min(room(payment), missing)
+        if amount <= 0:
+            continue
+        await _offer_refund(
+            session,
+            await _locked(session, payment.id),
+            amount,
+            balance,
+            automatic=automatic,
+            now=now,
+        )
+        missing -= amount
+        if missing <= 0:
+            break
+    await _flush(session)
+    return await balance_of(session, submission)
+
+
+async def _offer_refund(
+    session: AsyncSession,
+    payment: Payment,
+    amount: int,
+    balance: Balance,
+    *,
+    automatic: bool,
+    now: datetime,
+) -> None:
+    refund = Refund(
+        id=new_uuid(),
+        payment_id=payment.id,
+        municipality_code=payment.municipality_code,
+        amount=amount,
+        reason=OVERPAYMENT_REASON,
+        status=RefundStatus.REQUESTED if automatic else RefundStatus.PROPOSED,
+        requested_by="system",
+        refundable_before=payment.refundable_amount,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(refund)
+    details = {
+        "refund_id": str(refund.id),
+        "amount": amount,
+        "fee": balance.fee,
+        "net_paid": balance.net_paid,
+        "not_due": balance.not_due,
+        "reference_number": payment.reference_number,
+    }
+    if not automatic:
+        await _flush(session)
+        await alerts.raise_alert(
+            session,
+            alerts.AlertKind.REFUND_TO_CONFIRM,
+            payment,
+            source=f"refund:{refund.id}",
+            details=details,
+            amount=amount,
+            now=now,
+        )
+        return
+    await _refresh_refunded(session, payment)
+    payment.updated_at = now
+    await audit.record(
+        session,
+        alerts.SYSTEM_ACTOR,
+        "payment.refund",
+        "payment",
+        payment.id,
+        payment.municipality_code,
+        reason=OVERPAYMENT_REASON,
+        details=details,
+    )
+
+
+async def _payments_of(session: AsyncSession, submission_id: uuid.UUID) -> list[Payment]:
+    rows = await session.scalars(
+        select(Payment)
+        .where(Payment.submission_id == submission_id)
+        .order_by(Payment.created_at, Payment.id)
+    )
+    return list(rows)
+
+
+async def on_transition(session: AsyncSession, facts: TransitionFacts) -> None:
+    """Payments' lifecycle listener (app.listeners): a decision is refused while part of
+    the fee is unpaid; a transition that changes the fee owed (resubmitted, asked to
+    pay, withdrawn) settles the balance. Writes rows only: an open payment of a
+    withdrawn application is closed at the provider after commit
+    (`close_payments_not_due`)."""
+    if facts.from_status == Status.DRAFT or facts.to_status not in _BALANCE_TRANSITIONS:
+        return
+    submission = await submissions_repository.get(session, facts.submission_id)
+    assert submission is not None
+    if facts.to_status == Status.APPROVED:
+        due = (await balance_of(session, submission)).due
+        if due > 0:
+            raise FeeBalanceDue(
+                f"{due} yen of the fee is unpaid; the application must be paid in full "
+                "before it is approved.",
+                f"手数料のうち{due:,}円が未納です。全額の支払を確認してから承認してください。",
+                extra={"due": due},
+            )
+        return
+    await settle_balance(session, submission, now=facts.occurred_at)
+
+
+_BALANCE_TRANSITIONS = frozenset(
+    {Status.APPROVED, Status.RESUBMITTED, Status.AWAITING_PAYMENT, Status.WITHDRAWN}
+)
+
+
+async def close_if_not_due(
+    session: AsyncSession, registry: ProviderRegistry, payment_id: uuid.UUID, *, now: datetime
+) -> bool:
+    """An open payment of an application that no longer waits for payment (withdrawn):
+    expire its Checkout Session, or cancel its konbini voucher, and record it canceled.
+    Money the provider took meanwhile is recorded as received and not due (finance is
+    alerted and a refund offered). True when the payment was closed."""
+    payment = await session.get(Payment, payment_id, populate_existing=True)
+    if payment is None or PaymentStatus(payment.status) not in OPEN:
+        return False
+    submission = await submissions_repository.get(session, payment.submission_id)
+    if submission is None or submission.status == Status.AWAITING_PAYMENT:
+        return False
+    await settle_payment(session, registry, payment.id, now=now)
+    if PaymentStatus(payment.status) not in OPEN:
+        return True
+    provider = registry.get(payment.provider)
+    if payment.status == PaymentStatus.PENDING and payment.provider_payment_intent_id:
+        await provider.cancel_payment(payment.provider_payment_intent_id)
+    elif payment.provider_checkout_id is not None:
+        await provider.expire_checkout(payment.provider_checkout_id)
+    await apply_facts(session, payment.id, [Fact("canceled")], now=now)
+    return True
+
+
+async def close_payments_not_due(
+    factory: async_sessionmaker[AsyncSession],
+    registry: ProviderRegistry,
+    submission_id: uuid.UUID,
+    *,
+    now: datetime,
+) -> None:
+    """After a withdrawal commits (a background task of the request): close the
+    application's open payments at the provider, each in a transaction of its own. What
+    fails here (the provider unreachable) is left to `settle-open`."""
+    async with factory() as session:
+        ids = list(
+            await session.scalars(
+                select(Payment.id).where(
+                    Payment.submission_id == submission_id,
+                    Payment.status.in_([str(status) for status in OPEN]),
+                )
+            )
+        )
+    for payment_id in ids:
+        try:
+            async with factory() as session, session.begin():
+                await close_if_not_due(session, registry, payment_id, now=now)
+        except Exception:  # the response is sent: log, settle-open finishes it
+            logger.warning("closing payment %s at the provider failed", payment_id, exc_info=True)
+
+
+async def confirm_refund(
+    session: AsyncSession, staff: StaffPrincipal, refund_id: uuid.UUID, *, now: datetime
+) -> Refund:
+    """Finance confirms a proposed refund of an overpayment: it becomes `requested`
+    (audited) and, once the caller commits, is sent like any refund (`send_refund`).
+    Confirming again returns the refund as it is."""
+    found = await session.get(Refund, refund_id)
+    if found is None or found.municipality_code != staff.municipality_code:
+        raise RefundNotFound()
+    payment = await _locked(session, found.payment_id)
+    refund = await session.get_one(Refund, refund_id, populate_existing=True)
+    if refund.status != RefundStatus.PROPOSED:
+        if refund.reason == OVERPAYMENT_REASON and refund.status in ACTIVE_REFUNDS:
+            return refund  # confirmed before (its answer lost?): send_refund goes on
+        raise RefundNotProposed(
+            f"The refund is '{refund.status}', not waiting for confirmation.",
+            f"この返金は「{refund.status}」で、確認待ちではありません。",
+            extra={"refund_status": refund.status},
+        )
+    if PaymentStatus(payment.status) not in REFUNDABLE or refund.amount > payment.refundable_amount:
+        raise RefundableAmountChanged(
+            f"{payment.refundable_amount} yen can be refunded now, less than the "
+            f"{refund.amount} yen proposed.",
+            f"現在の返金可能額（{payment.refundable_amount:,}円）が返金予定額"
+            f"（{refund.amount:,}円）を下回っています。",
+            extra={"refundable_amount": payment.refundable_amount},
+        )
+    refund.status, refund.updated_at = RefundStatus.REQUESTED, now
+    refund.requested_by = str(staff.id)
+    refund.refundable_before = payment.refundable_amount
+    await _refresh_refunded(session, payment)
+    payment.updated_at = now
+    await _flush(session)
+    await audit.record(
+        session,
+        staff,
+        "payment.refund",
+        "payment",
+        payment.id,
+        payment.municipality_code,
+        reason=refund.reason,
+        details={
+            "refund_id": str(refund.id),
+            "amount": refund.amount,
+            "refunded_total": payment.refunded_amount,
+            "reference_number": payment.reference_number,
+            "confirmed": True,
+        },
+    )
+    return refund
+
+
+async def _proposed_refunds(session: AsyncSession, payment_ids: list[uuid.UUID]) -> list[Refund]:
+    if not payment_ids:
+        return []
+    rows = await session.scalars(
+        select(Refund)
+        .where(Refund.payment_id.in_(payment_ids), Refund.status == RefundStatus.PROPOSED)
+        .order_by(Refund.created_at, Refund.id)
+    )
+    return list(rows)
 
 
 async def open_payment_ids(session: AsyncSession) -> list[uuid.UUID]:
@@ -445,14 +818,38 @@ async def get_payment(
     return PaymentDetail(payment, list(refunds))
 
 
+async def staff_balance(
+    session: AsyncSession, staff: StaffPrincipal, submission_id: uuid.UUID
+) -> Balance:
+    """An application's balance for staff: finance and admins see every one of their
+    municipality, a reviewer those of their own department; the rest is not found."""
+    submission = await submissions_repository.get(session, submission_id)
+    if (
+        submission is None
+        or submission.municipality_code != staff.municipality_code
+        or submission.reference_number is None
+    ):
+        raise submissions.SubmissionNotFound()
+    if not staff.roles & {StaffRole.ADMIN, StaffRole.FINANCE}:
+        version = await forms.get_version(session, submission.procedure_version_id)
+        if forms.compiled_version(version).definition.department.ja != staff.department:
+            raise submissions.SubmissionNotFound()
+    return await balance_of(session, submission)
+
+
 async def list_refunds(
-    session: AsyncSession, staff: StaffPrincipal, *, limit: int, offset: int
+    session: AsyncSession,
+    staff: StaffPrincipal,
+    *,
+    statuses: Sequence[RefundStatus] = (),
+    limit: int,
+    offset: int,
 ) -> tuple[list[Refund], int]:
-    statement = (
-        select(Refund)
-        .where(Refund.municipality_code == staff.municipality_code)
-        .order_by(Refund.created_at.desc(), Refund.id)
-    )
+    """The municipality's refunds, newest first (`proposed`: waiting for confirmation)."""
+    conditions = [Refund.municipality_code == staff.municipality_code]
+    if statuses:
+        conditions.append(Refund.status.in_([str(status) for status in statuses]))
+    statement = select(Refund).where(*conditions).order_by(Refund.created_at.desc(), Refund.id)
     return await fetch_page(session, statement, limit=limit, offset=offset)
 
 
@@ -544,6 +941,10 @@ async def request_refund(
             "reference_number": payment.reference_number,
         },
     )
+    # A refund finance made by hand may cover an overpayment already on offer.
+    submission = await submissions_repository.get(session, payment.submission_id)
+    assert submission is not None
+    await settle_balance(session, submission, now=now)
     return refund
 
 
@@ -582,8 +983,8 @@ async def send_refund(
 # --- Internals ---------------------------------------------------------------------------
 
 
-def _require_fee_due(submission: Submission) -> None:
-    if submission.status != Status.AWAITING_PAYMENT or not submission.fee_total:
+def _require_fee_due(submission: Submission, due: int) -> None:
+    if submission.status != Status.AWAITING_PAYMENT or due <= 0:
         raise NothingToPay(
             f"An application in status '{submission.status}' has nothing to pay.",
             f"状態「{submission.status}」の申請には支払うものがありません。",
@@ -591,8 +992,8 @@ def _require_fee_due(submission: Submission) -> None:
         )
 
 
-def _still_usable(payment: Payment, fee_total: int, now: datetime) -> bool:
-    if payment.amount != fee_total:
+def _still_usable(payment: Payment, due: int, now: datetime) -> bool:
+    if payment.amount != due:
         return False
     return payment.status == PaymentStatus.PENDING or payment.expires_at > now
 
@@ -673,6 +1074,8 @@ async def _succeed(
     if status in CLOSED:
         # Money for a payment we had closed (the page expired, the voucher was canceled):
         # it is received all the same, and nobody owes it. Finance decides on a refund.
+        await _flush(session)
+        await settle_balance(session, submission, now=now)
         await alerts.raise_alert(
             session,
             alerts.AlertKind.RECEIVED_NOT_DUE,
@@ -689,6 +1092,8 @@ async def _succeed(
         )
     else:
         # e.g. withdrawn while a konbini voucher was out: nobody owes it any more.
+        await _flush(session)
+        await settle_balance(session, submission, now=now)
         await alerts.raise_alert(
             session,
             alerts.AlertKind.RECEIVED_NOT_DUE,
@@ -702,7 +1107,11 @@ async def _succeed(
 
 
 async def _apply_refund(
-    session: AsyncSession, payment: Payment, report: RefundReport, now: datetime
+    session: AsyncSession,
+    payment: Payment,
+    submission: Submission,
+    report: RefundReport,
+    now: datetime,
 ) -> bool:
     """One refund's state as the provider reports it. Ours are found by the provider's
     id or our id in its metadata; one made elsewhere (the dashboard) is recorded as the
@@ -762,6 +1171,11 @@ async def _apply_refund(
             amount=refund.amount,
             now=now,
         )
+        await _refresh_refunded(session, payment)
+        # Its money is back with the city: offered again, for finance to confirm (an
+        # automatic retry could fail forever).
+        await settle_balance(session, submission, now=now, confirm=True)
+        return True
     await _refresh_refunded(session, payment)
     if (
         report.status == RefundStatus.SUCCEEDED

@@ -46,6 +46,7 @@ __all__ = [
     "event_history",
     "get",
     "get_for_update",
+    "has_entered",
     "list_for_citizen",
     "reviewable_page",
     "reviewable_row",
@@ -98,6 +99,17 @@ async def timeline_of(session: AsyncSession, submission_id: uuid.UUID) -> list[S
         .order_by(SubmissionEvent.occurred_at, SubmissionEvent.id)
     )
     return list(events)
+
+
+async def has_entered(session: AsyncSession, submission_id: uuid.UUID, status: Status) -> bool:
+    """Whether the application was ever moved to `status` (e.g. asked to pay: its fee is
+    charged from then on)."""
+    found = await session.scalar(
+        select(SubmissionEvent.id)
+        .where(SubmissionEvent.submission_id == submission_id, SubmissionEvent.to_status == status)
+        .limit(1)
+    )
+    return found is not None
 
 
 async def comments_of(session: AsyncSession, submission_id: uuid.UUID) -> list[SubmissionComment]:

@@ -590,7 +590,9 @@ async def fix_fee(
 ) -> Submission:
     """手数料の確定: for a procedure paid after review, price the quantities staff found
     (e.g. the number of copies) from the pinned definition and move the application
-    in_review -> awaiting_payment. The caller has locked the row and checked who may.
+    in_review -> awaiting_payment, for what is left after what was paid already (fixed
+    again at or below that, it stays in review). The caller has locked the row, checked
+    who may, and settles any overpayment with the payment module.
 
     `quantities` name the per-unit fee rules' quantity fields; the citizen's answers
     stay as typed, the fixed fee is what the system derived."""
@@ -623,19 +625,22 @@ async def fix_fee(
     lifecycle.ensure_allowed(submission.status, Status.AWAITING_PAYMENT)
     answers = my_number.open_answers(definition, submission.answers, my_number.cipher_for(settings))
     fee = form.calculate_fee({**answers, **quantities})
-    if fee.total <= 0:
+    paid = await lifecycle.listeners.paid_amount(session, submission.id)
+    if fee.total <= 0 and paid <= 0:
         raise NoFeeDue(
             "The fee comes to 0 yen; decide the application without a payment.",
             "手数料が0円になるため支払は不要です。支払なしで審査を続けてください。",
         )
     submission.fee_total, submission.fee_breakdown = fee.total, fee.as_dict()
+    if fee.total <= paid:
+        # Fixed again at or below what was paid: the review goes on; the payment module
+        # offers any overpayment back (the caller settles the balance).
+        submission.updated_at = now
+        await lifecycle.flush_submission(session)
+        return submission
+    note = f"手数料確定 {fee.total:,}円" + (f"（差額 {fee.total - paid:,}円）" if paid else "")
     await lifecycle.transition(
-        session,
-        submission,
-        Status.AWAITING_PAYMENT,
-        staff,
-        comment or f"手数料確定 {fee.total:,}円",
-        now=now,
+        session, submission, Status.AWAITING_PAYMENT, staff, comment or note, now=now
     )
     return submission
 
@@ -668,9 +673,11 @@ async def _submit(
 ) -> None:
     fee = form.calculate_fee(result.answers)
     submission.answers = _sealed(form, result.answers, settings)
-    submission.fee_total = fee.total
-    submission.fee_breakdown = fee.as_dict()
-    if submission.status == Status.RETURNED:
+    resubmitting = submission.status == Status.RETURNED
+    if not (resubmitting and await _fee_fixed_by_staff(session, submission, form)):
+        submission.fee_total = fee.total
+        submission.fee_breakdown = fee.as_dict()
+    if resubmitting:
         target = Status.RESUBMITTED
     elif form.definition.payment_timing == "on_submit" and fee.total > 0:
         # The payment module (later) moves it on to `paid`; until then the amount is recorded.
@@ -693,6 +700,30 @@ async def _submit(
             now=now,
             timezone=ZoneInfo(settings.timezone),
         )
+    if resubmitting and form.definition.payment_timing == "on_submit":
+        # The corrected answers may cost more than was paid: ask for exactly the rest.
+        due = (submission.fee_total or 0) - await lifecycle.listeners.paid_amount(
+            session, submission.id
+        )
+        if due > 0:
+            await lifecycle.transition(
+                session,
+                submission,
+                Status.AWAITING_PAYMENT,
+                lifecycle.SYSTEM,
+                f"手数料の差額 {due:,}円のお支払いをお願いします / {due:,} yen of the fee to pay",
+                now=now,
+            )
+
+
+async def _fee_fixed_by_staff(
+    session: AsyncSession, submission: Submission, form: CompiledForm
+) -> bool:
+    """A fee paid after review, once staff fixed it, stays theirs when the citizen
+    resubmits: staff fix it again if the corrected answers change it."""
+    return form.definition.payment_timing == "after_review" and await repository.has_entered(
+        session, submission.id, Status.AWAITING_PAYMENT
+    )
 
 
 def _identity_method(submission: Submission, *, signed: bool) -> str:

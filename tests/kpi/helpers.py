@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,9 +24,12 @@ from app.auth.principals import (
 from app.config import Settings
 from app.forms.models import Procedure
 from app.forms.service import get_procedure, retire_procedure
+from app.payments import service as payments
+from app.payments.lifecycle import Fact, PaymentStatus
+from app.payments.models import Payment
 from app.submissions import lifecycle, signing
 from app.submissions import service as submissions
-from app.submissions.lifecycle import SYSTEM, Actor, Status
+from app.submissions.lifecycle import Actor, Status
 from app.submissions.signing import SubmissionSigning
 from tests.factories import TOMI, publish_definition
 
@@ -156,8 +159,27 @@ class Applications:
             await lifecycle.transition(session, submission, to, actor, comment, now=at)
 
     async def pay(self, submission_id: uuid.UUID, at: datetime) -> None:
-        """The payment provider confirmed the fee (the system actor, as app.payments does)."""
-        await self.move(submission_id, Status.PAID, at, SYSTEM)
+        """The payment provider confirmed the fee: a payment of the fee received, which
+        moves the application to `paid` (the system actor), as app.payments does."""
+        async with self.factory() as session, session.begin():
+            submission = await submissions.get_for_update(session, submission_id)
+            payment = Payment(
+                submission_id=submission.id,
+                municipality_code=submission.municipality_code,
+                reference_number=submission.reference_number or "",
+                provider="demo",
+                amount=submission.fee_total or 0,
+                fee_breakdown=submission.fee_breakdown or {},
+                payment_method_types=["card"],
+                status=PaymentStatus.CREATED,
+                refunded_amount=0,
+                expires_at=at + timedelta(hours=1),
+                created_at=at,
+                updated_at=at,
+            )
+            session.add(payment)
+            await session.flush()
+            await payments.apply_facts(session, payment.id, [Fact("succeeded")], now=at)
 
     async def withdraw_draft(self, submission_id: uuid.UUID, owner: Caller, at: datetime) -> None:
         async with self.factory() as session, session.begin():

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit.service import AuditActor
 from app.db import utcnow
 from app.payments import alerts
+from app.payments.lifecycle import RefundStatus
 from app.payments.models import Payment, PaymentAlert, ProviderEvent, Refund
 from app.payments.providers.base import LedgerPayout, LedgerTransaction
 from app.payments.reconciliation import service as reconciliation
@@ -192,8 +193,19 @@ async def payment_resources(
         alert_id = await session.scalar(
             select(PaymentAlert.id).where(PaymentAlert.source == "matrix")
         )
+        refund = Refund(
+            payment_id=payment.id,
+            municipality_code=payment.municipality_code,
+            amount=1,
+            reason="matrix",
+            status=RefundStatus.PROPOSED,
+            requested_by="system",
+        )
+        session.add(refund)
+        await session.flush()
     return {
         "payment_id": str(started["payment_id"]),
         "run_id": str(run.id),
         "alert_id": str(alert_id),
+        "refund_id": str(refund.id),
     }

@@ -218,16 +218,31 @@ async def test_money_for_an_expired_payment_is_received_but_not_due(
     # The application is not moved: this money was not asked for.
     assert await submission_status(session_factory, application.id) == "awaiting_payment"
     finance = as_staff(staff.finance)
-    [alert] = (await stripe_api.get(ALERTS, headers=finance)).json()["items"]
-    assert (alert["kind"], alert["kind_ja"], alert["amount"]) == (
-        "received_not_due",
-        "入金済・請求なし",
-        600,
-    )
-    # ... and it is refundable.
+    alerts = (await stripe_api.get(ALERTS, headers=finance)).json()["items"]
+    assert sorted((a["kind"], a["kind_ja"], a["amount"]) for a in alerts) == [
+        ("received_not_due", "入金済・請求なし", 600),
+        ("refund_to_confirm", "返金確認待ち（過払い）", 600),
+    ]
+    # It pays no fee: the application still owes 600 yen, and the 600 received is
+    # offered back.
+    balance = (
+        await stripe_api.get(f"/api/v1/submissions/{application.id}/balance", **_as(application))
+    ).json()
+    assert (balance["due"], balance["not_due"], balance["refund_proposed"]) == (600, 600, 600)
+    # Finance may refund it by hand instead: the proposal is withdrawn.
     refund = await stripe_api.post(
         f"/api/v1/admin/payments/{started['payment_id']}/refunds",
         json={"amount": 600, "reason": "期限切れ後の入金", "expected_refundable_amount": 600},
         headers=finance,
     )
     assert refund.status_code == 201
+    statuses = sorted(r["status"] for r in refund.json()["refunds"])
+    assert statuses == ["canceled", "requires_action"]  # konbini: waits for an account
+    balance = (
+        await stripe_api.get(f"/api/v1/submissions/{application.id}/balance", **_as(application))
+    ).json()
+    assert (balance["due"], balance["not_due"], balance["refund_proposed"]) == (600, 0, 0)
+
+
+def _as(application: Any) -> dict[str, Any]:
+    return {"headers": application.headers}

@@ -13,8 +13,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments.router import Storage
@@ -32,6 +33,10 @@ from app.dependencies import AppSettings, DbSession, Now
 from app.errors import PayloadTooLarge, problem_responses
 from app.forms.service import ProcedureNotFound
 from app.municipalities.service import MunicipalityCodeInvalid, MunicipalityNotFound
+from app.payments import service as payments
+from app.payments.citizen_router import to_balance_read
+from app.payments.dependencies import Providers
+from app.payments.schemas import BalanceRead
 from app.submissions import idempotency, service
 from app.submissions.idempotency import (
     IdempotencyInProgress,
@@ -56,6 +61,13 @@ from app.submissions.signing import SubmissionSigning
 
 router = APIRouter(tags=["submissions"])
 logger = logging.getLogger(__name__)
+
+
+class SubmissionStatusRead(SubmissionRead):
+    balance: BalanceRead = Field(
+        description="The money (収支): fee, paid, refunded, due, and the open payment with "
+        "its konbini voucher (払込番号, 支払期限)"
+    )
 
 
 IdempotencyKeyHeader = Annotated[
@@ -169,7 +181,7 @@ async def create_submission(
 
 @router.get(
     "/submissions/{submission_id}",
-    response_model=SubmissionRead,
+    response_model=SubmissionStatusRead,
     responses=problem_responses(AuthenticationRequired, service.SubmissionNotFound),
 )
 async def get_submission(
@@ -178,9 +190,12 @@ async def get_submission(
     settings: AppSettings,
     caller: AuthenticatedCaller,
 ) -> JSONResponse:
-    """The application with its answers, fee, 受付番号 and status timeline (owner only)."""
+    """The application with its answers, fee, 受付番号, status timeline and money
+    (`balance`: what is due, and a konbini voucher being paid) (owner only)."""
     view = await service.get_submission(session, submission_id, caller, settings=settings)
-    return _json(200, to_read(view).model_dump(mode="json", by_alias=True))
+    balance = to_balance_read(await payments.balance_of(session, view.submission))
+    body = to_read(view).model_dump(mode="json", by_alias=True)
+    return _json(200, {**body, "balance": balance.model_dump(mode="json")})
 
 
 @router.patch(
@@ -271,14 +286,19 @@ async def submit_submission(
 )
 async def withdraw_submission(
     submission_id: uuid.UUID,
+    http: Request,
     session: DbSession,
     settings: AppSettings,
     caller: AuthenticatedCaller,
+    providers: Providers,
+    background: BackgroundTasks,
     now: Now,
     body: Annotated[WithdrawRequest | None, Body()] = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    """Withdraw (取下げ) the application; possible until a decision is made."""
+    """Withdraw (取下げ) the application; possible until a decision is made. A payment
+    page still open expires and a konbini voucher is canceled (once the withdrawal is
+    committed); what was paid is offered back."""
     request = body or WithdrawRequest()
     key = idempotency.parse_key(idempotency_key)
     scope = f"owner:{caller.principal_key}"
@@ -290,6 +310,13 @@ async def withdraw_submission(
         return _json(stored.status, stored.body, replayed=True)
     submission = await service.withdraw(
         session, submission_id, caller, reason=request.reason, now=now
+    )
+    background.add_task(
+        payments.close_payments_not_due,
+        http.app.state.session_factory,
+        providers,
+        submission.id,
+        now=now,
     )
     receipt = to_receipt(submission).model_dump(mode="json")
     await _remember(session, key, scope, 200, receipt)
