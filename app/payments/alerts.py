@@ -167,3 +167,39 @@ async def resolve_alert(
         details={"kind": alert.kind, "payment_id": str(alert.payment_id)},
     )
     return alert
+
+
+async def settle_by_source(
+    session: AsyncSession,
+    actor: audit.Actor,
+    kind: AlertKind,
+    source: str,
+    resolution: str,
+    *,
+    now: datetime,
+) -> None:
+    """Resolve the alert a cause raised once what it asked for is done (a proposed
+    refund confirmed, or no longer needed); audited like a person's resolution."""
+    alert = await session.scalar(
+        select(PaymentAlert)
+        .where(
+            PaymentAlert.kind == kind.value,
+            PaymentAlert.source == source[:255],
+            PaymentAlert.resolved_at.is_(None),
+        )
+        .with_for_update()
+    )
+    if alert is None:
+        return
+    alert.resolved_at, alert.resolved_by, alert.resolution = now, actor.actor_id, resolution
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "payment.alert.resolve",
+        "payment_alert",
+        alert.id,
+        alert.municipality_code,
+        reason=resolution,
+        details={"kind": alert.kind, "payment_id": str(alert.payment_id)},
+    )

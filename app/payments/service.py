@@ -490,6 +490,14 @@ async def settle_balance(
         refund.status, refund.updated_at = RefundStatus.CANCELED, now
         refund.failure_reason = "no_longer_overpaid"
         on_offer -= refund.amount
+        await alerts.settle_by_source(
+            session,
+            alerts.SYSTEM_ACTOR,
+            alerts.AlertKind.REFUND_TO_CONFIRM,
+            f"refund:{refund.id}",
+            "過払いが解消したため返金予定を取り消しました / No longer overpaid",
+            now=now,
+        )
     missing = balance.to_refund - on_offer
     if missing <= 0:
         await _flush(session)
@@ -728,6 +736,14 @@ async def confirm_refund(
             "reference_number": payment.reference_number,
             "confirmed": True,
         },
+    )
+    await alerts.settle_by_source(
+        session,
+        staff,
+        alerts.AlertKind.REFUND_TO_CONFIRM,
+        f"refund:{refund.id}",
+        "返金を確認しました / Refund confirmed",
+        now=now,
     )
     return refund
 

@@ -288,6 +288,7 @@ async def test_a_resubmission_that_costs_less_offers_the_difference_back(
         str((await stored_payment(session_factory, proposed["payment_id"])).provider_checkout_id)
     )
     assert charge["amount_refunded"] == 2_700  # once
+    assert (await stripe_api.get(ALERTS, headers=finance)).json()["items"] == []  # done
 
     await staff_action(stripe_api, reviewer, application, "start_review")
     approved = await staff_action(stripe_api, reviewer, application, "approve")
@@ -452,3 +453,45 @@ async def test_withdrawal_after_payment_refunds_automatically_where_the_city_say
 def fake_now(fake: FakeStripe) -> datetime:
     """A moment past settle-open's grace for refunds requested just now."""
     return datetime.fromtimestamp(fake.now(), UTC) + timedelta(minutes=5)
+
+
+async def test_a_failed_refund_puts_the_money_back_on_the_balance_and_on_offer(
+    stripe_api: httpx.AsyncClient,
+    staff: Staff,
+    as_staff: Any,
+    fake: FakeStripe,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Withdrawn after paying 600 yen: finance confirms the refund, Stripe fails it
+    (refund.updated, refund.failed): the 600 yen are held again, shown as such, and
+    offered again for confirmation (never retried on their own)."""
+    finance = as_staff(staff.finance)
+    application, _ = await paid_by_card(stripe_api, fake, session_factory, copies=2)
+    await stripe_api.post(
+        f"/api/v1/submissions/{application.id}/withdraw", headers=application.headers
+    )
+    [first] = (
+        await stripe_api.get("/api/v1/admin/refunds?status=proposed", headers=finance)
+    ).json()["items"]
+    confirmed = await stripe_api.post(
+        f"/api/v1/admin/refunds/{first['id']}/confirm", headers=finance
+    )
+    assert confirmed.json()["status"] == "succeeded"
+    shown = await balance(stripe_api, application)
+    assert (shown["net_paid"], shown["to_refund"], shown["refund_proposed"]) == (0, 0, 0)
+
+    fake.take_events()
+    await deliver(stripe_api, fake.refund_fails(confirmed.json()["provider_refund_id"]))
+    shown = await balance(stripe_api, application)
+    assert (shown["fee"], shown["net_paid"], shown["due"]) == (0, 600, -600)
+    assert (shown["to_refund"], shown["refund_proposed"]) == (600, 600)
+    kinds = sorted(
+        (a["kind"], a["amount"])
+        for a in (await stripe_api.get(ALERTS, headers=finance)).json()["items"]
+    )
+    # The first proposal's alert was resolved when finance confirmed it.
+    assert kinds == [("refund_failed", 600), ("refund_to_confirm", 600)]
+    [again] = (
+        await stripe_api.get("/api/v1/admin/refunds?status=proposed", headers=finance)
+    ).json()["items"]
+    assert again["id"] != first["id"] and again["amount"] == 600
