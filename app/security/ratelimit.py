@@ -48,7 +48,7 @@ class Decision:
 
 
 def bucket_key(scope: str, *parts: str) -> str:
-    """The caller's IP (and user name) hashed: buckets hold no personal data."""
+    """The caller's IP (and login id) hashed: buckets hold no personal data."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:48]
     return f"{scope}:{digest}"
 
