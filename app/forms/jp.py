@@ -77,3 +77,41 @@ def is_valid_my_number(value: str) -> bool:
     if re.fullmatch(MY_NUMBER_PATTERN, value) is None:
         return False
     return my_number_check_digit(value[:11]) == int(value[11])
+
+
+DESIGNATED_CITIES: tuple[str, ...] = (
+    "札幌市", "仙台市", "さいたま市", "千葉市", "川崎市", "横浜市", "相模原市",
+    "新潟市", "静岡市", "浜松市", "名古屋市", "京都市", "大阪市", "堺市", "神戸市",
+    "岡山市", "広島市", "北九州市", "福岡市", "熊本市",
+)  # fmt: skip
+"""The 20 政令指定都市, whose addresses name a ward: 横浜市中区."""
+
+_NAME = r"[^市区町村郡]+"
+_CITY_PATTERNS = (
+    re.compile(rf"^({_NAME}郡{_NAME}[町村])"),  # 北佐久郡軽井沢町
+    re.compile(rf"^((?:{'|'.join(DESIGNATED_CITIES)}){_NAME}区)"),  # 横浜市中区
+    re.compile(rf"^({_NAME}[市区町村])"),  # 東御市, 千代田区
+)
+
+
+def split_address(address: str) -> tuple[str, str, str] | None:
+    """都道府県, 市区町村 and the rest of an address written in one string, each part
+    exactly as written (no normalisation), or None when the split is not certain: no
+    prefecture at the start, no municipality after it, or a municipality whose name
+    holds 市, 区, 町 or 村 (大町市, 四日市市, 東村山市), which a pattern cannot tell
+    from the end of the name."""
+    prefecture = next((p for p in PREFECTURES if address.startswith(p)), None)
+    if prefecture is None:
+        return None
+    remainder = address[len(prefecture) :]
+    for pattern in _CITY_PATTERNS:
+        match = pattern.match(remainder)
+        if match is not None:
+            break
+    else:
+        return None
+    city = match.group(1)
+    rest = remainder[len(city) :]
+    if rest[:1] in ("市", "区", "町", "村") or "市" in rest or "郡" in rest:
+        return None
+    return prefecture, city, rest

@@ -2,7 +2,8 @@
 certificate asserts, so the citizen does not type again what the card already says.
 
 A definition maps a top-level field to one fact with `prefill` (see docs/jpki.md):
-text: name | address, textarea: address, name_with_kana: name (the フリガナ is left
+text: name | address, textarea: address, address_jp: address (split into 都道府県,
+市区町村 and the rest, or left empty), name_with_kana: name (the フリガナ is left
 to the citizen), date: birth_date, select/radio: sex (options male / female /
 unknown). The card proves the facts by signing a one-time nonce with its signing key.
 The answers record which values came from the card. Never commits.
@@ -41,6 +42,8 @@ class Prefilled:
     filled: list[str]
     """The answers this prefill wrote."""
     facts: BasicFourFacts
+    unsplit_address: str | None = None
+    """The certified 住所 when an `address_jp` field could not be filled from it."""
 
 
 def prefill_values(
@@ -110,4 +113,15 @@ async def prefill_from_card(
     opened = await submissions_service.get_submission(
         session, submission_id, caller, settings=settings
     )
-    return Prefilled(submission, opened.answers, sorted(values), verified.facts)
+    unsplit = any(
+        getattr(field, "prefill", None) == "address" and field.key not in values
+        for step in definition.steps
+        for field in step.fields
+    )
+    return Prefilled(
+        submission,
+        opened.answers,
+        sorted(values),
+        verified.facts,
+        verified.facts.address if unsplit else None,
+    )

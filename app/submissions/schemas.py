@@ -146,6 +146,13 @@ class PrefillResult(BaseModel):
     has_alternative_characters: bool = Field(
         description="The card's name or address holds 代替文字: ask the citizen to check them"
     )
+    unsplit_address: str | None = Field(
+        default=None,
+        description=(
+            "The certified address, as the card states it, when an address_jp field was"
+            " left empty because the address could not be split into its parts"
+        ),
+    )
 
 
 class MySubmission(BaseModel):

@@ -10,7 +10,7 @@ import jaconv
 
 from app.forms.fields.base import FieldDefinition, Schema, register_field_type
 from app.forms.fields.text import string_schema
-from app.forms.jp import FULLWIDTH_SPACE, KATAKANA_PATTERN, PREFECTURES
+from app.forms.jp import FULLWIDTH_SPACE, KATAKANA_PATTERN, PREFECTURES, split_address
 from app.forms.normalize import normalize_parts, normalize_text
 from app.forms.validation import pointer
 
@@ -65,6 +65,7 @@ class AddressJpField(_Parts):
     """住所: 都道府県, 市区町村, 町域, and the rest (番地・建物名)."""
 
     type: Literal["address_jp"]
+    prefill: Literal["address"] | None = None
 
     def normalize(self, value: Any) -> Any:
         return normalize_parts(value, dict.fromkeys(ADDRESS_PARTS, normalize_text))
@@ -104,6 +105,21 @@ class AddressJpField(_Parts):
 
     def completeness_schema(self) -> Schema:
         return {"required": list(_REQUIRED_ADDRESS_PARTS)}
+
+    def prefilled(self, value: Any, current: Any) -> Any:
+        """The certified 住所 split into 都道府県, 市区町村 and the rest (番地 etc.), each
+        as the card writes it; None when it cannot be split with certainty. The
+        postcode is not on the card and 町域 is not told apart from the 番地."""
+        parts = split_address(value) if isinstance(value, str) else None
+        if parts is None:
+            return None
+        prefecture, city, rest = parts
+        if (
+            len(city) > ADDRESS_PART_MAX_LENGTH["city"]
+            or len(rest) > ADDRESS_PART_MAX_LENGTH["rest"]
+        ):
+            return None
+        return {"prefecture": prefecture, "city": city, **({"rest": rest} if rest else {})}
 
 
 @register_field_type

@@ -86,4 +86,5 @@ async def prefill_submission(
         filled=prefilled.filled,
         prefilled_from_card=prefilled.submission.prefilled_from_card or [],
         has_alternative_characters=prefilled.facts.has_alternative_characters,
+        unsplit_address=prefilled.unsplit_address,
     )

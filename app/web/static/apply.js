@@ -271,7 +271,8 @@ function prefillPanel(id, definition, answers, hash) {
       const filled = allFields(definition).filter((field) => result.filled.includes(field.key));
       flash = el("div", { class: "notice success", role: "status", id: "prefill-result" },
         el("p", {}, t("prefillDone", { fields: filled.map((field) => loc(field.label)).join("、") })),
-        result.has_alternative_characters ? el("p", {}, t("prefillAlternativeCharacters")) : null);
+        result.has_alternative_characters ? el("p", {}, t("prefillAlternativeCharacters")) : null,
+        result.unsplit_address ? el("p", { id: "prefill-unsplit-address" }, t("prefillUnsplitAddress", { address: result.unsplit_address })) : null);
       carried = null;
       await stepPage(id, Number(hash.split("/").at(-1)));
     } catch (error) {
