@@ -495,3 +495,85 @@ async def test_a_failed_refund_puts_the_money_back_on_the_balance_and_on_offer(
         await stripe_api.get("/api/v1/admin/refunds?status=proposed", headers=finance)
     ).json()["items"]
     assert again["id"] != first["id"] and again["amount"] == 600
+
+
+async def test_the_whole_sequence_ends_with_net_paid_equal_to_the_fee(
+    stripe_api: httpx.AsyncClient,
+    staff: Staff,
+    as_staff: Any,
+    fake: FakeStripe,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Pay, return, edit up, resubmit and pay the difference, return, edit down, resubmit
+    and refund the difference, then withdraw and refund the rest: at every stop the
+    balance explains the money, and at the end net paid equals the fee owed (0)."""
+    await publish_definition(session_factory, TOMI, bulky_definition())
+    reviewer, finance = as_staff(staff.reviewer), as_staff(staff.finance)
+    created = await stripe_api.post(
+        f"/api/v1/municipalities/{TOMI}/procedures/{BULKY}/submissions",
+        json={"answers": items(futon=1), "submit": True},
+    )
+    body = created.json()
+    application = Application(body["id"], body["access_token"], body["reference_number"])
+    await pay_by_card(stripe_api, fake, session_factory, application)
+
+    async def returned_and_resubmitted(answers: dict[str, Any]) -> str:
+        await staff_action(stripe_api, reviewer, application, "start_review")
+        await staff_action(stripe_api, reviewer, application, "return", "品目をご確認ください")
+        edited = await stripe_api.patch(
+            f"/api/v1/submissions/{application.id}",
+            json={"answers": answers},
+            headers=application.headers,
+        )
+        assert edited.status_code == 200, edited.text
+        resubmitted = await stripe_api.post(
+            f"/api/v1/submissions/{application.id}/submit", headers=application.headers
+        )
+        assert resubmitted.status_code == 200, resubmitted.text
+        status: str = resubmitted.json()["status"]
+        return status
+
+    async def confirm_the_proposed_refund(amount: int) -> None:
+        [proposed] = (
+            await stripe_api.get("/api/v1/admin/refunds?status=proposed", headers=finance)
+        ).json()["items"]
+        assert proposed["amount"] == amount
+        confirmed = await stripe_api.post(
+            f"/api/v1/admin/refunds/{proposed['id']}/confirm", headers=finance
+        )
+        assert confirmed.json()["status"] == "succeeded", confirmed.text
+
+    assert await returned_and_resubmitted(items(sofa_multi=2)) == "awaiting_payment"
+    shown = await balance(stripe_api, application)
+    assert (shown["fee"], shown["net_paid"], shown["due"]) == (3_000, 300, 2_700)
+    started = await pay_by_card(stripe_api, fake, session_factory, application)
+    assert started["amount"] == 2_700
+
+    assert await returned_and_resubmitted(items(futon=1)) == "resubmitted"
+    shown = await balance(stripe_api, application)
+    assert (shown["fee"], shown["net_paid"], shown["refund_proposed"]) == (300, 3_000, 2_700)
+    await confirm_the_proposed_refund(2_700)
+    assert (await balance(stripe_api, application))["net_paid"] == 300
+
+    withdrawn = await stripe_api.post(
+        f"/api/v1/submissions/{application.id}/withdraw", headers=application.headers
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    await confirm_the_proposed_refund(300)
+    shown = await balance(stripe_api, application)
+    assert (shown["fee"], shown["net_paid"], shown["due"], shown["refund_proposed"]) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    listed = await stripe_api.get(
+        "/api/v1/admin/payments", params={"submission_id": application.id}, headers=finance
+    )
+    charged = [
+        fake.charge_of(str((await stored_payment(session_factory, p["id"])).provider_checkout_id))
+        for p in listed.json()["items"]
+    ]
+    assert len(charged) == 2
+    assert sum(c["amount"] - c["amount_refunded"] for c in charged) == 0
+    assert (await stripe_api.get(ALERTS, headers=finance)).json()["items"] == []
