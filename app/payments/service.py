@@ -718,25 +718,7 @@ async def confirm_refund(
     refund.status, refund.updated_at = RefundStatus.REQUESTED, now
     refund.requested_by = str(staff.id)
     refund.refundable_before = payment.refundable_amount
-    await _refresh_refunded(session, payment)
-    payment.updated_at = now
-    await _flush(session)
-    await audit.record(
-        session,
-        staff,
-        "payment.refund",
-        "payment",
-        payment.id,
-        payment.municipality_code,
-        reason=refund.reason,
-        details={
-            "refund_id": str(refund.id),
-            "amount": refund.amount,
-            "refunded_total": payment.refunded_amount,
-            "reference_number": payment.reference_number,
-            "confirmed": True,
-        },
-    )
+    await _record_refund_requested(session, staff, payment, refund, now=now, confirmed=True)
     await alerts.settle_by_source(
         session,
         staff,
@@ -939,24 +921,7 @@ async def request_refund(
         updated_at=now,
     )
     session.add(refund)
-    await _refresh_refunded(session, payment)
-    payment.updated_at = now
-    await _flush(session)
-    await audit.record(
-        session,
-        staff,
-        "payment.refund",
-        "payment",
-        payment.id,
-        payment.municipality_code,
-        reason=refund.reason,
-        details={
-            "refund_id": str(refund.id),
-            "amount": amount,
-            "refunded_total": payment.refunded_amount,
-            "reference_number": payment.reference_number,
-        },
-    )
+    await _record_refund_requested(session, staff, payment, refund, now=now)
     # A refund finance made by hand may cover an overpayment already on offer.
     submission = await submissions_repository.get(session, payment.submission_id)
     assert submission is not None
@@ -1242,6 +1207,40 @@ async def _apply_dispute(
     if PaymentStatus(payment.status) in PAID:
         _move(payment, paid_status(payment.amount, payment.refunded_amount, payment.dispute_status))
     return True
+
+
+async def _record_refund_requested(
+    session: AsyncSession,
+    staff: StaffPrincipal,
+    payment: Payment,
+    refund: Refund,
+    *,
+    now: datetime,
+    confirmed: bool = False,
+) -> None:
+    """A refund row now `requested`: the payment's refunded total follows, and the request
+    is audited (committed before the provider is asked)."""
+    await _refresh_refunded(session, payment)
+    payment.updated_at = now
+    await _flush(session)
+    details: dict[str, Any] = {
+        "refund_id": str(refund.id),
+        "amount": refund.amount,
+        "refunded_total": payment.refunded_amount,
+        "reference_number": payment.reference_number,
+    }
+    if confirmed:
+        details["confirmed"] = True
+    await audit.record(
+        session,
+        staff,
+        "payment.refund",
+        "payment",
+        payment.id,
+        payment.municipality_code,
+        reason=refund.reason,
+        details=details,
+    )
 
 
 async def _refresh_refunded(session: AsyncSession, payment: Payment) -> None:
