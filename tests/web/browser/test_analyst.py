@@ -157,6 +157,11 @@ def test_the_dashboard_chart_figures_csv_and_sign_out(phone, web_server, screens
     # In English the chart, figures and legend are drawn again, as clean for axe.
     page.get_by_role("button", name="English").click()
     page.get_by_role("heading", name="Online procedures: usage (analysts)").wait_for()
+    # The heading changes at once; the chart is drawn again when its figures are back.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#trend-chart text')]
+            .some((node) => node.textContent.startsWith('Baseline'))"""
+    )
     english = chart.locator("text").evaluate_all("nodes => nodes.map((n) => n.textContent)")
     assert "Baseline 13" in english
     assert "FY2021" in page.locator("#trend-table").inner_text()
