@@ -151,3 +151,52 @@ def _first_option(code: str) -> str:
                 if inner["key"] == "fiscal_year":
                     return str(inner["options"][0]["value"])
     raise AssertionError("no fiscal_year field")
+
+
+# The applicant's address fields that are not the card holder's registered 住所 (the card
+# states only that one), so the card never fills them.
+NOT_THE_REGISTERED_ADDRESS = {
+    # 現に住んでいる場所: where the recipient lives now, which may be a refuge from
+    # domestic violence away from the registered address.
+    "child-allowance-status",
+    # 住所（現在の連絡先）: where the evacuated applicant can be reached and mailed.
+    "disaster-damage-certificate",
+    # 申請者の住所（事業所の所在地）: an office's address when an office applies.
+    "long-term-care-certification",
+    # 使用場所: where the water is used, not where the user lives.
+    "water-service",
+}
+
+
+def _prefill_marks(code: str) -> dict[str, str]:
+    definition = check_definition(CATALOG[code])
+    marks = {}
+    for step in definition.steps:
+        for field in step.fields:
+            fact = getattr(field, "prefill", None)
+            if fact is not None:
+                marks[field.key] = fact
+    return marks
+
+
+@pytest.mark.parametrize("code", sorted(CATALOG))
+def test_the_applicants_own_name_birth_date_sex_and_address_come_from_the_card(
+    code: str,
+) -> None:
+    marks = _prefill_marks(code)
+    fields = {f["key"] for step in CATALOG[code]["steps"] for f in step["fields"]}
+    assert marks.get("applicant_name") == "name"
+    assert marks.get("applicant_birth_date") == "birth_date"
+    if "applicant_sex" in fields:
+        assert marks["applicant_sex"] == "sex"
+    if code in NOT_THE_REGISTERED_ADDRESS:
+        assert "address" not in marks.values()
+    else:
+        assert marks.get("applicant_address") == "address"
+    # Only the applicant's own fields: never a child's, a spouse's, a site's or an office's.
+    assert set(marks) <= {
+        "applicant_name",
+        "applicant_birth_date",
+        "applicant_sex",
+        "applicant_address",
+    }

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.jpki.facts import Sex
 from app.auth.jpki.testca import CardHolder
+from app.forms.service import read_catalog_directory
 from tests.auth.jpki.helpers import SIGN, card_definition, challenge, create_draft, signed_nonce
 from tests.cards import MintCard
 from tests.factories import TOMI, publish_definition, seed_municipalities
@@ -39,11 +40,17 @@ async def procedure(session_factory: async_sessionmaker[AsyncSession]) -> None:
     await publish_definition(session_factory, TOMI, _definition())
 
 
-async def _prefill(api: httpx.AsyncClient, mint: MintCard, address: str) -> dict[str, Any]:
+async def _prefill(
+    api: httpx.AsyncClient,
+    mint: MintCard,
+    address: str,
+    procedure: str = PROCEDURE,
+    answers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     card = mint(
         CardHolder(name="東御　花子", birth_date=date(1990, 4, 1), sex=Sex.FEMALE, address=address)
     )
-    submission_id, owner = await create_draft(api, PROCEDURE, {"copies": 1})
+    submission_id, owner = await create_draft(api, procedure, answers or {"copies": 1})
     nonce = await challenge(api, purpose="prefill")
     response = await api.post(
         f"/api/v1/submissions/{submission_id}/prefill",
@@ -109,4 +116,38 @@ async def test_an_address_that_cannot_be_split_is_left_to_the_citizen_and_return
     assert "address" not in body["filled"]
     assert "address" not in body["prefilled_from_card"]
     assert body["answers"]["applicant_name"] == "東御\u3000花子"  # the rest still filled
+    assert body["unsplit_address"] == address
+
+
+@pytest.fixture
+async def juminhyo(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """The shipped 住民票の写し definition, whose requester's 住所 is marked for the card."""
+    await seed_municipalities(session_factory)
+    [definition] = [d for d in read_catalog_directory() if d["code"] == "juminhyo-copy"]
+    await publish_definition(session_factory, TOMI, definition)
+
+
+async def test_the_shipped_juminhyo_request_fills_the_requesters_address_from_the_card(
+    api: httpx.AsyncClient, juminhyo: None, mint: MintCard
+) -> None:
+    typed = {"requester_type": "self", "applicant_phone": "0268621111"}
+    body = await _prefill(api, mint, "長野県東御市県２８１番地２", "juminhyo-copy", typed)
+    assert body["answers"]["applicant_address"] == {
+        "prefecture": "長野県",
+        "city": "東御市",
+        "rest": "県２８１番地２",
+    }
+    assert body["filled"] == ["applicant_address", "applicant_birth_date", "applicant_name"]
+    assert body["prefilled_from_card"] == body["filled"]
+    assert body["answers"]["applicant_phone"] == "0268621111"  # typed answers kept
+    assert body["unsplit_address"] is None
+
+
+async def test_the_shipped_juminhyo_request_returns_an_address_it_cannot_split(
+    api: httpx.AsyncClient, juminhyo: None, mint: MintCard
+) -> None:
+    address = "長野県大町市大字大町３８８７番地"  # 町 inside the city's name
+    body = await _prefill(api, mint, address, "juminhyo-copy", {"requester_type": "self"})
+    assert "applicant_address" not in body["answers"]
+    assert body["filled"] == ["applicant_birth_date", "applicant_name"]
     assert body["unsplit_address"] == address
