@@ -3,7 +3,7 @@
 // pay, and follow everything in マイページ. Hash routes (#/...) so the server serves one
 // page. Each screen lives in its own module; this one routes and draws the frame.
 
-import { ApiError, api } from "./api.js";
+import { ApiError, NetworkError, api } from "./api.js";
 import { donePage, keepTyping, leavePage, reviewPage, stepPage } from "./apply.js";
 import { municipalitiesPage, procedureLoginPage, procedurePage, proceduresPage } from "./catalog.js";
 import { el } from "./dom.js";
@@ -55,6 +55,21 @@ function notFound(id) {
     el("p", {}, link("#/me", t("openMyPage"))), el("p", {}, link("#/", t("newApplication"))));
 }
 
+/** An unexpected failure (the server or the network): said plainly, with a way on. */
+function errorPage(error) {
+  const retry = el("button", { type: "button", class: "secondary", id: "error-retry" }, t("tryAgain"));
+  retry.addEventListener("click", () => route());
+  const detail = error instanceof NetworkError ? t("networkError") : problemText(error);
+  show(
+    el("h1", {}, t("errorPageTitle")),
+    el("p", {}, t("errorPageIntro")),
+    detail ? el("p", { id: "error-detail" }, detail) : null,
+    el("div", { class: "actions" }, retry),
+    el("p", {}, link("#/me", t("openMyPage"))),
+    el("p", {}, link("#/", t("backToStart"))),
+  );
+}
+
 async function route() {
   const hash = location.hash || "#/";
   leavePage();
@@ -69,7 +84,7 @@ async function route() {
       if (error instanceof ApiError && error.status === 404 && hash.startsWith("#/s/")) {
         return notFound(match[1]);
       }
-      show(el("h1", {}, t("genericError")), el("p", {}, problemText(error)), link("#/", t("newApplication")));
+      errorPage(error);
     }
     return;
   }

@@ -86,7 +86,13 @@ function applicationActions(submission, changed, { onStatusPage = false } = {}) 
 function failed(slot, error) {
   if (loginExpired(error)) return askToLogInAgain();
   const missing = error instanceof ApiError && (error.status === 404 || error.status === 405);
-  const message = notice(missing ? t("actionUnavailable") : `${t("genericError")} ${problemText(error)}`, "error");
+  // 409: sent or decided meanwhile (another tab, staff); trying again later would not help.
+  const now = error instanceof ApiError && error.status === 409
+    && (error.problem.current_status || error.problem.from);
+  const text = missing ? t("actionUnavailable")
+    : now ? t("actionConflict", { status: t(`status_${now}`) })
+    : `${t("genericError")} ${problemText(error)}`;
+  const message = notice(text, "error");
   // The question's button is gone: the focus goes to what happened instead.
   message.tabIndex = -1;
   slot.replaceChildren(message);

@@ -213,3 +213,77 @@ def test_mypage_lists_the_cards_applications_after_a_login_on_another_device(
         checker(page, screenshots)("46-mypage-card-login")
     finally:
         other.close()
+
+
+def is_focused(locator) -> bool:
+    return bool(locator.evaluate("node => node === document.activeElement"))
+
+
+def test_a_draft_submitted_elsewhere_cannot_be_deleted_and_says_so(phone, web_server, screenshots):
+    """The draft is sent from another tab while マイページ still offers 下書きを削除: the
+    server's refusal is shown where the question was, and the focus moves to it."""
+    page = phone
+    draft, draft_token = start_street_light(page, web_server)
+    page.goto("/#/me")
+    draft_card = page.locator(f"article[data-id='{draft}']")
+    draft_card.get_by_role("button", name="下書きを削除").wait_for()
+    sent = httpx.post(
+        f"{web_server}/api/v1/submissions/{draft}/submit",
+        json={},
+        headers={"Authorization": f"Bearer {draft_token}", "Idempotency-Key": draft},
+    )
+    assert sent.status_code == 200, sent.text
+
+    draft_card.get_by_role("button", name="下書きを削除").click()
+    draft_card.locator(".confirm").get_by_role("button", name="下書きを削除").click()
+    refusal = draft_card.get_by_role("alert")
+    refusal.wait_for()
+    assert "申請の状態が「申請済み」に変わったため、実行できませんでした" in refusal.inner_text()
+    assert is_focused(refusal)
+    checker(page, screenshots)("47-delete-refused")
+    still = httpx.get(
+        f"{web_server}/api/v1/submissions/{draft}",
+        headers={"Authorization": f"Bearer {draft_token}"},
+    )
+    assert still.json()["status"] == "submitted"
+
+
+def test_a_failed_withdrawal_is_said_and_focused(phone, web_server, screenshots):
+    """On the status page: the network fails, then the application is decided before the
+    second try. Each time the message replaces the question and takes the focus."""
+    page = phone
+    step = checker(page, screenshots)
+    sent, sent_token = start_street_light(page, web_server)
+    submitted = httpx.post(
+        f"{web_server}/api/v1/submissions/{sent}/submit",
+        json={},
+        headers={"Authorization": f"Bearer {sent_token}", "Idempotency-Key": sent},
+    )
+    assert submitted.status_code == 200, submitted.text
+    page.goto(f"/#/s/{sent}")
+    page.get_by_role("heading", name="申請の状況").wait_for()
+
+    def withdraw() -> None:
+        page.get_by_role("button", name="申請を取り下げる").click()
+        page.locator(".confirm").get_by_role("button", name="申請を取り下げる").click()
+
+    page.route(f"**/api/v1/submissions/{sent}/withdraw", lambda route: route.abort())
+    withdraw()
+    offline = page.get_by_role("alert").filter(has_text="通信できませんでした")
+    offline.wait_for()
+    assert is_focused(offline)
+    step("48-withdraw-network-error")
+    page.unroute(f"**/api/v1/submissions/{sent}/withdraw")
+
+    staff_transition(web_server, sent, {"action": "start_review"})
+    staff_transition(web_server, sent, {"action": "approve"})
+    withdraw()
+    refused = page.get_by_role("alert").filter(has_text="申請の状態が「承認」に変わったため")
+    refused.wait_for()
+    assert is_focused(refused)
+    step("49-withdraw-refused")
+    stored = httpx.get(
+        f"{web_server}/api/v1/submissions/{sent}",
+        headers={"Authorization": f"Bearer {sent_token}"},
+    ).json()
+    assert stored["status"] == "approved"

@@ -243,3 +243,37 @@ def test_production_card_app_texts_ask_for_the_signing_password_when_signing(
     assert "ログインの暗証番号（数字4桁）ではありません" in text
     assert page.locator("#test-card-files").count() == 0
     checker(page, screenshots)("10b-review-card-app")
+
+
+def test_the_error_page_says_what_happened_and_passes_axe(phone, screenshots):
+    """An unexpected answer from the server, then no connection at all: the error page
+    (its heading focused) passes axe and offers a way on; an unknown address shows the
+    start page, not an error."""
+    page = phone
+    step = checker(page, screenshots)
+    procedures = f"**/api/v1/municipalities/{TOMI}/procedures"
+    page.route(procedures, lambda route: route.fulfill(status=502, body="Bad Gateway"))
+    page.goto(f"/#/m/{TOMI}")
+    heading = page.get_by_role("heading", name="ページを表示できませんでした")
+    heading.wait_for()
+    assert heading.evaluate("node => node === document.activeElement")
+    assert "時間をおいてもう一度お試しください" in page.locator("main").inner_text()
+    assert page.get_by_role("link", name="最初のページに戻る").is_visible()
+    assert page.get_by_role("link", name="マイページを開く").is_visible()
+    step("16-error-page")
+
+    page.unroute(procedures)
+    page.route(procedures, lambda route: route.abort())
+    page.get_by_role("button", name="もう一度読み込む").click()
+    page.locator("#error-detail").filter(has_text="通信できませんでした").wait_for()
+    step("16b-error-page-offline")
+
+    # The server answers again: もう一度読み込む shows the page asked for.
+    page.unroute(procedures)
+    page.get_by_role("button", name="もう一度読み込む").click()
+    page.get_by_role("heading", name="東御市の電子申請").wait_for()
+
+    page.goto("/#/no/such/page")
+    page.get_by_role("heading", name="市区町村を選んでください").wait_for()
+    assert page.url.endswith("#/")
+    step("16c-unknown-address")
