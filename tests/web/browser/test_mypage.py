@@ -46,6 +46,26 @@ def start_street_light(page, web_server: str) -> tuple[str, str]:
     return identifier, token
 
 
+def send_over_api(web_server: str, identifier: str, token: str) -> None:
+    """Submits the application as another tab would, behind the page's back."""
+    sent = httpx.post(
+        f"{web_server}/api/v1/submissions/{identifier}/submit",
+        json={},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": identifier},
+    )
+    assert sent.status_code == 200, sent.text
+
+
+def read_over_api(web_server: str, identifier: str, token: str) -> dict:
+    """The application as its owner reads it over the API."""
+    response = httpx.get(
+        f"{web_server}/api/v1/submissions/{identifier}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
 def test_a_returned_application_is_corrected_and_resubmitted_from_mypage(
     phone, web_server, screenshots
 ):
@@ -149,12 +169,7 @@ def test_an_application_is_withdrawn_from_mypage(phone, web_server, screenshots)
     page = phone
     step = checker(page, screenshots)
     sent, sent_token = start_street_light(page, web_server)
-    submitted = httpx.post(
-        f"{web_server}/api/v1/submissions/{sent}/submit",
-        json={},
-        headers={"Authorization": f"Bearer {sent_token}", "Idempotency-Key": sent},
-    )
-    assert submitted.status_code == 200, submitted.text
+    send_over_api(web_server, sent, sent_token)
 
     page.goto("/#/me")
     page.get_by_role("heading", name="マイページ").wait_for()
@@ -168,10 +183,7 @@ def test_an_application_is_withdrawn_from_mypage(phone, web_server, screenshots)
     confirm.get_by_role("button", name="申請を取り下げる").click()
     page.get_by_text(re.compile("を取り下げました")).wait_for()
     page.locator(f"article[data-id='{sent}']").get_by_text("取下げ", exact=True).wait_for()
-    stored = httpx.get(
-        f"{web_server}/api/v1/submissions/{sent}",
-        headers={"Authorization": f"Bearer {sent_token}"},
-    ).json()
+    stored = read_over_api(web_server, sent, sent_token)
     assert stored["status"] == "withdrawn"
     assert stored["timeline"][-1]["comment"] == "自治会で対応しました"
 
@@ -227,12 +239,7 @@ def test_a_draft_submitted_elsewhere_cannot_be_deleted_and_says_so(phone, web_se
     page.goto("/#/me")
     draft_card = page.locator(f"article[data-id='{draft}']")
     draft_card.get_by_role("button", name="下書きを削除").wait_for()
-    sent = httpx.post(
-        f"{web_server}/api/v1/submissions/{draft}/submit",
-        json={},
-        headers={"Authorization": f"Bearer {draft_token}", "Idempotency-Key": draft},
-    )
-    assert sent.status_code == 200, sent.text
+    send_over_api(web_server, draft, draft_token)
 
     draft_card.get_by_role("button", name="下書きを削除").click()
     draft_card.locator(".confirm").get_by_role("button", name="下書きを削除").click()
@@ -241,11 +248,7 @@ def test_a_draft_submitted_elsewhere_cannot_be_deleted_and_says_so(phone, web_se
     assert "申請の状態が「申請済み」に変わったため、実行できませんでした" in refusal.inner_text()
     assert is_focused(refusal)
     checker(page, screenshots)("47-delete-refused")
-    still = httpx.get(
-        f"{web_server}/api/v1/submissions/{draft}",
-        headers={"Authorization": f"Bearer {draft_token}"},
-    )
-    assert still.json()["status"] == "submitted"
+    assert read_over_api(web_server, draft, draft_token)["status"] == "submitted"
 
 
 def test_a_failed_withdrawal_is_said_and_focused(phone, web_server, screenshots):
@@ -254,12 +257,7 @@ def test_a_failed_withdrawal_is_said_and_focused(phone, web_server, screenshots)
     page = phone
     step = checker(page, screenshots)
     sent, sent_token = start_street_light(page, web_server)
-    submitted = httpx.post(
-        f"{web_server}/api/v1/submissions/{sent}/submit",
-        json={},
-        headers={"Authorization": f"Bearer {sent_token}", "Idempotency-Key": sent},
-    )
-    assert submitted.status_code == 200, submitted.text
+    send_over_api(web_server, sent, sent_token)
     page.goto(f"/#/s/{sent}")
     page.get_by_role("heading", name="申請の状況").wait_for()
 
@@ -282,8 +280,5 @@ def test_a_failed_withdrawal_is_said_and_focused(phone, web_server, screenshots)
     refused.wait_for()
     assert is_focused(refused)
     step("49-withdraw-refused")
-    stored = httpx.get(
-        f"{web_server}/api/v1/submissions/{sent}",
-        headers={"Authorization": f"Bearer {sent_token}"},
-    ).json()
+    stored = read_over_api(web_server, sent, sent_token)
     assert stored["status"] == "approved"
