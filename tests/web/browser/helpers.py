@@ -45,6 +45,19 @@ def log_in_with_card(page, card: Path) -> None:
     page.get_by_role("button", name="ログインする").click()
 
 
+def overflowing(page) -> list[str]:
+    """The elements wider than the viewport (none when the page reflows)."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('main *, header *, footer *')]
+                .filter((node) => node.getBoundingClientRect().right > window.innerWidth + 1)
+                .map((node) => node.tagName + (node.id ? '#' + node.id : '')
+                    + (node.className && typeof node.className === 'string'
+                        ? '.' + node.className.split(' ').join('.') : ''))"""
+        )
+    )
+
+
 def focused_id(page) -> str:
     return str(page.evaluate("document.activeElement && document.activeElement.id"))
 

@@ -14,7 +14,14 @@ import pytest
 from app.forms.conditions import top_level_visibility
 from app.forms.definition import ProcedureDefinition
 from tests.web.browser.a11y import assert_accessible
-from tests.web.browser.helpers import TOMI, checker, log_in_with_card, snap, submission_id
+from tests.web.browser.helpers import (
+    TOMI,
+    checker,
+    log_in_with_card,
+    overflowing,
+    snap,
+    submission_id,
+)
 
 
 def no_horizontal_scroll(page) -> bool:
@@ -268,6 +275,17 @@ def test_the_error_page_says_what_happened_and_passes_axe(phone, screenshots):
     page.locator("#error-detail").filter(has_text="通信できませんでした").wait_for()
     step("16b-error-page-offline")
 
+    # In English at 200% text: said in English, nothing wider than the screen.
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("heading", name="This page could not be shown").wait_for()
+    page.locator("#error-detail").filter(has_text="No connection").wait_for()
+    assert no_horizontal_scroll(page)
+    assert overflowing(page) == []
+    step("16c-error-page-english-200-percent")
+    page.get_by_role("button", name="日本語").click()
+    page.evaluate("document.documentElement.style.fontSize = ''")
+
     # The server answers again: もう一度読み込む shows the page asked for.
     page.unroute(procedures)
     page.get_by_role("button", name="もう一度読み込む").click()
@@ -276,4 +294,4 @@ def test_the_error_page_says_what_happened_and_passes_axe(phone, screenshots):
     page.goto("/#/no/such/page")
     page.get_by_role("heading", name="市区町村を選んでください").wait_for()
     assert page.url.endswith("#/")
-    step("16c-unknown-address")
+    step("16d-unknown-address")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tests.web.browser.a11y import assert_accessible
-from tests.web.browser.helpers import TOMI, snap, submission_id
+from tests.web.browser.helpers import TOMI, overflowing, snap, submission_id
 
 
 def bulky_waste_answers() -> dict:
@@ -28,19 +28,6 @@ def bulky_waste_answers() -> dict:
         "items": [{"category": "futon", "quantity": 2}, {"category": "bicycle", "quantity": 1}],
         "rules": True,
     }
-
-
-def overflowing(page) -> list[str]:
-    """The elements wider than the viewport (none when the page reflows)."""
-    return list(
-        page.evaluate(
-            """() => [...document.querySelectorAll('main *, header *, footer *')]
-                .filter((node) => node.getBoundingClientRect().right > window.innerWidth + 1)
-                .map((node) => node.tagName + (node.id ? '#' + node.id : '')
-                    + (node.className && typeof node.className === 'string'
-                        ? '.' + node.className.split(' ').join('.') : ''))"""
-        )
-    )
 
 
 def test_every_citizen_page_reflows_at_200_percent_text(phone, web_server, screenshots):
