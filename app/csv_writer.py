@@ -27,15 +27,13 @@ MEDIA_TYPE = "text/csv; charset=utf-8"
 
 def cell_text(value: Cell) -> str:
     """What goes between the commas (before RFC 4180 quoting)."""
+    if isinstance(value, str):  # most cells: tested first
+        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
     if value is None:
         return ""
     if isinstance(value, bool):
         return "1" if value else "0"
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    if value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    return str(value)
 
 
 class CsvWriter:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Subquery, select
+from sqlalchemy import Subquery, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
@@ -26,6 +27,7 @@ __all__ = [
     "procedure_of",
     "procedures_with_versions",
     "publication_history",
+    "publication_marks",
     "version_labels",
 ]
 
@@ -77,37 +79,52 @@ def version_labels() -> Subquery:
 
 
 async def publication_history(session: AsyncSession, municipality_code: str) -> PublicationHistory:
-    """Everything the KPI's オンライン手続数 is computed from, for one municipality."""
-    procedures = await session.execute(
-        select(Procedure.id, Procedure.code).where(Procedure.municipality_code == municipality_code)
-    )
-    versions = await session.execute(
-        select(
-            ProcedureVersion.id,
-            ProcedureVersion.procedure_id,
-            ProcedureVersion.version,
-            ProcedureVersion.definition_digest,
-        ).where(
-            ProcedureVersion.procedure_id.in_(
-                select(Procedure.id).where(Procedure.municipality_code == municipality_code)
-            ),
-            ProcedureVersion.status == "published",
-        )
-    )
-    events = await session.execute(
+    """Everything the KPI's オンライン手続数 is computed from, for one municipality, in one
+    statement: each publish/retire event with its procedure's code and, for a publish,
+    the version it published (every published version has its publish event)."""
+    rows = await session.execute(
         select(
             ProcedureEvent.procedure_id,
             ProcedureEvent.action,
             ProcedureEvent.version,
             ProcedureEvent.occurred_at,
+            Procedure.code,
+            ProcedureVersion.id,
+            ProcedureVersion.definition_digest,
+        )
+        .join(Procedure, Procedure.id == ProcedureEvent.procedure_id)
+        .outerjoin(
+            ProcedureVersion,
+            and_(
+                ProcedureVersion.procedure_id == ProcedureEvent.procedure_id,
+                ProcedureVersion.version == ProcedureEvent.version,
+                ProcedureVersion.status == "published",
+            ),
         )
         .where(ProcedureEvent.municipality_code == municipality_code)
         .order_by(ProcedureEvent.occurred_at, ProcedureEvent.id)
     )
-    return PublicationHistory(
-        procedure_codes={procedure_id: code for procedure_id, code in procedures},
-        published_versions=[PublishedVersionRef(*row) for row in versions],
-        events=[PublicationEvent(*row) for row in events],
+    history = PublicationHistory(procedure_codes={}, published_versions=[], events=[])
+    for procedure_id, action, version, occurred_at, code, version_id, digest in rows:
+        history.procedure_codes[procedure_id] = code
+        history.events.append(PublicationEvent(procedure_id, action, version, occurred_at))
+        if version_id is not None and version is not None:
+            history.published_versions.append(
+                PublishedVersionRef(version_id, procedure_id, version, digest)
+            )
+    return history
+
+
+def publication_marks(municipality_code: str) -> tuple[Any, Any]:
+    """The number and the last id of the municipality's publish/retire events, as scalar
+    subqueries to embed in a query: the history is append-only, so whenever anything in
+    `publication_history` changes, so does one of them."""
+    events = select(ProcedureEvent.id).where(ProcedureEvent.municipality_code == municipality_code)
+    return (
+        select(func.count()).select_from(events.subquery()).scalar_subquery(),
+        select(func.max(ProcedureEvent.id))
+        .where(ProcedureEvent.municipality_code == municipality_code)
+        .scalar_subquery(),
     )
 
 

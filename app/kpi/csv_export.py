@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from app.csv_writer import Cell, encode
+from fastapi import Response
+
+from app.csv_writer import MEDIA_TYPE, Cell, encode
 from app.kpi.schemas import (
     OnlineProceduresReport,
     ProcedureListReport,
@@ -56,6 +58,19 @@ USAGE_DIMENSION_COLUMNS = {
     "month": ("month",),
     "fiscal_year": ("fiscal_year", "fiscal_year_label"),
 }
+
+
+def response(body: bytes, name: str, *, disposition: str, cache_control: str) -> Response:
+    """A CSV file as the response: `attachment` for staff's downloads, `inline` for the
+    open data."""
+    return Response(
+        body,
+        media_type=MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{name}.csv"',
+            "Cache-Control": cache_control,
+        },
+    )
 
 
 def cell(value: Any) -> Cell:

@@ -93,6 +93,17 @@ usage_deltas = Table(
     Index("ix_kpi_usage_deltas_municipality_code_received_on", "municipality_code", "received_on"),
 )
 
+rollup_generations = Table(
+    "kpi_rollup_generations",
+    Base.metadata,
+    Column("municipality_code", String(6), primary_key=True, nullable=False),
+    Column("generation", BigInteger, nullable=False),
+)
+"""How many times a municipality's folded rows have changed: each fold that moved any of
+its deltas and each rebuild adds one. With the number of its deltas not folded yet
+(which, between two folds, only grows) it tells a reader whether any figure can have
+changed since a report was built (app.kpi.reports)."""
+
 
 class UsageRollup(Base):
     """Applications per 受付日 (the day received, Japan time), procedure and channel, with

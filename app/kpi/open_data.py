@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.csv_writer import MEDIA_TYPE, encode
 from app.kpi import service
-from app.kpi.models import usage_daily, usage_deltas
+from app.kpi.models import usage_deltas, usage_monthly
 from app.kpi.periods import (
     Period,
     end_of_day,
@@ -29,6 +29,8 @@ from app.kpi.periods import (
     fiscal_year_label,
     fiscal_year_of,
     local_date,
+    month_key,
+    month_label,
 )
 from app.kpi.schemas import OpenDataColumn, OpenDataIndex, OpenDataset, OpenDataSuppression
 from app.municipalities.models import Municipality
@@ -139,30 +141,26 @@ async def applications(
     period = await complete_months(session, municipality, fiscal_year=fiscal_year, today=today)
     if period is None:
         return Table(header, [])
-    # A procedure has one department, so grouping by it as well splits nothing.
-    report = await service.usage(
-        session,
-        municipality,
-        period=period,
-        group_by=["procedure", "department", "month"],
-        lead_times=False,
-    )
+    counts = await service.received_by_procedure_month(session, municipality.code, period)
     months: dict[str, dict[str, MonthRow]] = {month: {} for month in _months(period)}
-    for history in await service.procedure_histories(session, municipality.code):
+    histories = await service.procedure_histories(session, municipality.code)
+    for history in histories:
         facts = history.latest
         if facts is None:
             continue
         for month, month_rows in months.items():
             if _online_during(history, month):
                 month_rows[history.code] = MonthRow(history.code, facts.title_ja, facts.department)
-    for item in report.items:
-        assert item.month is not None and item.procedure_code is not None  # grouped by both
-        counted = months[item.month].setdefault(
-            item.procedure_code,
-            MonthRow(item.procedure_code, item.procedure_title or "", item.department or ""),
+    by_id = {history.procedure_id: history for history in histories}
+    for (procedure_id, month_number), figures in counts.items():
+        known = by_id.get(procedure_id)
+        facts = known.latest if known is not None else None
+        code = known.code if known is not None else str(procedure_id)
+        counted = months[month_label(month_number)].setdefault(
+            code,
+            MonthRow(code, facts.title_ja if facts else "", facts.department if facts else ""),
         )
-        counted.total, counted.online = item.applications, item.online
-        counted.counter = item.counter
+        counted.total, counted.online, counted.counter = figures
     start_month = municipality.fiscal_year_start_month
     published: list[tuple[str, MonthRow, tuple[str, str, str, str]]] = []
     for month, by_code in months.items():
@@ -274,17 +272,25 @@ async def complete_months(
         first, year_end = fiscal_year_bounds(fiscal_year, municipality.fiscal_year_start_month)
         last = min(last, year_end)
     else:
-        # The daily rows and the deltas not folded yet: the earliest 受付日 of either.
-        received = union_all(
-            *(
-                select(table.c.received_on).where(table.c.municipality_code == municipality.code)
-                for table in (usage_daily, usage_deltas)
+        # The month rows (folded with the daily rows) and the deltas not folded yet: the
+        # earliest month of either, each read from the front of its index.
+        code = municipality.code
+        folded, unfolded = (
+            await session.execute(
+                select(
+                    select(func.min(usage_monthly.c.month))
+                    .where(usage_monthly.c.municipality_code == code)
+                    .scalar_subquery(),
+                    select(func.min(usage_deltas.c.received_on))
+                    .where(usage_deltas.c.municipality_code == code)
+                    .scalar_subquery(),
+                )
             )
-        ).subquery("received")
-        earliest = await session.scalar(select(func.min(received.c.received_on)))
-        if earliest is None:
+        ).one()
+        months = [month for month in (folded, unfolded and month_key(unfolded)) if month]
+        if not months:
             return None
-        first = earliest.replace(day=1)
+        first = date(min(months) // 100, min(months) % 100, 1)
     if first > last:
         return None
     return Period(first, last)

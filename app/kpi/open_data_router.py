@@ -5,24 +5,27 @@ follow the 自治体標準オープンデータセット conventions (app.kpi.op
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.csv_writer import MEDIA_TYPE
 from app.dependencies import AppSettings, DbSession
 from app.errors import problem_responses
-from app.kpi import open_data
+from app.kpi import csv_export, open_data, reports
 from app.kpi.dependencies import Today
 from app.kpi.periods import EARLIEST_FISCAL_YEAR, LATEST_FISCAL_YEAR
+from app.kpi.reports import ReportBasis, ReportRoute
 from app.kpi.schemas import OpenDataIndex
+from app.municipalities.models import Municipality
 from app.municipalities.service import (
     MunicipalityCodeInvalid,
     MunicipalityNotFound,
     get_municipality,
 )
 
-router = APIRouter(tags=["open data"])
+router = APIRouter(tags=["open data"], route_class=ReportRoute)
 
 _ERRORS = problem_responses(MunicipalityCodeInvalid, MunicipalityNotFound)
 _CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -47,18 +50,43 @@ async def open_data_index(
     return open_data.index(municipality, base_url=settings.public_base_url, today=today)
 
 
+@dataclass(frozen=True)
+class OpenDataQuery:
+    """The municipality asked about, today (JST) and the reports of this request."""
+
+    municipality: Municipality
+    today: date
+    reports: ReportBasis
+
+
+async def open_data_query(
+    code: str, request: Request, session: DbSession, today: Today
+) -> OpenDataQuery:
+    municipality = await get_municipality(session, code)
+    basis = await reports.basis(request, session, municipality, today)
+    return OpenDataQuery(municipality, today, basis)
+
+
+OpenDataParams = Annotated[OpenDataQuery, Depends(open_data_query)]
+
+
 @router.get(
     "/municipalities/{code}/open-data/online-procedures.csv",
     response_class=Response,
     responses={**_CSV_RESPONSE, **_ERRORS},
 )
 async def online_procedures_csv(
-    code: str, session: DbSession, settings: AppSettings, today: Today
+    query: OpenDataParams, session: DbSession, settings: AppSettings
 ) -> Response:
     """オンライン手続一覧: every procedure ever offered online, as it stands today."""
-    municipality = await get_municipality(session, code)
-    table = await open_data.online_procedures(session, municipality, today=today)
-    return _csv(table.csv(), f"{code}_online_procedures", settings.open_data_max_age_seconds)
+
+    async def build() -> bytes:
+        table = await open_data.online_procedures(session, query.municipality, today=query.today)
+        return table.csv()
+
+    body = await query.reports.report(("online-procedures.csv",), build)
+    name = f"{query.municipality.code}_online_procedures"
+    return _csv(body, name, settings.open_data_max_age_seconds)
 
 
 @router.get(
@@ -67,22 +95,26 @@ async def online_procedures_csv(
     responses={**_CSV_RESPONSE, **_ERRORS},
 )
 async def applications_csv(
-    code: str,
+    query: OpenDataParams,
     session: DbSession,
     settings: AppSettings,
-    today: Today,
     fiscal_year: Annotated[
         int | None,
         Query(ge=EARLIEST_FISCAL_YEAR, le=LATEST_FISCAL_YEAR, description="年度, e.g. 2025"),
     ] = None,
 ) -> Response:
     """手続別・月別申請件数: complete months only, counts of 1-2 suppressed (X)."""
-    municipality = await get_municipality(session, code)
-    table = await open_data.applications(
-        session, municipality, fiscal_year=fiscal_year, today=today
-    )
-    name = f"{code}_applications" + (f"_{fiscal_year}" if fiscal_year is not None else "")
-    return _csv(table.csv(), name, settings.open_data_max_age_seconds)
+
+    async def build() -> bytes:
+        table = await open_data.applications(
+            session, query.municipality, fiscal_year=fiscal_year, today=query.today
+        )
+        return table.csv()
+
+    body = await query.reports.report(("applications.csv", fiscal_year), build)
+    name = f"{query.municipality.code}_applications"
+    name += f"_{fiscal_year}" if fiscal_year is not None else ""
+    return _csv(body, name, settings.open_data_max_age_seconds)
 
 
 def _cache_control(max_age: int) -> str:
@@ -90,11 +122,6 @@ def _cache_control(max_age: int) -> str:
 
 
 def _csv(body: bytes, name: str, max_age: int) -> Response:
-    return Response(
-        body,
-        media_type=MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'inline; filename="{name}.csv"',
-            "Cache-Control": _cache_control(max_age),
-        },
+    return csv_export.response(
+        body, name, disposition="inline", cache_control=_cache_control(max_age)
     )

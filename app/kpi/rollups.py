@@ -20,7 +20,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -32,11 +32,13 @@ from app.kpi.models import (
     LEAD_TIME_COLUMNS,
     USAGE_COUNTERS,
     lead_time_bucket,
+    rollup_generations,
     usage_daily,
     usage_deltas,
     usage_monthly,
 )
 from app.kpi.periods import local_date, month_key
+from app.municipalities.models import Municipality
 from app.submissions import repository as submissions_repository
 from app.submissions.lifecycle import TransitionFacts
 from app.submissions.repository import RecordedTransition
@@ -46,55 +48,6 @@ RECEPTION_TARGETS = frozenset({"submitted", "awaiting_payment"})
 DECISIONS = frozenset({"approved", "rejected"})
 CARD_METHODS = frozenset({"jpki_auth", "jpki_sign"})
 HOUR = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Transition:
-    """The facts of one transition that the KPI reads (no actor id, no comment)."""
-
-    municipality_code: str
-    procedure_id: uuid.UUID
-    channel: str
-    from_status: str | None
-    to_status: str
-    actor_kind: str
-    identity_method: str | None
-    fee_total: int | None
-    occurred_at: datetime
-
-    @classmethod
-    def of(cls, event: RecordedTransition) -> Transition:
-        """From the event history as stored."""
-        return cls(
-            municipality_code=event.municipality_code,
-            procedure_id=event.procedure_id,
-            channel=event.channel,
-            from_status=None if event.from_status is None else str(event.from_status),
-            to_status=str(event.to_status),
-            actor_kind=event.actor_kind,
-            identity_method=event.identity_method,
-            fee_total=event.fee_total,
-            occurred_at=event.occurred_at,
-        )
-
-    @classmethod
-    def announced(cls, facts: TransitionFacts) -> Transition:
-        """From a transition the lifecycle announces."""
-        return cls(
-            municipality_code=facts.municipality_code,
-            procedure_id=facts.procedure_id,
-            channel=facts.channel,
-            from_status=str(facts.from_status),
-            to_status=str(facts.to_status),
-            actor_kind=facts.actor.kind,
-            identity_method=facts.identity_method,
-            fee_total=facts.fee_total,
-            occurred_at=facts.occurred_at,
-        )
-
-    @property
-    def is_reception(self) -> bool:
-        return self.from_status == "draft" and self.to_status in RECEPTION_TARGETS
 
 
 @dataclass(frozen=True)
@@ -121,10 +74,15 @@ class Contribution:
     lead_time_hours: int | None
 
 
-def contribution(transitions: Sequence[Transition]) -> Contribution | None:
+def _is_reception(transition: RecordedTransition) -> bool:
+    """Leaving `draft` for submitted or awaiting_payment: receipt (受付)."""
+    return transition.from_status == "draft" and transition.to_status in RECEPTION_TARGETS
+
+
+def contribution(transitions: Sequence[RecordedTransition]) -> Contribution | None:
     """One application's share of the rollups, from its events in the order recorded.
     None until it has been received (a draft, or one withdrawn as a draft, counts nowhere)."""
-    start = next((i for i, t in enumerate(transitions) if t.is_reception), None)
+    start = next((i for i, t in enumerate(transitions) if _is_reception(t)), None)
     if start is None:
         return None
     reception = transitions[start]
@@ -168,18 +126,34 @@ FIGURES = USAGE_COUNTERS + LEAD_TIME_COLUMNS
 async def on_transition(session: AsyncSession, facts: TransitionFacts) -> None:
     """The lifecycle listener: appends the difference one transition makes to the
     rollups as one delta row, in the transaction that records it."""
-    new = Transition.announced(facts)
+    new = _announced(facts)
     # A draft has no receipt yet, so before its receipt nothing earlier can count.
     earlier = []
     if new.from_status != "draft":
-        history = await submissions_repository.event_history(
+        earlier = await submissions_repository.event_history(
             session, facts.submission_id, before_event_id=facts.event_id
         )
-        earlier = [Transition.of(event) for event in history]
     delta = difference(contribution(earlier), contribution([*earlier, new]))
     if delta is not None:
         cell, figures = delta
         await session.execute(insert(usage_deltas).values(**_cell_values(cell), **figures))
+
+
+def _announced(facts: TransitionFacts) -> RecordedTransition:
+    """The transition the lifecycle announces, as the event history will hold it."""
+    return RecordedTransition(
+        submission_id=facts.submission_id,
+        municipality_code=facts.municipality_code,
+        procedure_id=facts.procedure_id,
+        channel=facts.channel,
+        from_status=str(facts.from_status),
+        to_status=str(facts.to_status),
+        actor_kind=facts.actor.kind,
+        identity_method=facts.identity_method,
+        fee_total=facts.fee_total,
+        paid_amount=facts.paid_amount,
+        occurred_at=facts.occurred_at,
+    )
 
 
 def difference(
@@ -246,11 +220,32 @@ async def fold(session: AsyncSession, *, limit: int = 5000) -> int:
             month_sums[index] += value
     await _add(session, usage_daily, _CELL_COLUMNS, sums)
     await _add(session, usage_monthly, _MONTH_COLUMNS, months)
+    await next_generation(session, {key[0] for key in sums})
     return moved
 
 
 _CELL_COLUMNS = ("municipality_code", "received_on", "procedure_id", "channel", "month")
 _MONTH_COLUMNS = ("municipality_code", "month", "procedure_id", "channel")
+
+
+async def next_generation(session: AsyncSession, municipality_codes: Iterable[str]) -> None:
+    """Count one more change of these municipalities' folded rows (kpi_rollup_generations),
+    in the transaction that changes them; in code order, like the rows."""
+    rows = [{"municipality_code": code, "generation": 1} for code in sorted(municipality_codes)]
+    if not rows:
+        return
+    statement = _dialect(session).insert(rollup_generations)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[rollup_generations.c.municipality_code],
+            set_={"generation": rollup_generations.c.generation + 1},
+        ),
+        rows,
+    )
+
+
+def _dialect(session: AsyncSession) -> Any:
+    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
 
 
 async def _add(
@@ -265,8 +260,7 @@ async def _add(
         {**dict(zip(key_columns, key, strict=True)), **dict(zip(FIGURES, figures, strict=True))}
         for key, figures in sorted(sums.items(), key=lambda item: tuple(map(str, item[0])))
     ]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+    statement = _dialect(session).insert(table)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[column.name for column in table.primary_key.columns],
@@ -322,7 +316,7 @@ class RollupSnapshot:
         return figures
 
 
-def recount_transitions(histories: Iterable[Sequence[Transition]]) -> RollupSnapshot:
+def recount_transitions(histories: Iterable[Sequence[RecordedTransition]]) -> RollupSnapshot:
     snapshot = RollupSnapshot()
     for history in histories:
         share = contribution(history)
@@ -334,9 +328,9 @@ def recount_transitions(histories: Iterable[Sequence[Transition]]) -> RollupSnap
 async def recount(session: AsyncSession, municipality_code: str | None = None) -> RollupSnapshot:
     """The rollups computed afresh from every SubmissionEvent (slow: for checks and
     `python -m app.kpi rebuild`, never for a request)."""
-    histories: dict[uuid.UUID, list[Transition]] = defaultdict(list)
+    histories: dict[uuid.UUID, list[RecordedTransition]] = defaultdict(list)
     async for event in submissions_repository.stream_event_history(session, municipality_code):
-        histories[event.submission_id].append(Transition.of(event))
+        histories[event.submission_id].append(event)
     return recount_transitions(histories.values())
 
 
@@ -380,6 +374,10 @@ async def rebuild(session: AsyncSession, municipality_code: str | None = None) -
     ]
     if month_rows:
         await session.execute(insert(usage_monthly), month_rows)
+    if municipality_code is None:
+        await next_generation(session, await session.scalars(select(Municipality.code)))
+    else:
+        await next_generation(session, [municipality_code])
     return snapshot
 
 

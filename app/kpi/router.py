@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth.staff_access import ACCESS_ERRORS, require
 from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffPrincipal
-from app.csv_writer import MEDIA_TYPE
 from app.dependencies import DbSession
 from app.errors import problem_responses
-from app.kpi import csv_export, service
+from app.kpi import csv_export, reports, service
 from app.kpi.dependencies import Today
 from app.kpi.periods import (
     EARLIEST_FISCAL_YEAR,
@@ -26,10 +25,12 @@ from app.kpi.periods import (
     fiscal_year_bounds,
     resolve_period,
 )
+from app.kpi.reports import ReportBasis, ReportRoute
 from app.kpi.schemas import OnlineProceduresReport, ProcedureListReport, UsageReport
+from app.municipalities.models import Municipality
 from app.municipalities.service import get_municipality
 
-router = APIRouter(prefix="/kpi", tags=["kpi"])
+router = APIRouter(prefix="/kpi", tags=["kpi"], route_class=ReportRoute)
 
 AnalystStaff = Annotated[StaffPrincipal, Depends(require(StaffRole.ANALYST, StaffRole.ADMIN))]
 """統計担当 (and admins): aggregates of their own municipality, never personal data."""
@@ -66,56 +67,62 @@ TrendGroupBy = Annotated[
 
 
 @dataclass(frozen=True)
-class PeriodQuery:
-    """The period parameters as sent (`from`/`to` or `fiscal_year`), with today (JST)."""
+class KpiQuery:
+    """The analyst's municipality and the period parameters as sent (`from`/`to` or
+    `fiscal_year`), with today (JST)."""
 
+    municipality: Municipality
     today: date
     date_from: date | None
     date_to: date | None
     fiscal_year: int | None
+    reports: ReportBasis
+
+    def period_or_this_fiscal_year(self) -> Period:
+        start_month = self.municipality.fiscal_year_start_month
+        return resolve_period(
+            date_from=self.date_from,
+            date_to=self.date_to,
+            fiscal_year=self.fiscal_year,
+            default=service.current_fiscal_year_period(self.today, start_month),
+            start_month=start_month,
+        )
 
 
-def period_query(
+async def kpi_query(
+    request: Request,
+    staff: AnalystStaff,
+    session: DbSession,
     today: Today,
     date_from: DateFrom = None,
     date_to: DateTo = None,
     fiscal_year: FiscalYear = None,
-) -> PeriodQuery:
-    return PeriodQuery(today, date_from, date_to, fiscal_year)
+) -> KpiQuery:
+    municipality = await get_municipality(session, staff.municipality_code)
+    basis = await reports.basis(request, session, municipality, today)
+    return KpiQuery(municipality, today, date_from, date_to, fiscal_year, basis)
 
 
-PeriodParams = Annotated[PeriodQuery, Depends(period_query)]
-
-
-def _period_or_this_fiscal_year(query: PeriodQuery, start_month: int) -> Period:
-    return resolve_period(
-        date_from=query.date_from,
-        date_to=query.date_to,
-        fiscal_year=query.fiscal_year,
-        default=service.current_fiscal_year_period(query.today, start_month),
-        start_month=start_month,
-    )
+KpiParams = Annotated[KpiQuery, Depends(kpi_query)]
 
 
 _ERRORS = problem_responses(*ACCESS_ERRORS, KpiPeriodInvalid, service.KpiGroupByInvalid)
-_CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+_CSV_ERRORS: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"text/csv": {"schema": {"type": "string"}}},
         "description": "UTF-8 with a byte order mark (for Excel), CRLF, one header row",
-    }
+    },
+    **_ERRORS,
 }
 
 
 # --- オンライン手続数 ---------------------------------------------------------------------------
 
 
-async def _online_procedures(
-    session: DbSession,
-    staff: StaffPrincipal,
-    query: PeriodQuery,
-    group_by: str | None,
+async def online_procedures_report(
+    query: KpiParams, session: DbSession, group_by: TrendGroupBy = None
 ) -> OnlineProceduresReport:
-    municipality = await get_municipality(session, staff.municipality_code)
+    municipality = query.municipality
     period: Period | None = None
     if query.date_from is not None or query.date_to is not None or query.fiscal_year is not None:
         earliest, _ = fiscal_year_bounds(EARLIEST_FISCAL_YEAR)
@@ -130,136 +137,94 @@ async def _online_procedures(
             start_month=municipality.fiscal_year_start_month,
         )
     groups = service.parse_group_by(group_by, service.TREND_DIMENSIONS, ())
-    return await service.online_procedure_trend(
-        session, municipality, period=period, group_by=groups, today=query.today
+    return await query.reports.report(
+        ("online-procedures", period, tuple(groups)),
+        lambda: service.online_procedure_trend(
+            session, municipality, period=period, group_by=groups, today=query.today
+        ),
     )
 
 
-@router.get(
-    "/online-procedures",
-    response_model=OnlineProceduresReport,
-    responses=_ERRORS,
-)
-async def online_procedures(
-    staff: AnalystStaff,
-    session: DbSession,
-    query: PeriodParams,
-    group_by: TrendGroupBy = None,
-) -> OnlineProceduresReport:
+OnlineProcedures = Annotated[OnlineProceduresReport, Depends(online_procedures_report)]
+
+
+@router.get("/online-procedures", response_model=OnlineProceduresReport, responses=_ERRORS)
+async def online_procedures(report: OnlineProcedures) -> OnlineProceduresReport:
     """行政手続のオンライン手続数 per fiscal year (at 31 March, or today for this year),
     fully online ones, first published and retired in the year, against the baseline."""
-    return await _online_procedures(session, staff, query, group_by)
+    return report
 
 
-@router.get(
-    "/online-procedures.csv",
-    response_class=Response,
-    responses={**_CSV_RESPONSE, **_ERRORS},
-)
-async def online_procedures_csv(
-    staff: AnalystStaff,
-    session: DbSession,
-    query: PeriodParams,
-    group_by: TrendGroupBy = None,
-) -> Response:
+@router.get("/online-procedures.csv", response_class=Response, responses=_CSV_ERRORS)
+async def online_procedures_csv(report: OnlineProcedures) -> Response:
     """The online procedure count as CSV (columns: docs/kpi.md)."""
-    report = await _online_procedures(session, staff, query, group_by)
-    return _csv(
-        csv_export.online_procedures_csv(report), f"online-procedures-{staff.municipality_code}"
-    )
+    name = f"online-procedures-{report.municipality_code}"
+    return _csv(csv_export.online_procedures_csv(report), name)
 
 
 # --- The list behind the number ----------------------------------------------------------
 
 
-async def _procedures(
-    session: DbSession,
-    staff: StaffPrincipal,
-    query: PeriodQuery,
-) -> ProcedureListReport:
-    municipality = await get_municipality(session, staff.municipality_code)
-    period = _period_or_this_fiscal_year(query, municipality.fiscal_year_start_month)
-    return await service.procedure_list(session, municipality, period=period, today=query.today)
+async def procedure_list_report(query: KpiParams, session: DbSession) -> ProcedureListReport:
+    period = query.period_or_this_fiscal_year()
+    return await query.reports.report(
+        ("procedures", period),
+        lambda: service.procedure_list(
+            session, query.municipality, period=period, today=query.today
+        ),
+    )
+
+
+ProcedureList = Annotated[ProcedureListReport, Depends(procedure_list_report)]
 
 
 @router.get("/procedures", response_model=ProcedureListReport, responses=_ERRORS)
-async def procedures(
-    staff: AnalystStaff,
-    session: DbSession,
-    query: PeriodParams,
-) -> ProcedureListReport:
+async def procedures(report: ProcedureList) -> ProcedureListReport:
     """Every procedure published online by the end of the period (default: today), with
     first publication, retirement and whether it is fully online."""
-    return await _procedures(session, staff, query)
+    return report
 
 
-@router.get(
-    "/procedures.csv",
-    response_class=Response,
-    responses={**_CSV_RESPONSE, **_ERRORS},
-)
-async def procedures_csv(
-    staff: AnalystStaff,
-    session: DbSession,
-    query: PeriodParams,
-) -> Response:
+@router.get("/procedures.csv", response_class=Response, responses=_CSV_ERRORS)
+async def procedures_csv(report: ProcedureList) -> Response:
     """The procedure list as CSV (columns: docs/kpi.md)."""
-    report = await _procedures(session, staff, query)
-    return _csv(csv_export.procedure_list_csv(report), f"procedures-{staff.municipality_code}")
+    return _csv(csv_export.procedure_list_csv(report), f"procedures-{report.municipality_code}")
 
 
 # --- Usage --------------------------------------------------------------------------------
 
 
-async def _usage(
-    session: DbSession,
-    staff: StaffPrincipal,
-    query: PeriodQuery,
-    group_by: str | None,
+async def usage_report(
+    query: KpiParams, session: DbSession, group_by: UsageGroupBy = None
 ) -> UsageReport:
-    municipality = await get_municipality(session, staff.municipality_code)
-    period = _period_or_this_fiscal_year(query, municipality.fiscal_year_start_month)
+    period = query.period_or_this_fiscal_year()
     groups = service.parse_group_by(
         group_by, service.USAGE_DIMENSIONS, service.DEFAULT_USAGE_GROUPS
     )
-    return await service.usage(session, municipality, period=period, group_by=groups)
+    return await query.reports.report(
+        ("usage", period, tuple(groups)),
+        lambda: service.usage(session, query.municipality, period=period, group_by=groups),
+    )
+
+
+Usage = Annotated[UsageReport, Depends(usage_report)]
 
 
 @router.get("/usage", response_model=UsageReport, responses=_ERRORS)
-async def usage(
-    staff: AnalystStaff,
-    session: DbSession,
-    query: PeriodParams,
-    group_by: UsageGroupBy = None,
-) -> UsageReport:
+async def usage(report: Usage) -> UsageReport:
     """Applications received in the period (default: this fiscal year) by channel,
     オンライン利用率, My Number card share, cashless share, returned rate and lead time."""
-    return await _usage(session, staff, query, group_by)
+    return report
 
 
-@router.get(
-    "/usage.csv",
-    response_class=Response,
-    responses={**_CSV_RESPONSE, **_ERRORS},
-)
-async def usage_csv(
-    staff: AnalystStaff,
-    session: DbSession,
-    query: PeriodParams,
-    group_by: UsageGroupBy = None,
-) -> Response:
+@router.get("/usage.csv", response_class=Response, responses=_CSV_ERRORS)
+async def usage_csv(report: Usage) -> Response:
     """The usage report as CSV: one row per group (columns: docs/kpi.md)."""
-    report = await _usage(session, staff, query, group_by)
-    name = f"usage-{staff.municipality_code}-{report.period_from}_{report.period_to}"
+    name = f"usage-{report.municipality_code}-{report.period_from}_{report.period_to}"
     return _csv(csv_export.usage_csv(report), name)
 
 
 def _csv(body: bytes, name: str) -> Response:
-    return Response(
-        body,
-        media_type=MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}.csv"',
-            "Cache-Control": "private, no-store",
-        },
+    return csv_export.response(
+        body, name, disposition="attachment", cache_control="private, no-store"
     )

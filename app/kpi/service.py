@@ -375,10 +375,15 @@ async def usage(
     histories = await procedure_histories(session, municipality.code)
     labels = {h.procedure_id: h.latest for h in histories if h.latest is not None}
     codes = {h.procedure_id: h.code for h in histories}
-    start_month = municipality.fiscal_year_start_month
-    grouped, total = await _figures(
-        session, municipality.code, period, group_by, labels, start_month, lead_times
+    query = UsageQuery(
+        municipality.code,
+        period,
+        group_by,
+        labels,
+        municipality.fiscal_year_start_month,
+        lead_times,
     )
+    grouped, total = await _figures(session, query)
     items = []
     for key, figures in sorted(grouped.items(), key=lambda item: _sort_key(item[0], codes)):
         row = UsageRow(**figures.model_dump())
@@ -421,26 +426,49 @@ def _dimension(
     return source.c.month // 100 - case((source.c.month % 100 < start_month, 1), else_=0)
 
 
+@dataclass(frozen=True)
+class UsageQuery:
+    """What one usage report reads: a municipality's rollups over a period, grouped."""
+
+    municipality_code: str
+    period: Period
+    group_by: Sequence[str]
+    labels: dict[uuid.UUID, VersionFacts]
+    """The current version of each procedure (its department, for `department`)."""
+    start_month: int
+    lead_times: bool
+
+    def statement(self) -> Select[Any]:
+        source = _usage_source(self.municipality_code, self.period)
+        dimensions = [
+            _dimension(source, name, self.labels, self.start_month) for name in self.group_by
+        ]
+        online = source.c.channel == "online"
+        histogram = (
+            [func.sum(source.c[name]) for name in LEAD_TIME_COLUMNS] if self.lead_times else []
+        )
+        return select(
+            *dimensions,
+            func.sum(source.c.received),
+            func.sum(case((online, source.c.received), else_=0)),
+            func.sum(case((online, 0), else_=source.c.received)),
+            *(func.sum(source.c[name]) for name in _SUMS[3:] + _SUMS_AFTER),
+            *histogram,
+        ).group_by(*dimensions)
+
+
 async def _figures(
-    session: AsyncSession,
-    municipality_code: str,
-    period: Period,
-    group_by: Sequence[str],
-    labels: dict[uuid.UUID, VersionFacts],
-    start_month: int,
-    lead_times: bool,
+    session: AsyncSession, query: UsageQuery
 ) -> tuple[dict[tuple[Any, ...], UsageFigures], UsageFigures]:
     """The figures per group and in total, from one query over the daily rows and the
     deltas not folded yet: counts add up, and the total's percentiles come from the
     merged lead-time histograms."""
-    width = len(group_by)
+    width = len(query.group_by)
     sums_by_group: dict[tuple[Any, ...], dict[str, int]] = {}
     histograms: dict[tuple[Any, ...], dict[int, int]] = {}
     total_sums = dict.fromkeys(_SUMS + _SUMS_AFTER, 0)
     merged: dict[int, int] = {}
-    rows = await session.execute(
-        _usage_query(municipality_code, period, group_by, labels, start_month, lead_times)
-    )
+    rows = await session.execute(query.statement())
     count_end = width + len(total_sums)
     for row in rows:
         sums = dict(
@@ -452,7 +480,7 @@ async def _figures(
         sums_by_group[key] = sums
         for name, value in sums.items():
             total_sums[name] += value
-        if lead_times:
+        if query.lead_times:
             decided = dict(
                 zip(LEAD_TIME_BUCKETS, (int(v or 0) for v in row[count_end:]), strict=True)
             )
@@ -464,6 +492,20 @@ async def _figures(
         for key, sums in sums_by_group.items()
     }
     return grouped, _figures_of(total_sums, _percentiles(merged))
+
+
+async def received_by_procedure_month(
+    session: AsyncSession, municipality_code: str, period: Period
+) -> dict[tuple[uuid.UUID, int], tuple[int, int, int]]:
+    """(申請件数, online, counter) per procedure and yyyymm received in the period, from
+    the same rollups as `usage`; plain numbers, since the open data builds thousands of
+    cells from them."""
+    query = UsageQuery(municipality_code, period, ("procedure", "month"), {}, 4, False)
+    rows = await session.execute(query.statement())
+    return {
+        (procedure_id, int(month)): (int(received or 0), int(online or 0), int(counter or 0))
+        for procedure_id, month, received, online, counter, *_ in rows
+    }
 
 
 def _percentiles(histogram: dict[int, int]) -> tuple[int | None, int | None]:
@@ -519,28 +561,6 @@ def _usage_source(municipality_code: str, period: Period) -> Subquery:
 def _next_month(day: date) -> date:
     """The first day of the month after `day`'s."""
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def _usage_query(
-    municipality_code: str,
-    period: Period,
-    group_by: Sequence[str],
-    labels: dict[uuid.UUID, VersionFacts],
-    start_month: int,
-    lead_times: bool,
-) -> Select[Any]:
-    source = _usage_source(municipality_code, period)
-    dimensions = [_dimension(source, name, labels, start_month) for name in group_by]
-    online = source.c.channel == "online"
-    histogram = [func.sum(source.c[name]) for name in LEAD_TIME_COLUMNS] if lead_times else []
-    return select(
-        *dimensions,
-        func.sum(source.c.received),
-        func.sum(case((online, source.c.received), else_=0)),
-        func.sum(case((online, 0), else_=source.c.received)),
-        *(func.sum(source.c[name]) for name in _SUMS[3:] + _SUMS_AFTER),
-        *histogram,
-    ).group_by(*dimensions)
 
 
 _FIGURE_COLUMNS = (*USAGE_COUNTERS, *LEAD_TIME_COLUMNS)

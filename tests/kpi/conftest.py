@@ -5,7 +5,8 @@ worked out by hand in `Seeded`'s docstring."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -76,16 +77,31 @@ def today() -> Today:
     return Today()
 
 
-@pytest.fixture
-async def kpi_api(
-    settings: Settings, engine: AsyncEngine, today: Today
-) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def kpi_client(settings: Settings, today: Today) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a new app (which has kept no report yet) standing on `today`."""
     app = create_app(settings)
     app.dependency_overrides[kpi_today] = today
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
     await app.state.engine.dispose()
+
+
+@pytest.fixture
+def new_kpi_client(
+    settings: Settings, today: Today
+) -> Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]:
+    """Opens a client of another new app, e.g. to read what nothing was kept of."""
+    return lambda: kpi_client(settings, today)
+
+
+@pytest.fixture
+async def kpi_api(
+    settings: Settings, engine: AsyncEngine, today: Today
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with kpi_client(settings, today) as client:
+        yield client
 
 
 @pytest.fixture

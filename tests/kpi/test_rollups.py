@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -236,6 +237,7 @@ async def test_every_figure_is_unchanged_after_personal_data_is_purged(
     analyst: dict[str, str],
     seeded: Seeded,
     session_factory: async_sessionmaker[AsyncSession],
+    new_kpi_client: Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]],
 ) -> None:
     """The retention purge empties answers and drops signatures of decided applications;
     here everything personal goes, including the owner's card subject and access token."""
@@ -256,7 +258,9 @@ async def test_every_figure_is_unchanged_after_personal_data_is_purged(
         signatures = await session.execute(delete(SubmissionSignature))
         assert signatures.rowcount == 1  # s1's signature evidence
 
-    assert await _figures(kpi_api, analyst) == before
+    # Read by a new app, which has kept none of the reports read before.
+    async with new_kpi_client() as fresh:
+        assert await _figures(fresh, analyst) == before
     async with session_factory() as session:
         assert await rollups.recount(session) == recount_before
         assert await rollups.stored(session) == recount_before
