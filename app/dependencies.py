@@ -18,7 +18,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_app_settings(request: Request) -> Settings:
+# Dependencies are `async def` even when they await nothing: FastAPI runs a plain `def`
+# dependency in a worker thread, a hop that costs more than the dependency itself.
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -29,7 +31,7 @@ DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 
-def current_time() -> datetime:
+async def current_time() -> datetime:
     """The clock of a request; tests override this one dependency to stand at a given
     moment (e.g. 31 March 23:59 JST for the fiscal-year rollover)."""
     return utcnow()

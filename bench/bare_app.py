@@ -4,6 +4,8 @@
 - `create_insert_app`: a FastAPI app that validates a small pydantic model and inserts
   one row with asyncpg, answering 201 (writes). Its pool has as many connections as the
   app's (`DATABASE_POOL_SIZE`), so both sides can hold the same number of transactions.
+- `create_webhook_app`: a Stripe webhook endpoint that verifies the signature, parses the
+  event and inserts one row with asyncpg (webhooks).
 
 Both are uvicorn factories, run by the benchmarks on the same server stack as the app.
 """
@@ -19,7 +21,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import asyncpg
-from fastapi import FastAPI
+import stripe
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 BASELINE_TABLE = "bench_baseline_applications"
@@ -59,12 +63,11 @@ class BaselineRequest(BaseModel):
     submit: bool = False
 
 
-def create_insert_app() -> FastAPI:
-    """uvicorn factory: validate a small model, insert one row, answer 201. The database
-    is BENCH_BASELINE_DSN (a libpq DSN); the table is BASELINE_TABLE."""
+def _pool_lifespan(state: dict[str, asyncpg.Pool]) -> Any:
+    """An asyncpg pool on BENCH_BASELINE_DSN as `state["pool"]` while the app runs, with as
+    many connections as the app's (`DATABASE_POOL_SIZE`)."""
     dsn = os.environ["BENCH_BASELINE_DSN"]
     pool_size = int(os.environ.get("DATABASE_POOL_SIZE", "10"))
-    state: dict[str, asyncpg.Pool] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -72,7 +75,14 @@ def create_insert_app() -> FastAPI:
         yield
         await state["pool"].close()
 
-    app = FastAPI(lifespan=lifespan)
+    return lifespan
+
+
+def create_insert_app() -> FastAPI:
+    """uvicorn factory: validate a small model, insert one row, answer 201. The database
+    is BENCH_BASELINE_DSN (a libpq DSN); the table is BASELINE_TABLE."""
+    state: dict[str, asyncpg.Pool] = {}
+    app = FastAPI(lifespan=_pool_lifespan(state))
 
     @app.post(INSERT_PATH, status_code=201)
     async def create_application(body: BaselineRequest) -> dict[str, str]:
@@ -83,5 +93,47 @@ def create_insert_app() -> FastAPI:
             body.answers.model_dump_json(),
         )
         return {"id": str(application_id)}
+
+    return app
+
+
+WEBHOOK_TABLE = "bench_baseline_webhooks"
+CREATE_WEBHOOK_TABLE = (
+    f"CREATE TABLE {WEBHOOK_TABLE} "
+    "(event_id text PRIMARY KEY, payload jsonb NOT NULL, received_at timestamptz NOT NULL)"
+)
+WEBHOOK_PATH = "/webhook"
+
+
+def create_webhook_app() -> FastAPI:
+    """uvicorn factory: a bare Stripe webhook endpoint. It verifies the Stripe-Signature
+    with the SDK (`WebhookSignature.verify_header`: HMAC-SHA256, 5-minute tolerance),
+    parses the body as JSON and inserts one row (event id and payload; a redelivery
+    inserts nothing), answering 200. The secret is STRIPE_WEBHOOK_SECRET; the database
+    BENCH_BASELINE_DSN; the table WEBHOOK_TABLE."""
+    secret = os.environ["STRIPE_WEBHOOK_SECRET"]
+    state: dict[str, asyncpg.Pool] = {}
+    app = FastAPI(lifespan=_pool_lifespan(state))
+
+    @app.post(WEBHOOK_PATH)
+    async def webhook(request: Request) -> JSONResponse:
+        body = await request.body()
+        try:
+            stripe.WebhookSignature.verify_header(
+                body.decode(),
+                request.headers.get("stripe-signature", ""),
+                secret,
+                stripe.Webhook.DEFAULT_TOLERANCE,
+            )
+            event = json.loads(body)
+        except (stripe.SignatureVerificationError, ValueError):
+            return JSONResponse({"error": "signature"}, status_code=400)
+        await state["pool"].execute(
+            f"INSERT INTO {WEBHOOK_TABLE} (event_id, payload, received_at) "
+            "VALUES ($1, $2, now()) ON CONFLICT DO NOTHING",
+            event["id"],
+            body.decode(),
+        )
+        return JSONResponse({"received": True})
 
     return app

@@ -1,23 +1,20 @@
-"""Payments on PostgreSQL: reconciliation of a 100,000-transaction payout (time and peak
-memory) and webhook events handled per second, each next to a bare baseline.
+"""Reconciliation on PostgreSQL: one payout of 100,000 balance transactions (time and
+peak memory), next to paging the same payout and doing nothing with it.
 
-    .venv/bin/python -m bench.payments_bench [--transactions 100000] [--events 2000]
-                                             [--concurrency 32]
+    .venv/bin/python -m bench.payments_bench [--transactions 100000]
 
 Creates its own database (`BENCH_DATABASE_URL`, an account that may create databases),
 migrates it with Alembic, seeds 東御市 with paid applications, and drops it at the end.
 The fake Stripe server (tests/fakes) runs in a process of its own, so the figures
-measure our side: the official SDK paging over real HTTP, matching, storing.
+measure our side: the official SDK's raw requests paging over real HTTP, matching,
+storing.
 
-- reconciliation: `run_reconciliation` for one payout of N charges, each one of our
-  payments (all match). Baseline: the same SDK paging over the same payout doing
-  nothing with the transactions. Peak memory is this process's RSS high-water mark
-  during the run (reset before it via /proc/self/clear_refs), next to RSS before.
-- webhooks: signed `checkout.session.completed` events (each pays a different
-  application: inbox insert, payment and application updated, status event) POSTed
-  to the app under uvicorn by a closed loop of clients; then the same events again
-  (duplicates). Baseline: a bare endpoint that verifies the signature with the SDK
-  and inserts the event id into a table (asyncpg, ON CONFLICT DO NOTHING).
+`run_reconciliation` for one payout of N charges, each one of our payments (all match).
+Baseline: the ledger paging over the same payout doing nothing with the transactions.
+Peak memory is this process's RSS high-water mark during the run (reset before it via
+/proc/self/clear_refs), next to RSS before.
+
+Webhooks are measured under wrk next to a bare endpoint: `python -m bench.load.webhooks`.
 """
 
 from __future__ import annotations
@@ -30,16 +27,9 @@ import os
 import platform
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
-import httpx
-import stripe
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select, text
 
 from app.audit.service import AuditActor
@@ -54,17 +44,15 @@ from app.payments.providers.stripe_ledger import StripeLedger
 from app.payments.reconciliation import service as reconciliation
 from app.seed import SAMPLE_MUNICIPALITIES
 from app.submissions.models import Submission
-from bench.harness import LoadResult, closed_loop, scratch_database, uvicorn_server
+from bench.harness import scratch_database
 from tests.factories import simple_definition
-from tests.fakes.stripe_server import API_KEY, WEBHOOK_SECRET, FakeStripe, serve, signed_delivery
+from tests.fakes.stripe_server import API_KEY, WEBHOOK_SECRET, FakeStripe, serve
 
 TOMI = "202193"
 PROCEDURE = "bench-certificate"
 AMOUNT = 300
 BATCH = 5000
 RECONCILE_NAMESPACE = uuid.UUID("6d2b3f3e-6a8b-4c47-9a53-0d0c2b0d7a01")
-WEBHOOK_NAMESPACE = uuid.UUID("0b4f51d5-3f0e-4f61-8a53-4a6c1e7f0c02")
-BASELINE_TABLE = "bench_webhook_inbox"
 
 
 def payment_id(namespace: uuid.UUID, index: int) -> uuid.UUID:
@@ -90,41 +78,10 @@ def _fake_stripe_process(count: int, ready: Any, stop: Any) -> None:
         stop.wait()
 
 
-# --- The webhook baseline ----------------------------------------------------------------
-
-
-def create_baseline_app() -> FastAPI:
-    """uvicorn factory: verify the Stripe-Signature, insert the event id, answer 200."""
-    dsn = os.environ["BENCH_BASELINE_DSN"]
-    state: dict[str, asyncpg.Pool] = {}
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        state["pool"] = await asyncpg.create_pool(dsn, min_size=10, max_size=30)
-        yield
-        await state["pool"].close()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.post("/webhook")
-    async def webhook(request: Request) -> JSONResponse:
-        payload = await request.body()
-        event = stripe.Webhook.construct_event(
-            payload, request.headers.get("stripe-signature"), WEBHOOK_SECRET
-        )
-        await state["pool"].execute(
-            f"INSERT INTO {BASELINE_TABLE} (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
-            event.id,
-        )
-        return JSONResponse({"received": True})
-
-    return app
-
-
 # --- Setup -------------------------------------------------------------------------------
 
 
-async def _seed_applications(
+async def seed_applications(
     database_url: str, namespace: uuid.UUID, count: int, *, status: str, first_number: int
 ) -> None:
     """`count` applications awaiting payment (or paid), each with one payment of 300 yen:
@@ -193,7 +150,7 @@ async def _seed_applications(
         await engine.dispose()
 
 
-async def _seed(database_url: str, dsn: str) -> str:
+async def seed_catalog(database_url: str) -> str:
     engine = make_engine(database_url)
     try:
         async with make_session_factory(engine)() as session, session.begin():
@@ -204,11 +161,6 @@ async def _seed(database_url: str, dsn: str) -> str:
             version = (await connection.execute(text("SHOW server_version"))).scalar_one()
     finally:
         await engine.dispose()
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(f"CREATE TABLE {BASELINE_TABLE} (event_id text PRIMARY KEY)")
-    finally:
-        await connection.close()
     return str(version)
 
 
@@ -230,7 +182,7 @@ def _reset_peak_rss() -> None:
 
 
 async def _reconciliation(database_url: str, count: int) -> dict[str, Any]:
-    await _seed_applications(
+    await seed_applications(
         database_url, RECONCILE_NAMESPACE, count, status="succeeded", first_number=1
     )
     context = multiprocessing.get_context("spawn")
@@ -284,7 +236,7 @@ async def _reconciliation(database_url: str, count: int) -> dict[str, Any]:
         server.join(timeout=30)
     return {
         "transactions_paged": paged,
-        "baseline_sdk_paging_s": round(baseline_seconds, 2),
+        "baseline_paging_s": round(baseline_seconds, 2),
         "reconcile_s": round(seconds, 2),
         "reconcile_tx_per_s": round(run.transaction_count / seconds, 1),
         "rss_before_mib": round(rss_before / 1024, 1),
@@ -296,139 +248,23 @@ async def _reconciliation(database_url: str, count: int) -> dict[str, Any]:
     }
 
 
-# --- Webhooks -----------------------------------------------------------------------------
-
-
-def _completed_events(count: int) -> list[tuple[bytes, dict[str, str]]]:
-    deliveries = []
-    for index in range(count):
-        pid = payment_id(WEBHOOK_NAMESPACE, index)
-        event = {
-            "id": f"evt_bench_{index}",
-            "object": "event",
-            "type": "checkout.session.completed",
-            "created": int(time.time()),
-            "livemode": False,
-            "data": {
-                "object": {
-                    "id": f"cs_bench_{WEBHOOK_NAMESPACE.hex[:6]}_{index}",
-                    "object": "checkout.session",
-                    "status": "complete",
-                    "payment_status": "paid",
-                    "amount_total": AMOUNT,
-                    "currency": "jpy",
-                    "payment_intent": f"pi_bench_{index}",
-                    "metadata": {"payment_id": str(pid), "municipality_code": TOMI},
-                }
-            },
-        }
-        deliveries.append(signed_delivery(event))
-    return deliveries
-
-
-async def _webhooks(database_url: str, dsn: str, count: int, concurrency: int) -> list[LoadResult]:
-    await _seed_applications(
-        database_url, WEBHOOK_NAMESPACE, count, status="created", first_number=5_000_000
-    )
-    deliveries = _completed_events(count)
-    app_env = {
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "WARNING",
-        "PAYMENT_PROVIDER": "stripe",
-        "STRIPE_API_KEY": API_KEY,
-        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-    }
-
-    def sender(path: str) -> Any:
-        async def send(client: httpx.AsyncClient, index: int) -> httpx.Response:
-            payload, headers = deliveries[index]
-            return await client.post(path, content=payload, headers=headers)
-
-        return send
-
-    results = []
-    with (
-        uvicorn_server("app.main:create_app", env=app_env, factory=True) as app_url,
-        uvicorn_server(
-            "bench.payments_bench:create_baseline_app",
-            env={"BENCH_BASELINE_DSN": dsn},
-            factory=True,
-        ) as baseline_url,
-    ):
-        # Warm-up on the baseline only: every app event may be delivered once.
-        await closed_loop(
-            "warm-up",
-            sender("/webhook"),
-            base_url=baseline_url,
-            total=min(200, count),
-            concurrency=8,
-        )
-        results.append(
-            await closed_loop(
-                f"baseline (verify + INSERT) c={concurrency}",
-                sender("/webhook"),
-                base_url=baseline_url,
-                total=count,
-                concurrency=concurrency,
-            )
-        )
-        results.append(
-            await closed_loop(
-                f"webhook: pays an application c={concurrency}",
-                sender("/api/v1/payments/stripe/webhook"),
-                base_url=app_url,
-                total=count,
-                concurrency=concurrency,
-                ok=lambda r: r.status_code == 200 and r.json()["outcome"] == "applied",
-            )
-        )
-        results.append(
-            await closed_loop(
-                f"webhook: duplicate delivery c={concurrency}",
-                sender("/api/v1/payments/stripe/webhook"),
-                base_url=app_url,
-                total=count,
-                concurrency=concurrency,
-                ok=lambda r: r.status_code == 200 and r.json()["outcome"] == "duplicate",
-            )
-        )
-    return results
-
-
-async def _paid_count(dsn: str) -> int:
-    connection = await asyncpg.connect(dsn)
-    try:
-        return int(
-            await connection.fetchval(
-                "SELECT count(*) FROM submissions WHERE status = 'paid' "
-                "AND reference_number >= 'TOMI-R8-5000000'"
-            )
-        )
-    finally:
-        await connection.close()
-
-
-async def run(transactions: int, events: int, concurrency: int) -> None:
+async def run(transactions: int) -> None:
     async with scratch_database("madoguchi_bench") as database:
-        database_url, dsn = database.url, database.dsn
-        server_version = await _seed(database_url, dsn)
+        server_version = await seed_catalog(database.url)
         print(
             f"PostgreSQL {server_version}, Python {platform.python_version()}, "
-            f"{os.cpu_count()} CPUs"
+            f"{os.cpu_count()} CPUs; load average {_load()}"
         )
-        figures: dict[str, Any] = {}
-
         print(f"\nreconciliation of one payout of {transactions} balance transactions")
-        recon = await _reconciliation(database_url, transactions)
-        figures["reconciliation"] = recon
+        recon = await _reconciliation(database.url, transactions)
         print(
-            f"  baseline: SDK auto-paging only        {recon['baseline_sdk_paging_s']:8.2f} s"
+            f"  baseline: paging the ledger only        {recon['baseline_paging_s']:8.2f} s"
             f"  ({recon['transactions_paged']} transactions)"
         )
         print(
             f"  reconcile (page, match, store, report) {recon['reconcile_s']:8.2f} s"
             f"  {recon['reconcile_tx_per_s']:.0f} tx/s"
-            f"  (x{recon['reconcile_s'] / recon['baseline_sdk_paging_s']:.2f} of baseline)"
+            f"  (x{recon['reconcile_s'] / recon['baseline_paging_s']:.2f} of baseline)"
         )
         print(
             f"  memory: RSS before {recon['rss_before_mib']} MiB,"
@@ -436,35 +272,19 @@ async def run(transactions: int, events: int, concurrency: int) -> None:
         )
         print(f"  counts {recon['counts']}  totals {recon['totals']}")
         print(f"  CSV of the run: {recon['csv_mib']} MiB in {recon['csv_s']} s")
+        print(f"  load average after: {_load()}")
+        print("\n" + json.dumps({"reconciliation": recon}, ensure_ascii=False))
 
-        print(f"\nwebhook events, {events} per run")
-        results = await _webhooks(database_url, dsn, events, concurrency)
-        for result in results:
-            print("  " + result.line())
-        baseline = results[0]
-        for result in results[1:]:
-            print(f"    vs baseline: throughput x{result.throughput / baseline.throughput:.2f}")
-        print(f"  applications paid by the events: {await _paid_count(dsn)} of {events}")
-        figures["webhooks"] = [
-            {
-                "label": r.label,
-                "events_per_s": round(r.throughput, 1),
-                "p50_ms": round(r.percentile(0.5), 2),
-                "p99_ms": round(r.percentile(0.99), 2),
-                "errors": r.errors,
-            }
-            for r in results
-        ]
-        print("\n" + json.dumps(figures, ensure_ascii=False))
+
+def _load() -> str:
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.payments_bench")
     parser.add_argument("--transactions", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
-    asyncio.run(run(args.transactions, args.events, args.concurrency))
+    asyncio.run(run(args.transactions))
 
 
 if __name__ == "__main__":

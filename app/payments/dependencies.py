@@ -23,7 +23,8 @@ def payment_registry(app: FastAPI) -> ProviderRegistry:
     return registry
 
 
-def get_registry(request: Request) -> ProviderRegistry:
+async def get_registry(request: Request) -> ProviderRegistry:
+    # async: a plain `def` dependency would run in a worker thread.
     return payment_registry(request.app)
 
 

@@ -1051,6 +1051,7 @@ async def _succeed(
     if status in PAID:
         return False
     payment.paid_at, payment.redirect_url, payment.voucher = now, None, None
+    payment.updated_at = now  # written by the flush below, not by one more UPDATE after
     _move(payment, paid_status(payment.amount, payment.refunded_amount, payment.dispute_status))
     if status in CLOSED:
         # Money for a payment we had closed (the page expired, the voucher was canceled):

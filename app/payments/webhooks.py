@@ -12,13 +12,15 @@ as the provider sent them and never logged.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.payments import alerts, service
@@ -26,7 +28,6 @@ from app.payments.models import Payment, ProviderEvent
 from app.payments.providers import demo
 from app.payments.providers.base import Claims, EventFacts, PaymentProvider, VerifiedEvent
 from app.payments.reconciliation import service as reconciliation
-from app.submissions.dialects import insert_ignoring_conflicts
 
 logger = logging.getLogger(__name__)
 
@@ -194,20 +195,29 @@ async def _store(session: AsyncSession, provider: str, event: VerifiedEvent, now
     """Insert into the inbox; False when the event is there already. On PostgreSQL a
     concurrent delivery of the same event waits here until the first one commits."""
     inserted = await session.scalar(
-        insert_ignoring_conflicts(
-            session,
-            ProviderEvent,
-            {
-                "provider": provider,
-                "event_id": event.id,
-                "event_type": event.type[:64],
-                "payload": event.payload,
-                "received_at": now,
-            },
-            ["provider", "event_id"],
-        ).returning(ProviderEvent.id)
+        _inbox_insert(session.get_bind().dialect.name),
+        {
+            "provider": provider,
+            "event_id": event.id,
+            "event_type": event.type[:64],
+            "payload": event.payload,
+            "received_at": now,
+        },
     )
     return inserted is not None
+
+
+@functools.cache
+def _inbox_insert(dialect: str) -> Any:
+    """The inbox INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per dialect
+    and run with each event's values."""
+    table = cast(Table, ProviderEvent.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+        .returning(table.c.id)
+    )
 
 
 async def _mark_handled(

@@ -259,6 +259,8 @@ async def flush_submission(session: AsyncSession) -> None:
 async def _lock_current_version(session: AsyncSession, submission: Submission) -> None:
     if inspect(submission).pending:
         return  # created in this transaction: no other request can see it yet
+    if submission.id in held_locks(session):
+        return  # read with FOR UPDATE in this transaction: locked, and read afresh then
     stored_version = await session.scalar(
         select(Submission.row_version).where(Submission.id == submission.id).with_for_update()
     )
@@ -295,3 +297,19 @@ def _add_event(
     )
     session.add(event)
     return event
+
+
+def held_locks(session: AsyncSession) -> set[uuid.UUID]:
+    """The applications this transaction read with FOR UPDATE (repository.get_for_update):
+    their locks are held until commit and the versions read then are current (every change
+    since went through this session, which keeps the version up to date)."""
+    transaction = session.sync_session.get_transaction()
+    held = session.info.get(_HELD_LOCKS)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        session.info[_HELD_LOCKS] = held
+    locked: set[uuid.UUID] = held[1]
+    return locked
+
+
+_HELD_LOCKS = "submissions_locked_for_update"

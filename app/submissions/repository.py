@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.forms.repository import version_labels
-from app.submissions.lifecycle import Status
+from app.submissions.lifecycle import Status, held_locks
 from app.submissions.models import (
     IdempotencyRecord,
     Submission,
@@ -83,12 +83,15 @@ async def get(session: AsyncSession, submission_id: uuid.UUID) -> Submission | N
 
 async def get_for_update(session: AsyncSession, submission_id: uuid.UUID) -> Submission | None:
     """The row, locked until commit (PostgreSQL) and read afresh."""
-    return await session.scalar(
+    submission = await session.scalar(
         select(Submission)
         .where(Submission.id == submission_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    if submission is not None:
+        held_locks(session).add(submission.id)
+    return submission
 
 
 async def timeline_of(session: AsyncSession, submission_id: uuid.UUID) -> list[SubmissionEvent]:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import tempfile
 import time
@@ -375,3 +377,18 @@ async def check_database(dsn: str, outcome: Outcome, *, expected: int | None) ->
         )
     )
     return checks
+
+
+def median_figures(runs: list[WrkFigures]) -> dict[str, float]:
+    """The medians of several runs' figures; errors summed."""
+    return {
+        "req_s": statistics.median(r.throughput for r in runs),
+        "p50_ms": statistics.median(r.p50_ms for r in runs),
+        "p99_ms": statistics.median(r.p99_ms for r in runs),
+        "non_2xx": sum(r.non_2xx for r in runs),
+        "socket_errors": sum(r.socket_errors for r in runs),
+    }
+
+
+def load_average() -> str:
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())

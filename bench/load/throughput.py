@@ -30,7 +30,6 @@ import asyncio
 import json
 import os
 import platform
-import statistics
 import tempfile
 import time
 from dataclasses import dataclass
@@ -48,7 +47,7 @@ from app.municipalities.codes import check_digit
 from app.municipalities.service import MunicipalitySeed, upsert_municipality
 from bench.bare_app import CREATE_BASELINE_TABLE, INSERT_PATH
 from bench.harness import Database, scratch_database
-from bench.load.common import uvicorn_workers
+from bench.load.common import load_average, median_figures, uvicorn_workers
 from bench.load.wrk import WrkFigures, run_wrk
 from tests.forms.sample_answers import sample_answers_without_files
 
@@ -162,16 +161,6 @@ async def _wrk(url: str, requests: Path, connections: int, seconds: float, run: 
     )
 
 
-def _median(runs: list[WrkFigures]) -> dict[str, float]:
-    return {
-        "req_s": statistics.median(r.throughput for r in runs),
-        "p50_ms": statistics.median(r.p50_ms for r in runs),
-        "p99_ms": statistics.median(r.p99_ms for r in runs),
-        "non_2xx": sum(r.non_2xx for r in runs),
-        "socket_errors": sum(r.socket_errors for r in runs),
-    }
-
-
 async def _gap_free(dsn: str) -> str:
     connection = await asyncpg.connect(dsn)
     try:
@@ -228,7 +217,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
                 print(
                     f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
                     f"{arguments.workers} workers per server, {arguments.seconds:.0f} s per "
-                    f"run, {arguments.repeat} rounds; load average {_load()}"
+                    f"run, {arguments.repeat} rounds; load average {load_average()}"
                 )
                 # Warm-up: pools, compiled forms, counter rows, PostgreSQL's caches.
                 await _wrk(baseline.url, files["baseline"], 16, 3, "warm")
@@ -256,7 +245,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
                         print(f"  round {round_number + 1} {key:<26} baseline {base.line()}")
                         print(f"  round {round_number + 1} {key:<26} app      {ours.line()}")
                     load_averages.append(os.getloadavg())
-                    print(f"  load average after round {round_number + 1}: {_load()}")
+                    print(f"  load average after round {round_number + 1}: {load_average()}")
         gap_free = await _gap_free(database.dsn)
 
     print()
@@ -271,7 +260,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
     print(header)
     summary: dict[str, Any] = {}
     for key, sides in figures.items():
-        base, ours = _median(sides["baseline"]), _median(sides["app"])
+        base, ours = median_figures(sides["baseline"]), median_figures(sides["app"])
         ratio = ours["req_s"] / base["req_s"] if base["req_s"] else 0.0
         print(
             f"{key:<26} {base['req_s']:14.1f} {base['p50_ms']:7.1f} {base['p99_ms']:7.1f} | "
@@ -302,10 +291,6 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
         "gap_free": gap_free,
         "loads": summary,
     }
-
-
-def _load() -> str:
-    return "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
