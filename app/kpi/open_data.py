@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -143,13 +143,14 @@ async def applications(
         return Table(header, [])
     counts = await service.received_by_procedure_month(session, municipality.code, period)
     months: dict[str, dict[str, MonthRow]] = {month: {} for month in _months(period)}
+    bounds = {month: _month_moments(month) for month in months}
     histories = await service.procedure_histories(session, municipality.code)
     for history in histories:
         facts = history.latest
         if facts is None:
             continue
         for month, month_rows in months.items():
-            if _online_during(history, month):
+            if _online_during(history, *bounds[month]):
                 month_rows[history.code] = MonthRow(history.code, facts.title_ja, facts.department)
     by_id = {history.procedure_id: history for history in histories}
     for (procedure_id, month_number), figures in counts.items():
@@ -168,16 +169,20 @@ async def applications(
         shown = suppressed_month([(r.total, r.online, r.counter) for r in in_month])
         published.extend((month, r, cells) for r, cells in zip(in_month, shown, strict=True))
     published.sort(key=lambda entry: (entry[1].procedure_code, entry[0]))
+    years = {
+        month: fiscal_year_of(date.fromisoformat(f"{month}-01"), start_month) for month in months
+    }
+    labels = {year: fiscal_year_label(year) for year in set(years.values())}
     table = []
     for month, row, (total, online, counter, rate) in published:
-        year = fiscal_year_of(date.fromisoformat(f"{month}-01"), start_month)
+        year = years[month]
         table.append(
             [
                 municipality.code,
                 f"{month}_{row.procedure_code}",
                 municipality.name_ja,
                 str(year),
-                fiscal_year_label(year),
+                labels[year],
                 month,
                 row.procedure_code,
                 row.title,
@@ -245,11 +250,16 @@ def _months(period: Period) -> list[str]:
     return months
 
 
-def _online_during(history: service.ProcedureHistory, month: str) -> bool:
-    """Whether the procedure was online at any moment of the month (Japan time)."""
+def _month_moments(month: str) -> tuple[datetime, datetime]:
+    """The first and the last moment of the month YYYY-MM (Japan time)."""
     first = date.fromisoformat(f"{month}-01")
     start = end_of_day(first - timedelta(days=1))
     end = end_of_day((first + timedelta(days=31)).replace(day=1) - timedelta(days=1))
+    return start, end
+
+
+def _online_during(history: service.ProcedureHistory, start: datetime, end: datetime) -> bool:
+    """Whether the procedure was online at any moment from `start` to `end`."""
     state = history.state_at(start)
     if state is not None and state.online:
         return True
