@@ -11,8 +11,9 @@ from app.dependencies import Now
 from app.kpi.periods import local_date
 
 
-def kpi_today(now: Now) -> date:
-    """Today in Japan; tests override this dependency (or the clock) to stand at a date."""
+async def kpi_today(now: Now) -> date:
+    """Today in Japan; tests override this dependency (or the clock) to stand at a date.
+    Async like every request dependency: a plain function would run in a worker thread."""
     return local_date(now)
 
 
