@@ -18,10 +18,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.problem_texts import DETAILS_EN, DETAILS_JA, TITLES_EN, TITLES_JA
 from app.request_context import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger(__name__)
+
+
+def problem_titles(code: str) -> tuple[str, str]:
+    """The English and Japanese title of the problem type `code`."""
+    if code not in TITLES_EN or code not in TITLES_JA:
+        raise LookupError(f"problem code {code} has no title in app/problem_texts.py")
+    return TITLES_EN[code], TITLES_JA[code]
 
 
 @dataclass(frozen=True)
@@ -43,14 +51,29 @@ class FieldError:
 
 
 class AppError(Exception):
-    """Base of every error a service raises on purpose."""
+    """Base of every error a service raises on purpose.
+
+    A subclass that is a problem type of its own names its code, and its status where it
+    differs from its base; its titles (and a standing detail, if it has one) come from
+    `app.problem_texts`:
+
+        class PaymentNotFound(NotFound, code="PAYMENT_NOT_FOUND"): ...
+    """
 
     status: ClassVar[int] = 400
     code: ClassVar[str] = "BAD_REQUEST"
-    title_en: ClassVar[str] = "Bad request"
-    title_ja: ClassVar[str] = "リクエストが正しくありません"
+    title_en: ClassVar[str] = TITLES_EN[code]
+    title_ja: ClassVar[str] = TITLES_JA[code]
     default_headers: ClassVar[dict[str, str]] = {}
     """Response headers every instance carries, e.g. WWW-Authenticate on a 401."""
+
+    def __init_subclass__(cls, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init_subclass__()
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
+            cls.title_en, cls.title_ja = problem_titles(code)
 
     def __init__(
         self,
@@ -61,63 +84,36 @@ class AppError(Exception):
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self.detail_en = detail_en or self.title_en
-        self.detail_ja = detail_ja or self.title_ja
+        self.detail_en = detail_en or DETAILS_EN.get(self.code) or self.title_en
+        self.detail_ja = detail_ja or DETAILS_JA.get(self.code) or self.title_ja
         self.errors = errors or []
         self.extra = extra or {}
         self.headers = {**self.default_headers, **(headers or {})}
         super().__init__(f"{self.code}: {self.detail_en}")
 
 
-class NotFound(AppError):
-    status = 404
-    code = "NOT_FOUND"
-    title_en = "Not found"
-    title_ja = "見つかりません"
+class NotFound(AppError, code="NOT_FOUND", status=404): ...
 
 
-class Conflict(AppError):
-    status = 409
-    code = "CONFLICT"
-    title_en = "Conflict"
-    title_ja = "処理が競合しました"
+class Conflict(AppError, code="CONFLICT", status=409): ...
 
 
-class ValidationFailed(AppError):
-    status = 422
-    code = "VALIDATION_FAILED"
-    title_en = "The input is not valid"
-    title_ja = "入力内容に誤りがあります"
+class ValidationFailed(AppError, code="VALIDATION_FAILED", status=422): ...
 
 
-class JsonTooDeep(AppError):
-    code = "JSON_TOO_DEEP"
-    title_en = "The JSON document is nested too deeply"
-    title_ja = "JSONの入れ子が深すぎます"
+class JsonTooDeep(AppError, code="JSON_TOO_DEEP"): ...
 
 
-class NulCharacter(AppError):
+class NulCharacter(AppError, code="NUL_CHARACTER"):
     """U+0000: PostgreSQL text and JSONB cannot hold it."""
 
-    code = "NUL_CHARACTER"
-    title_en = "The request contains a NUL character"
-    title_ja = "リクエストに使用できない文字（NUL）が含まれています"
 
-
-class UnpairedSurrogate(AppError):
+class UnpairedSurrogate(AppError, code="UNPAIRED_SURROGATE"):
     """A lone UTF-16 surrogate (`"\\ud800"` in JSON or YAML): no UTF-8 text, so no
     database column, can hold it."""
 
-    code = "UNPAIRED_SURROGATE"
-    title_en = "The request contains an unpaired surrogate"
-    title_ja = "リクエストに使用できない文字（対になっていないサロゲート）が含まれています"
 
-
-class PayloadTooLarge(AppError):
-    status = 413
-    code = "PAYLOAD_TOO_LARGE"
-    title_en = "The request body is too large"
-    title_ja = "送信されたデータが大きすぎます"
+class PayloadTooLarge(AppError, code="PAYLOAD_TOO_LARGE", status=413): ...
 
 
 def problem_body(
@@ -192,16 +188,17 @@ def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]
     return documented
 
 
-_HTTP_MESSAGES: dict[int, tuple[str, str, str]] = {
-    400: ("BAD_REQUEST", "Bad request", "リクエストが正しくありません"),
-    401: ("UNAUTHORIZED", "Authentication required", "認証が必要です"),
-    403: ("FORBIDDEN", "Forbidden", "この操作は許可されていません"),
-    404: ("NOT_FOUND", "Not found", "見つかりません"),
-    405: ("METHOD_NOT_ALLOWED", "Method not allowed", "このメソッドは使用できません"),
-    406: ("NOT_ACCEPTABLE", "Not acceptable", "要求された形式では応答できません"),
-    413: ("PAYLOAD_TOO_LARGE", "The request body is too large", "送信されたデータが大きすぎます"),
-    415: ("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type", "対応していないデータ形式です"),
+_HTTP_CODES: dict[int, str] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
 }
+"""The problem code of a framework HTTP error (e.g. an unknown route), by status."""
 
 
 def _pointer(loc: tuple[Any, ...]) -> str:
@@ -236,18 +233,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code, title_en, title_ja = _HTTP_MESSAGES.get(
-            exc.status_code, ("HTTP_ERROR", "HTTP error", "エラーが発生しました")
-        )
-        body = problem_body(
-            status=exc.status_code,
-            code=code,
-            title_en=title_en,
-            title_ja=title_ja,
-            detail_en=title_en,
-            detail_ja=title_ja,
-            instance=request.url.path,
-        )
+        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        body = _standing_body(exc.status_code, code, request.url.path)
         return problem_response(body, headers=getattr(exc, "headers", None))
 
 
@@ -259,12 +246,19 @@ def log_unexpected(exc: BaseException) -> None:
 
 
 def internal_error_body(instance: str | None) -> dict[str, Any]:
+    return _standing_body(500, "INTERNAL_ERROR", instance)
+
+
+def _standing_body(status: int, code: str, instance: str | None) -> dict[str, Any]:
+    """The body of a problem answered without an `AppError` (framework HTTP errors, a
+    500): its texts are the catalog's."""
+    title_en, title_ja = problem_titles(code)
     return problem_body(
-        status=500,
-        code="INTERNAL_ERROR",
-        title_en="Internal server error",
-        title_ja="サーバー内部でエラーが発生しました",
-        detail_en="An unexpected error occurred. Please try again later.",
-        detail_ja="予期しないエラーが発生しました。時間をおいて再度お試しください。",
+        status=status,
+        code=code,
+        title_en=title_en,
+        title_ja=title_ja,
+        detail_en=DETAILS_EN.get(code, title_en),
+        detail_ja=DETAILS_JA.get(code, title_ja),
         instance=instance,
     )

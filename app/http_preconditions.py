@@ -19,11 +19,7 @@ IfMatch = Annotated[
 ]
 
 
-class PreconditionRequired(AppError):
-    status = 428
-    code = "PRECONDITION_REQUIRED"
-    title_en = "Send If-Match with the ETag of the application"
-    title_ja = "申請のETagをIf-Matchで送信してください"
+class PreconditionRequired(AppError, code="PRECONDITION_REQUIRED", status=428): ...
 
 
 def etag(row_version: int) -> str:

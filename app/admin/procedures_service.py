@@ -25,17 +25,12 @@ JSON_MEDIA_TYPES = frozenset({"application/json"})
 YAML_MEDIA_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml"})
 
 
-class DefinitionBodyInvalid(ValidationFailed):
-    code = "DEFINITION_BODY_INVALID"
-    title_en = "The definition could not be read"
-    title_ja = "定義を読み取れませんでした"
+class DefinitionBodyInvalid(ValidationFailed, code="DEFINITION_BODY_INVALID"): ...
 
 
-class DefinitionMediaTypeUnsupported(AppError):
-    status = 415
-    code = "DEFINITION_MEDIA_TYPE_UNSUPPORTED"
-    title_en = "Send the definition as JSON or YAML"
-    title_ja = "定義はJSONまたはYAMLで送信してください"
+class DefinitionMediaTypeUnsupported(
+    AppError, code="DEFINITION_MEDIA_TYPE_UNSUPPORTED", status=415
+): ...
 
 
 class _DefinitionYamlLoader(yaml.SafeLoader):

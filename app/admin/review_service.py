@@ -54,37 +54,21 @@ DECISION_TARGETS: dict[Decision, Status] = {
 RECEIVED_AT_CLOCK_SKEW = timedelta(minutes=5)
 
 
-class RejectionReasonRequired(ValidationFailed):
-    code = "REJECTION_REASON_REQUIRED"
-    title_en = "A rejection needs a reason"
-    title_ja = "却下には理由が必要です"
+class RejectionReasonRequired(ValidationFailed, code="REJECTION_REASON_REQUIRED"): ...
 
 
-class AssigneeInvalid(ValidationFailed):
-    code = "ASSIGNEE_INVALID"
-    title_en = "This staff member cannot review the application"
-    title_ja = "この職員はこの申請を担当できません"
+class AssigneeInvalid(ValidationFailed, code="ASSIGNEE_INVALID"): ...
 
 
-class ReceivedAtInFuture(ValidationFailed):
-    code = "RECEIVED_AT_IN_FUTURE"
-    title_en = "The time of receipt lies in the future"
-    title_ja = "受付日時が未来になっています"
+class ReceivedAtInFuture(ValidationFailed, code="RECEIVED_AT_IN_FUTURE"): ...
 
 
-class ReceivedAtBeforePublication(ValidationFailed):
-    code = "RECEIVED_AT_BEFORE_PUBLICATION"
-    title_en = "The time of receipt lies before the procedure was published"
-    title_ja = "受付日時が手続の公開開始より前になっています"
+class ReceivedAtBeforePublication(ValidationFailed, code="RECEIVED_AT_BEFORE_PUBLICATION"): ...
 
 
-class ReceivedAtOutsideFiscalYears(ValidationFailed):
+class ReceivedAtOutsideFiscalYears(ValidationFailed, code="RECEIVED_AT_OUTSIDE_FISCAL_YEARS"):
     """Only this 年度 and the last may be entered: older receipts would take numbers
     from a closed year's 受付番号 counter and change figures already published."""
-
-    code = "RECEIVED_AT_OUTSIDE_FISCAL_YEARS"
-    title_en = "The time of receipt lies outside this and the previous fiscal year"
-    title_ja = "受付日時が今年度・前年度の範囲外です"
 
 
 @dataclass(frozen=True)

@@ -6,31 +6,13 @@ from __future__ import annotations
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 
 
-class AttachmentNotFound(NotFound):
-    code = "ATTACHMENT_NOT_FOUND"
-    title_en = "Attachment not found"
-    title_ja = "添付ファイルが見つかりません"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "No attachment with this id exists for these credentials.",
-            "この添付ファイルは存在しないか、アクセスする権限がありません。",
-        )
+class AttachmentNotFound(NotFound, code="ATTACHMENT_NOT_FOUND"): ...
 
 
-class AttachmentUploadInvalid(AppError):
-    status = 400
-    code = "ATTACHMENT_UPLOAD_INVALID"
-    title_en = "Send one file as multipart/form-data in the part `file`"
-    title_ja = "ファイルを1つ、multipart/form-data の「file」として送信してください"
+class AttachmentUploadInvalid(AppError, code="ATTACHMENT_UPLOAD_INVALID"): ...
 
 
-class AttachmentTypeNotAllowed(AppError):
-    status = 415
-    code = "ATTACHMENT_TYPE_NOT_ALLOWED"
-    title_en = "This kind of file cannot be attached"
-    title_ja = "この種類のファイルは添付できません"
-
+class AttachmentTypeNotAllowed(AppError, code="ATTACHMENT_TYPE_NOT_ALLOWED", status=415):
     def __init__(self, allowed: str) -> None:
         super().__init__(
             f"This file cannot be attached here; allowed: {allowed}. "
@@ -40,18 +22,10 @@ class AttachmentTypeNotAllowed(AppError):
         )
 
 
-class AttachmentEmpty(ValidationFailed):
-    code = "ATTACHMENT_EMPTY"
-    title_en = "The file is empty"
-    title_ja = "ファイルが空です"
+class AttachmentEmpty(ValidationFailed, code="ATTACHMENT_EMPTY"): ...
 
 
-class AttachmentTooLarge(AppError):
-    status = 413
-    code = "ATTACHMENT_TOO_LARGE"
-    title_en = "The file is too large"
-    title_ja = "ファイルが大きすぎます"
-
+class AttachmentTooLarge(AppError, code="ATTACHMENT_TOO_LARGE", status=413):
     def __init__(self, limit: int) -> None:
         super().__init__(
             f"A file may be at most {_megabytes(limit)} MB.",
@@ -60,12 +34,7 @@ class AttachmentTooLarge(AppError):
         )
 
 
-class AttachmentTotalTooLarge(AppError):
-    status = 413
-    code = "ATTACHMENT_TOTAL_TOO_LARGE"
-    title_en = "The attachments of this application are too large together"
-    title_ja = "添付ファイルの合計サイズが上限を超えます"
-
+class AttachmentTotalTooLarge(AppError, code="ATTACHMENT_TOTAL_TOO_LARGE", status=413):
     def __init__(self, limit: int) -> None:
         super().__init__(
             f"All attachments of one application may be at most {_megabytes(limit)} MB.",
@@ -74,11 +43,7 @@ class AttachmentTotalTooLarge(AppError):
         )
 
 
-class AttachmentCountExceeded(Conflict):
-    code = "ATTACHMENT_COUNT_EXCEEDED"
-    title_en = "No more files can be attached"
-    title_ja = "これ以上ファイルを添付できません"
-
+class AttachmentCountExceeded(Conflict, code="ATTACHMENT_COUNT_EXCEEDED"):
     def __init__(self, limit: int) -> None:
         super().__init__(
             f"An application may have at most {limit} attachments; remove one first.",
@@ -87,91 +52,31 @@ class AttachmentCountExceeded(Conflict):
         )
 
 
-class AttachmentImageInvalid(ValidationFailed):
-    code = "ATTACHMENT_IMAGE_INVALID"
-    title_en = "The image cannot be read"
-    title_ja = "画像を読み込めません"
+class AttachmentImageInvalid(ValidationFailed, code="ATTACHMENT_IMAGE_INVALID"): ...
 
 
-class AttachmentImageTooManyPixels(ValidationFailed):
-    code = "ATTACHMENT_IMAGE_TOO_MANY_PIXELS"
-    title_en = "The image has too many pixels"
-    title_ja = "画像の画素数が多すぎます"
+class AttachmentImageTooManyPixels(ValidationFailed, code="ATTACHMENT_IMAGE_TOO_MANY_PIXELS"): ...
 
 
-class AttachmentPdfActiveContent(ValidationFailed):
-    code = "ATTACHMENT_PDF_ACTIVE_CONTENT"
-    title_en = "The PDF contains scripts or actions"
-    title_ja = "PDFにスクリプトまたは自動実行の動作が含まれています"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "PDFs with JavaScript, launch or other automatic actions cannot be attached. "
-            "Print it to a new PDF, or attach a photo of the document.",
-            "JavaScriptや外部プログラムの起動などを含むPDFは添付できません。"
-            "PDFとして印刷し直すか、書類の写真を添付してください。",
-        )
+class AttachmentPdfActiveContent(ValidationFailed, code="ATTACHMENT_PDF_ACTIVE_CONTENT"): ...
 
 
-class AttachmentPdfEmbeddedFile(ValidationFailed):
-    code = "ATTACHMENT_PDF_EMBEDDED_FILE"
-    title_en = "The PDF contains embedded files"
-    title_ja = "PDFにファイルが埋め込まれています"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "PDFs carrying other files cannot be attached; attach each document itself.",
-            "ほかのファイルを埋め込んだPDFは添付できません。書類そのものを添付してください。",
-        )
+class AttachmentPdfEmbeddedFile(ValidationFailed, code="ATTACHMENT_PDF_EMBEDDED_FILE"): ...
 
 
-class AttachmentPdfEncrypted(ValidationFailed):
-    code = "ATTACHMENT_PDF_ENCRYPTED"
-    title_en = "The PDF is password-protected"
-    title_ja = "PDFにパスワードが設定されています"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Remove the password from the PDF, then attach it again.",
-            "PDFのパスワードを解除してから、もう一度添付してください。",
-        )
+class AttachmentPdfEncrypted(ValidationFailed, code="ATTACHMENT_PDF_ENCRYPTED"): ...
 
 
-class AttachmentPdfInvalid(ValidationFailed):
-    code = "ATTACHMENT_PDF_INVALID"
-    title_en = "The PDF cannot be read"
-    title_ja = "PDFを読み込めません"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The file starts like a PDF but cannot be read as one. Save it again as PDF.",
-            "PDFとして読み込めないファイルです。PDFとして保存し直してください。",
-        )
+class AttachmentPdfInvalid(ValidationFailed, code="ATTACHMENT_PDF_INVALID"): ...
 
 
-class AttachmentInfected(ValidationFailed):
-    code = "ATTACHMENT_INFECTED"
-    title_en = "The virus check found malware in the file"
-    title_ja = "ウイルス検査で不正なプログラムが見つかりました"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The file was not stored. Check your device with anti-virus software.",
-            "ファイルは保存されていません。お使いの機器をウイルス対策ソフトで確認してください。",
-        )
+class AttachmentInfected(ValidationFailed, code="ATTACHMENT_INFECTED"): ...
 
 
-class AttachmentFieldInvalid(ValidationFailed):
-    code = "ATTACHMENT_FIELD_INVALID"
-    title_en = "There is no file field of this name"
-    title_ja = "指定された添付ファイルの項目はありません"
+class AttachmentFieldInvalid(ValidationFailed, code="ATTACHMENT_FIELD_INVALID"): ...
 
 
-class AttachmentQuarantined(Conflict):
-    code = "ATTACHMENT_QUARANTINED"
-    title_en = "The attachment has not passed the virus check"
-    title_ja = "この添付ファイルはウイルス検査を通過していません"
-
+class AttachmentQuarantined(Conflict, code="ATTACHMENT_QUARANTINED"):
     def __init__(self, scan_status: str) -> None:
         super().__init__(
             f"The attachment's virus check is '{scan_status}'; it cannot be opened yet.",

@@ -23,11 +23,7 @@ _SUBJECT = re.compile(r"^[0-9a-f]{64}$")
 _JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
-class CitizenTokenInvalid(AppError):
-    status = 401
-    code = "CITIZEN_TOKEN_INVALID"
-    title_en = "The citizen access token is not valid"
-    title_ja = "ログインの有効期限が切れたか、トークンが無効です"
+class CitizenTokenInvalid(AppError, code="CITIZEN_TOKEN_INVALID", status=401): ...
 
 
 @dataclass(frozen=True)

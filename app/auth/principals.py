@@ -26,14 +26,10 @@ ACCESS_TOKEN_PREFIX = "sat_"
 """Submission access tokens start with this, so they are recognisable in a leak scan."""
 
 
-class AuthenticationRequired(AppError):
+class AuthenticationRequired(AppError, code="AUTHENTICATION_REQUIRED", status=401):
     """No usable credentials at all. Decided before any lookup, so it reveals nothing
     about whether the requested resource exists."""
 
-    status = 401
-    code = "AUTHENTICATION_REQUIRED"
-    title_en = "Authentication required"
-    title_ja = "認証が必要です"
     default_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
@@ -106,11 +102,7 @@ class CitizenCaller:
         return stored is not None and hmac.compare_digest(stored, self.citizen_subject)
 
 
-class CitizenLoginRequired(AppError):
-    status = 401
-    code = "CITIZEN_LOGIN_REQUIRED"
-    title_en = "Log in with your My Number card"
-    title_ja = "マイナンバーカードでのログインが必要です"
+class CitizenLoginRequired(AppError, code="CITIZEN_LOGIN_REQUIRED", status=401): ...
 
 
 ANONYMOUS = AnonymousCaller()

@@ -31,11 +31,7 @@ PASSWORD_MAX_LENGTH = 256
 _ROLE_VALUES = frozenset(role.value for role in StaffRole)
 
 
-class InvalidCredentials(AppError):
-    status = 401
-    code = "INVALID_CREDENTIALS"
-    title_en = "The email address or password is wrong"
-    title_ja = "メールアドレスまたはパスワードが正しくありません"
+class InvalidCredentials(AppError, code="INVALID_CREDENTIALS", status=401): ...
 
 
 class SignInFailed(InvalidCredentials):
@@ -49,49 +45,26 @@ class SignInFailed(InvalidCredentials):
         self.reason = reason
 
 
-class StaffAuthenticationRequired(AppError):
-    status = 401
-    code = "STAFF_AUTHENTICATION_REQUIRED"
-    title_en = "Sign in as staff first"
-    title_ja = "職員としてログインしてください"
+class StaffAuthenticationRequired(AppError, code="STAFF_AUTHENTICATION_REQUIRED", status=401):
     default_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
-class StaffForbidden(AppError):
-    status = 403
-    code = "STAFF_FORBIDDEN"
-    title_en = "Your roles do not allow this"
-    title_ja = "この操作を行う権限がありません"
+class StaffForbidden(AppError, code="STAFF_FORBIDDEN", status=403): ...
 
 
-class StaffNotFound(NotFound):
-    code = "STAFF_NOT_FOUND"
-    title_en = "Staff member not found"
-    title_ja = "職員が見つかりません"
+class StaffNotFound(NotFound, code="STAFF_NOT_FOUND"): ...
 
 
-class StaffEmailTaken(Conflict):
-    code = "STAFF_EMAIL_TAKEN"
-    title_en = "An account with this email address exists"
-    title_ja = "このメールアドレスのアカウントは既に存在します"
+class StaffEmailTaken(Conflict, code="STAFF_EMAIL_TAKEN"): ...
 
 
-class StaffAccountInvalid(ValidationFailed):
-    code = "STAFF_ACCOUNT_INVALID"
-    title_en = "The account details are not valid"
-    title_ja = "アカウントの内容に誤りがあります"
+class StaffAccountInvalid(ValidationFailed, code="STAFF_ACCOUNT_INVALID"): ...
 
 
-class WeakPassword(ValidationFailed):
-    code = "WEAK_PASSWORD"
-    title_en = "The password is too weak"
-    title_ja = "パスワードが弱すぎます"
+class WeakPassword(ValidationFailed, code="WEAK_PASSWORD"): ...
 
 
-class SelfLockout(Conflict):
-    code = "STAFF_SELF_LOCKOUT"
-    title_en = "You cannot disable yourself or drop your own admin role"
-    title_ja = "自分自身の無効化や管理者権限の削除はできません"
+class SelfLockout(Conflict, code="STAFF_SELF_LOCKOUT"): ...
 
 
 @dataclass(frozen=True)

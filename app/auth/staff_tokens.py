@@ -19,11 +19,7 @@ TOKEN_TYPE = "staff"
 _KEY_PURPOSE = b"madoguchi/staff-access-token/v1"
 
 
-class StaffTokenInvalid(AppError):
-    status = 401
-    code = "STAFF_TOKEN_INVALID"
-    title_en = "The access token is not valid"
-    title_ja = "アクセストークンが無効です"
+class StaffTokenInvalid(AppError, code="STAFF_TOKEN_INVALID", status=401): ...
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,8 @@ AnyField = FieldDefinition
 _Bound = TypeVar("_Bound", int, float, str, date)
 
 
-class DefinitionInvalid(AppError):
+class DefinitionInvalid(AppError, code="DEFINITION_INVALID", status=422):
     """A procedure definition breaks the definition language's rules."""
-
-    status = 422
-    code = "DEFINITION_INVALID"
-    title_en = "The procedure definition is not valid"
-    title_ja = "手続の定義に誤りがあります"
 
 
 def check_definition(data: Mapping[str, Any]) -> ProcedureDefinition:

@@ -24,46 +24,25 @@ from app.municipalities.service import get_municipality
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 
 
-class ProcedureNotFound(NotFound):
-    code = "PROCEDURE_NOT_FOUND"
-    title_en = "Procedure not found"
-    title_ja = "手続が見つかりません"
+class ProcedureNotFound(NotFound, code="PROCEDURE_NOT_FOUND"): ...
 
 
-class ProcedureVersionNotFound(NotFound):
-    code = "PROCEDURE_VERSION_NOT_FOUND"
-    title_en = "Procedure version not found"
-    title_ja = "手続の版が見つかりません"
+class ProcedureVersionNotFound(NotFound, code="PROCEDURE_VERSION_NOT_FOUND"): ...
 
 
-class ProcedureExists(Conflict):
-    code = "PROCEDURE_EXISTS"
-    title_en = "A procedure with this code already exists"
-    title_ja = "同じコードの手続が既に存在します"
+class ProcedureExists(Conflict, code="PROCEDURE_EXISTS"): ...
 
 
-class VersionFrozen(Conflict):
-    code = "PROCEDURE_VERSION_FROZEN"
-    title_en = "A published version cannot be changed"
-    title_ja = "公開済みの版は変更できません"
+class VersionFrozen(Conflict, code="PROCEDURE_VERSION_FROZEN"): ...
 
 
-class DraftVersionExists(Conflict):
-    code = "PROCEDURE_DRAFT_EXISTS"
-    title_en = "The procedure already has a draft version"
-    title_ja = "この手続には編集中の版が既にあります"
+class DraftVersionExists(Conflict, code="PROCEDURE_DRAFT_EXISTS"): ...
 
 
-class ProcedureCodeMismatch(ValidationFailed):
-    code = "PROCEDURE_CODE_MISMATCH"
-    title_en = "The definition's code does not match the procedure"
-    title_ja = "定義のコードが手続のコードと一致しません"
+class ProcedureCodeMismatch(ValidationFailed, code="PROCEDURE_CODE_MISMATCH"): ...
 
 
-class ProcedureNotPublished(Conflict):
-    code = "PROCEDURE_NOT_PUBLISHED"
-    title_en = "The procedure is not published"
-    title_ja = "この手続は公開されていません"
+class ProcedureNotPublished(Conflict, code="PROCEDURE_NOT_PUBLISHED"): ...
 
 
 def definition_digest(definition: Mapping[str, Any]) -> str:

@@ -20,11 +20,7 @@ from app.config import PROJECT_ROOT
 from app.errors import AppError
 
 
-class NotReady(AppError):
-    status = 503
-    code = "NOT_READY"
-    title_en = "The service is not ready"
-    title_ja = "サービスの準備ができていません"
+class NotReady(AppError, code="NOT_READY", status=503): ...
 
 
 @dataclass(frozen=True)

@@ -44,10 +44,7 @@ EARLIEST_FISCAL_YEAR = 2000
 LATEST_FISCAL_YEAR = 2100
 
 
-class KpiPeriodInvalid(ValidationFailed):
-    code = "KPI_PERIOD_INVALID"
-    title_en = "The reporting period is not valid"
-    title_ja = "集計期間の指定が正しくありません"
+class KpiPeriodInvalid(ValidationFailed, code="KPI_PERIOD_INVALID"): ...
 
 
 def month_key(day: date) -> int:

@@ -67,10 +67,7 @@ IDENTITY_CHECK = "identity_check"
 but asks for no My Number card, so the applicant must show identity in person."""
 
 
-class KpiGroupByInvalid(ValidationFailed):
-    code = "KPI_GROUP_BY_INVALID"
-    title_en = "The grouping is not valid"
-    title_ja = "集計の単位（group_by）の指定が正しくありません"
+class KpiGroupByInvalid(ValidationFailed, code="KPI_GROUP_BY_INVALID"): ...
 
 
 def parse_group_by(raw: str | None, allowed: Sequence[str], default: Sequence[str]) -> list[str]:

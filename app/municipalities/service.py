@@ -13,16 +13,10 @@ from app.municipalities.codes import is_valid_local_government_code
 from app.municipalities.models import Municipality
 
 
-class MunicipalityCodeInvalid(ValidationFailed):
-    code = "MUNICIPALITY_CODE_INVALID"
-    title_en = "Invalid local government code"
-    title_ja = "全国地方公共団体コードが正しくありません"
+class MunicipalityCodeInvalid(ValidationFailed, code="MUNICIPALITY_CODE_INVALID"): ...
 
 
-class MunicipalityNotFound(NotFound):
-    code = "MUNICIPALITY_NOT_FOUND"
-    title_en = "Municipality not found"
-    title_ja = "地方公共団体が見つかりません"
+class MunicipalityNotFound(NotFound, code="MUNICIPALITY_NOT_FOUND"): ...
 
 
 def require_valid_code(code: str) -> str:

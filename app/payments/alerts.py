@@ -43,22 +43,10 @@ ALERT_LABELS_JA: Mapping[AlertKind, str] = {
 }
 
 
-class AlertNotFound(NotFound):
-    code = "PAYMENT_ALERT_NOT_FOUND"
-    title_en = "Alert not found"
-    title_ja = "確認事項が見つかりません"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "No alert with this id exists for your municipality.",
-            "この確認事項は存在しないか、アクセスする権限がありません。",
-        )
+class AlertNotFound(NotFound, code="PAYMENT_ALERT_NOT_FOUND"): ...
 
 
-class AlertAlreadyResolved(Conflict):
-    code = "PAYMENT_ALERT_RESOLVED"
-    title_en = "This alert is already resolved"
-    title_ja = "この確認事項は対応済みです"
+class AlertAlreadyResolved(Conflict, code="PAYMENT_ALERT_RESOLVED"): ...
 
 
 async def raise_alert(

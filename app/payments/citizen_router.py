@@ -50,10 +50,7 @@ _DEMO_CSP = (
 )
 
 
-class DemoProviderDisabled(NotFound):
-    code = "DEMO_PROVIDER_DISABLED"
-    title_en = "The demo payment page is not available here"
-    title_ja = "デモ決済画面はこの環境では利用できません"
+class DemoProviderDisabled(NotFound, code="DEMO_PROVIDER_DISABLED"): ...
 
 
 def to_read(payment: Payment) -> PaymentRead:

@@ -75,78 +75,34 @@ overpayment) or `automatic` (requested at once, sent by settle-open)."""
 OVERPAYMENT_REASON = "手数料の変更・取下げによる過払いの返金 / Overpayment after the fee changed"
 
 
-class PaymentNotFound(NotFound):
-    code = "PAYMENT_NOT_FOUND"
-    title_en = "Payment not found"
-    title_ja = "決済が見つかりません"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "No payment with this id exists for these credentials.",
-            "この決済は存在しないか、アクセスする権限がありません。",
-        )
+class PaymentNotFound(NotFound, code="PAYMENT_NOT_FOUND"): ...
 
 
-class NothingToPay(Conflict):
-    code = "NOTHING_TO_PAY"
-    title_en = "This application has no fee waiting to be paid"
-    title_ja = "この申請には支払待ちの手数料がありません"
+class NothingToPay(Conflict, code="NOTHING_TO_PAY"): ...
 
 
-class PaymentChanged(Conflict):
-    code = "PAYMENT_CHANGED"
-    title_en = "The payment was changed by another request"
-    title_ja = "決済が他の操作で変更されました"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The payment was changed at the same time. Reload it and try again.",
-            "同時に決済が変更されました。再読み込みしてからもう一度お試しください。",
-        )
+class PaymentChanged(Conflict, code="PAYMENT_CHANGED"): ...
 
 
-class PaymentNotRefundable(Conflict):
-    code = "PAYMENT_NOT_REFUNDABLE"
-    title_en = "This payment cannot be refunded"
-    title_ja = "この決済は返金できません"
+class PaymentNotRefundable(Conflict, code="PAYMENT_NOT_REFUNDABLE"): ...
 
 
-class RefundableAmountChanged(Conflict):
+class RefundableAmountChanged(Conflict, code="REFUNDABLE_AMOUNT_CHANGED"):
     """The caller's idea of what is left to refund is out of date: someone refunded in
     between. Two racing refunds therefore cannot together exceed what was paid."""
 
-    code = "REFUNDABLE_AMOUNT_CHANGED"
-    title_en = "The refundable amount has changed"
-    title_ja = "返金可能額が変わっています"
+
+class RefundNotFound(NotFound, code="REFUND_NOT_FOUND"): ...
 
 
-class RefundNotFound(NotFound):
-    code = "REFUND_NOT_FOUND"
-    title_en = "Refund not found"
-    title_ja = "返金が見つかりません"
-
-    def __init__(self) -> None:
-        super().__init__("No refund with this id exists.", "この返金は存在しません。")
-
-
-class FeeBalanceDue(Conflict):
+class FeeBalanceDue(Conflict, code="FEE_BALANCE_DUE"):
     """A decision would close an application whose fee is not fully paid."""
 
-    code = "FEE_BALANCE_DUE"
-    title_en = "Part of the fee is still to be paid"
-    title_ja = "未納の手数料があります"
+
+class RefundNotProposed(Conflict, code="REFUND_NOT_PROPOSED"): ...
 
 
-class RefundNotProposed(Conflict):
-    code = "REFUND_NOT_PROPOSED"
-    title_en = "This refund is not waiting for confirmation"
-    title_ja = "この返金は確認待ちではありません"
-
-
-class RefundAmountInvalid(ValidationFailed):
-    code = "REFUND_AMOUNT_INVALID"
-    title_en = "The refund amount is not possible"
-    title_ja = "返金額が正しくありません"
+class RefundAmountInvalid(ValidationFailed, code="REFUND_AMOUNT_INVALID"): ...
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,7 @@ from app.errors import AppError
 from app.security.models import RateLimitBucket
 
 
-class RateLimited(AppError):
-    status = 429
-    code = "RATE_LIMITED"
-    title_en = "Too many requests"
-    title_ja = "リクエストが多すぎます"
-
+class RateLimited(AppError, code="RATE_LIMITED", status=429):
     def __init__(self, retry_after: int) -> None:
         super().__init__(
             f"Too many attempts. Try again in {retry_after} seconds.",

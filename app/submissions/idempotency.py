@@ -28,24 +28,13 @@ KEY_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
 """1–255 printable ASCII characters; clients should send a fresh UUID per action."""
 
 
-class IdempotencyKeyInvalid(AppError):
-    status = 400
-    code = "IDEMPOTENCY_KEY_INVALID"
-    title_en = "The Idempotency-Key header is not valid"
-    title_ja = "Idempotency-Keyヘッダーが正しくありません"
+class IdempotencyKeyInvalid(AppError, code="IDEMPOTENCY_KEY_INVALID"): ...
 
 
-class IdempotencyKeyReused(AppError):
-    status = 422
-    code = "IDEMPOTENCY_KEY_REUSED"
-    title_en = "The Idempotency-Key was already used for a different request"
-    title_ja = "このIdempotency-Keyは別の内容のリクエストで使用済みです"
+class IdempotencyKeyReused(AppError, code="IDEMPOTENCY_KEY_REUSED", status=422): ...
 
 
-class IdempotencyInProgress(Conflict):
-    code = "IDEMPOTENCY_IN_PROGRESS"
-    title_en = "A request with this Idempotency-Key is still being processed"
-    title_ja = "同じIdempotency-Keyのリクエストを処理中です"
+class IdempotencyInProgress(Conflict, code="IDEMPOTENCY_IN_PROGRESS"): ...
 
 
 @dataclass(frozen=True)

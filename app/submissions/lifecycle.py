@@ -78,22 +78,10 @@ class Actor:
 SYSTEM = Actor("system")
 
 
-class IllegalTransition(Conflict):
-    code = "ILLEGAL_TRANSITION"
-    title_en = "This change of status is not allowed"
-    title_ja = "この状態では実行できません"
+class IllegalTransition(Conflict, code="ILLEGAL_TRANSITION"): ...
 
 
-class SubmissionChanged(Conflict):
-    code = "SUBMISSION_CHANGED"
-    title_en = "The application was changed by another request"
-    title_ja = "申請が他の操作で変更されました"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The application was changed at the same time. Reload it and try again.",
-            "同時に申請が変更されました。再読み込みしてからもう一度お試しください。",
-        )
+class SubmissionChanged(Conflict, code="SUBMISSION_CHANGED"): ...
 
 
 def is_allowed(current: Status, target: Status) -> bool:

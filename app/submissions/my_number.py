@@ -34,10 +34,7 @@ _NONCE_BYTES = 12
 MASK = "********"
 
 
-class MyNumberFieldNotFound(NotFound):
-    code = "MY_NUMBER_FIELD_NOT_FOUND"
-    title_en = "This application has no My Number at that field"
-    title_ja = "指定された項目に個人番号はありません"
+class MyNumberFieldNotFound(NotFound, code="MY_NUMBER_FIELD_NOT_FOUND"): ...
 
 
 class MyNumberCipher:

@@ -60,16 +60,7 @@ APPLICANT = AuditActor("citizen", "applicant")
 """The applicant in the audit log: no card subject, no token hash (personal data)."""
 
 
-class SubmissionNotFound(NotFound):
-    code = "SUBMISSION_NOT_FOUND"
-    title_en = "Application not found"
-    title_ja = "申請が見つかりません"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "No application with this id exists for these credentials.",
-            "この申請は存在しないか、アクセスする権限がありません。",
-        )
+class SubmissionNotFound(NotFound, code="SUBMISSION_NOT_FOUND"): ...
 
 
 class AnswersInvalid(ValidationFailed):
@@ -83,17 +74,10 @@ class AnswersInvalid(ValidationFailed):
         )
 
 
-class SubmissionNotEditable(Conflict):
-    code = "SUBMISSION_NOT_EDITABLE"
-    title_en = "The application can no longer be changed"
-    title_ja = "この申請は変更できません"
+class SubmissionNotEditable(Conflict, code="SUBMISSION_NOT_EDITABLE"): ...
 
 
-class SubmissionNotDeletable(Conflict):
-    code = "SUBMISSION_NOT_DELETABLE"
-    title_en = "Only a draft can be deleted"
-    title_ja = "削除できるのは下書きだけです"
-
+class SubmissionNotDeletable(Conflict, code="SUBMISSION_NOT_DELETABLE"):
     def __init__(self, status: str) -> None:
         super().__init__(
             f"An application in status '{status}' was submitted: withdraw it instead "
@@ -104,28 +88,16 @@ class SubmissionNotDeletable(Conflict):
         )
 
 
-class ReturnMessageRequired(ValidationFailed):
-    code = "RETURN_MESSAGE_REQUIRED"
-    title_en = "A returned application needs a message to the applicant"
-    title_ja = "差戻しには申請者へのメッセージが必要です"
+class ReturnMessageRequired(ValidationFailed, code="RETURN_MESSAGE_REQUIRED"): ...
 
 
-class FeeNotAdjustable(Conflict):
-    code = "FEE_NOT_ADJUSTABLE"
-    title_en = "This procedure's fee is fixed when the application is submitted"
-    title_ja = "この手続の手数料は申請時に確定しています"
+class FeeNotAdjustable(Conflict, code="FEE_NOT_ADJUSTABLE"): ...
 
 
-class FeeQuantityInvalid(ValidationFailed):
-    code = "FEE_QUANTITY_INVALID"
-    title_en = "A quantity does not belong to this procedure's fees"
-    title_ja = "手数料の数量の指定が正しくありません"
+class FeeQuantityInvalid(ValidationFailed, code="FEE_QUANTITY_INVALID"): ...
 
 
-class NoFeeDue(ValidationFailed):
-    code = "NO_FEE_DUE"
-    title_en = "The final fee is zero: nothing to pay"
-    title_ja = "確定した手数料が0円のため、支払は不要です"
+class NoFeeDue(ValidationFailed, code="NO_FEE_DUE"): ...
 
 
 @dataclass(frozen=True)

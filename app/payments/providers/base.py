@@ -25,13 +25,8 @@ from app.errors import AppError, Conflict, NotFound
 from app.payments.lifecycle import DisputeReport, Fact, RefundReport
 
 
-class ProviderUnavailable(AppError):
+class ProviderUnavailable(AppError, code="PAYMENT_PROVIDER_UNAVAILABLE", status=502):
     """The provider refused or could not be reached; nothing was stored."""
-
-    status = 502
-    code = "PAYMENT_PROVIDER_UNAVAILABLE"
-    title_en = "The payment service could not be reached"
-    title_ja = "決済サービスに接続できませんでした"
 
 
 class RefundRefused(Exception):
@@ -43,29 +38,16 @@ class RefundRefused(Exception):
         self.reason = reason
 
 
-class PaymentProviderNotFound(NotFound):
-    code = "PAYMENT_PROVIDER_NOT_FOUND"
-    title_en = "No such payment provider"
-    title_ja = "この決済代行は存在しません"
+class PaymentProviderNotFound(NotFound, code="PAYMENT_PROVIDER_NOT_FOUND"): ...
 
 
-class WebhookSignatureInvalid(AppError):
-    status = 400
-    code = "WEBHOOK_SIGNATURE_INVALID"
-    title_en = "The webhook signature does not verify"
-    title_ja = "Webhookの署名を検証できません"
+class WebhookSignatureInvalid(AppError, code="WEBHOOK_SIGNATURE_INVALID"): ...
 
 
-class WebhookNotConfigured(NotFound):
-    code = "WEBHOOK_NOT_CONFIGURED"
-    title_en = "This webhook is not configured here"
-    title_ja = "このWebhookは設定されていません"
+class WebhookNotConfigured(NotFound, code="WEBHOOK_NOT_CONFIGURED"): ...
 
 
-class LedgerUnavailable(Conflict):
-    code = "RECONCILIATION_UNAVAILABLE"
-    title_en = "Reconciliation needs a provider with a ledger (Stripe)"
-    title_ja = "消込にはStripeの設定が必要です"
+class LedgerUnavailable(Conflict, code="RECONCILIATION_UNAVAILABLE"): ...
 
 
 @dataclass(frozen=True)

@@ -105,16 +105,10 @@ CSV_HEADER = (
 recorded), 日時 (JST), 備考."""
 
 
-class ReconciliationScopeInvalid(ValidationFailed):
-    code = "RECONCILIATION_SCOPE_INVALID"
-    title_en = "Name a payout, or a date range, to reconcile"
-    title_ja = "消込の対象（入金ID、または期間）を指定してください"
+class ReconciliationScopeInvalid(ValidationFailed, code="RECONCILIATION_SCOPE_INVALID"): ...
 
 
-class ReconciliationRunNotFound(NotFound):
-    code = "RECONCILIATION_RUN_NOT_FOUND"
-    title_en = "Reconciliation run not found"
-    title_ja = "消込結果が見つかりません"
+class ReconciliationRunNotFound(NotFound, code="RECONCILIATION_RUN_NOT_FOUND"): ...
 
 
 @dataclass(frozen=True)
