@@ -62,8 +62,7 @@ class OpenDataQuery:
 async def open_data_query(
     code: str, request: Request, session: DbSession, today: Today
 ) -> OpenDataQuery:
-    municipality = await get_municipality(session, code)
-    basis = await reports.basis(request, session, municipality, today)
+    municipality, basis = await reports.basis(request, session, code, today)
     return OpenDataQuery(municipality, today, basis)
 
 

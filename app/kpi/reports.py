@@ -3,7 +3,7 @@
 Every KPI figure comes from a municipality's rollups and its catalog's publish/retire
 history. Each app process keeps the reports it built under a key of everything they
 depend on: what was asked, today, the municipality's own settings, and the `Marks` read
-in one statement at every request:
+with the municipality in one statement at every request:
 
 - the rollup generation (kpi_rollup_generations): each fold that moved any of the
   municipality's deltas, and each rebuild, adds one;
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.forms import repository as forms_repository
 from app.kpi.models import rollup_generations, usage_deltas
 from app.municipalities.models import Municipality
+from app.municipalities.service import get_municipality
 
 T = TypeVar("T")
 
@@ -50,24 +51,20 @@ class Marks:
     last_publication: int
 
 
-async def marks(session: AsyncSession, municipality_code: str) -> Marks:
+def _marks(municipality_code: str) -> list[Any]:
+    """The columns of `Marks`, as scalar subqueries."""
     published, last_published = forms_repository.publication_marks(municipality_code)
-    row = (
-        await session.execute(
-            select(
-                select(rollup_generations.c.generation)
-                .where(rollup_generations.c.municipality_code == municipality_code)
-                .scalar_subquery(),
-                select(func.count())
-                .select_from(usage_deltas)
-                .where(usage_deltas.c.municipality_code == municipality_code)
-                .scalar_subquery(),
-                published,
-                last_published,
-            )
-        )
-    ).one()
-    return Marks(*(int(value or 0) for value in row))
+    return [
+        select(rollup_generations.c.generation)
+        .where(rollup_generations.c.municipality_code == municipality_code)
+        .scalar_subquery(),
+        select(func.count())
+        .select_from(usage_deltas)
+        .where(usage_deltas.c.municipality_code == municipality_code)
+        .scalar_subquery(),
+        published,
+        last_published,
+    ]
 
 
 def municipality_key(municipality: Municipality) -> str:
@@ -137,13 +134,21 @@ class ReportBasis:
 
 
 async def basis(
-    request: Request, session: AsyncSession, municipality: Municipality, today: date
-) -> ReportBasis:
-    """Reads the municipality's marks (one statement)."""
-    current = await marks(session, municipality.code)
-    return ReportBasis(
-        request, report_cache(request), (municipality_key(municipality), today, current)
-    )
+    request: Request, session: AsyncSession, municipality_code: str, today: date
+) -> tuple[Municipality, ReportBasis]:
+    """The municipality and what its reports of this request depend on, in one statement."""
+    found = (
+        await session.execute(
+            select(Municipality, *_marks(municipality_code)).where(
+                Municipality.code == municipality_code
+            )
+        )
+    ).one_or_none()
+    # The row just loaded, from the session (no statement); or why there is none.
+    municipality = await get_municipality(session, municipality_code)
+    current = Marks(*(int(value or 0) for value in found[1:])) if found else Marks(0, 0, 0, 0)
+    key = (municipality_key(municipality), today, current)
+    return municipality, ReportBasis(request, report_cache(request), key)
 
 
 class ReportRoute(APIRoute):

@@ -28,7 +28,6 @@ from app.kpi.periods import (
 from app.kpi.reports import ReportBasis, ReportRoute
 from app.kpi.schemas import OnlineProceduresReport, ProcedureListReport, UsageReport
 from app.municipalities.models import Municipality
-from app.municipalities.service import get_municipality
 
 router = APIRouter(prefix="/kpi", tags=["kpi"], route_class=ReportRoute)
 
@@ -98,8 +97,7 @@ async def kpi_query(
     date_to: DateTo = None,
     fiscal_year: FiscalYear = None,
 ) -> KpiQuery:
-    municipality = await get_municipality(session, staff.municipality_code)
-    basis = await reports.basis(request, session, municipality, today)
+    municipality, basis = await reports.basis(request, session, staff.municipality_code, today)
     return KpiQuery(municipality, today, date_from, date_to, fiscal_year, basis)
 
 
