@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from app.forms.language import AllOf, AnyOf, Comparison, Condition, Not
 
 if TYPE_CHECKING:
-    from app.forms.definition import ProcedureDefinition
+    from app.forms.definition import FieldDefinition, ProcedureDefinition
 
 
 def holds(
@@ -44,6 +44,21 @@ def top_level_visibility(
         for field in step.fields:
             visible[field.key] = step_shown and holds(field.when, answers, visible)
     return visible
+
+
+def card_filled_fields(
+    definition: ProcedureDefinition, answers: Mapping[str, Any]
+) -> list[tuple[FieldDefinition, str]]:
+    """The top-level fields the card's facts fill for these answers (ワンスオンリー),
+    each with its fact: those with a `prefill` whose `prefill_when` holds."""
+    visible = top_level_visibility(definition, answers)
+    filled = []
+    for step in definition.steps:
+        for field in step.fields:
+            fact = getattr(field, "prefill", None)
+            if fact is not None and holds(field.prefill_when, answers, visible):
+                filled.append((field, fact))
+    return filled
 
 
 def comparisons(condition: Condition, path: str) -> Iterator[tuple[Comparison, str]]:

@@ -203,10 +203,28 @@ class DefinitionChecker:
                 field_path = f"{step_path}/fields/{field_index}"
                 if field.when is not None:
                     self._condition(field.when, f"{field_path}/when", earlier, self.top_level)
+                if field.prefill_when is not None:
+                    self._prefill_when(
+                        field, field.prefill_when, f"{field_path}/prefill_when", earlier
+                    )
                 if field.key in earlier:
                     self.duplicate(f"{field_path}/key", field.key)
                 field.check_definition(self, field_path)
                 earlier.setdefault(field.key, field)
+
+    def _prefill_when(
+        self, field: AnyField, condition: Condition, path: str, earlier: Mapping[str, AnyField]
+    ) -> None:
+        """`prefill_when` narrows a `prefill`; like `when`, it reads earlier fields."""
+        if getattr(field, "prefill", None) is None:
+            self.report(
+                path,
+                "prefill_when_without_prefill",
+                "prefill_when は prefill のある項目にだけ指定できます",
+                "prefill_when needs the field's prefill",
+            )
+            return
+        self._condition(condition, path, earlier, self.top_level)
 
     def duplicate(self, path: str, key: str) -> None:
         self.report(
@@ -236,6 +254,13 @@ class DefinitionChecker:
             field_path = f"{path}/fields/{index}"
             if field.when is not None:
                 self._condition(field.when, f"{field_path}/when", earlier, siblings, _GROUP_HINT)
+            if field.prefill_when is not None:
+                self.report(
+                    f"{field_path}/prefill_when",
+                    "prefill_in_group",
+                    "繰り返し項目の中の項目はカードから入力できません",
+                    "A field inside a repeating group is not filled from the card",
+                )
             if field.key in earlier:
                 self.duplicate(f"{field_path}/key", field.key)
             field.check_definition(self, field_path)

@@ -5,7 +5,9 @@ A definition maps a top-level field to one fact with `prefill` (see docs/jpki.md
 text: name | address, textarea: address, address_jp: address (split into 都道府県,
 市区町村 and the rest, or left empty), name_with_kana: name (the フリガナ is left
 to the citizen), date: birth_date, select/radio: sex (options male / female /
-unknown). The card proves the facts by signing a one-time nonce with its signing key.
+unknown). `prefill_when` limits a field to the answers that make it the card holder's
+(the insured person's 氏名 when they apply themselves). The card proves the facts by
+signing a one-time nonce with its signing key.
 The answers record which values came from the card. Never commits.
 """
 
@@ -30,6 +32,7 @@ from app.auth.jpki.verifier import Verifier
 from app.auth.principals import Caller
 from app.config import Settings
 from app.forms import service as forms_service
+from app.forms.conditions import card_filled_fields
 from app.forms.definition import ProcedureDefinition
 from app.submissions import service as submissions_service
 from app.submissions.models import Submission
@@ -57,15 +60,13 @@ def prefill_values(
         "sex": facts.sex.label_en,
     }
     values: dict[str, Any] = {}
-    for step in definition.steps:
-        for field in step.fields:
-            fact = getattr(field, "prefill", None)
-            if fact is None or certified.get(fact) is None:
-                continue
-            # Each field type puts the fact in its own answer form (e.g. 氏名 with フリガナ).
-            value = field.prefilled(certified[fact], answers.get(field.key))
-            if value is not None:
-                values[field.key] = value
+    for field, fact in card_filled_fields(definition, answers):
+        if certified.get(fact) is None:
+            continue
+        # Each field type puts the fact in its own answer form (e.g. 氏名 with フリガナ).
+        value = field.prefilled(certified[fact], answers.get(field.key))
+        if value is not None:
+            values[field.key] = value
     return values
 
 
@@ -114,9 +115,8 @@ async def prefill_from_card(
         session, submission_id, caller, settings=settings
     )
     unsplit = any(
-        getattr(field, "prefill", None) == "address" and field.key not in values
-        for step in definition.steps
-        for field in step.fields
+        fact == "address" and field.key not in values
+        for field, fact in card_filled_fields(definition, view.answers)
     )
     return Prefilled(
         submission,

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.jpki.errors import JpkiSignatureInvalid, JpkiSignatureRequired
 from app.auth.jpki.service import CardProof, record_identity
 from app.auth.jpki.verifier import CertificateKind, Verifier
+from app.forms.conditions import card_filled_fields
 from app.forms.definition import ProcedureDefinition
 from app.submissions import my_number, repository
 from app.submissions.models import Submission, SubmissionSignature
@@ -173,28 +174,26 @@ def compare_with_answers(
     definition: ProcedureDefinition, facts: Mapping[str, Any], answers: Mapping[str, Any]
 ) -> tuple[FactComparison, ...]:
     """The signer's 氏名 and 生年月日 against each answer the definition fills from them
-    (`prefill`). Names compare after NFKC, case folding and with all whitespace
-    removed: answers are stored NFKC-normalised (full-width letters become half-width,
-    the space between family and given name varies) while the card writes full-width,
-    and a foreign resident's name in capitals. Only the comparison folds; neither
-    stored value changes. Birth dates compare as ISO dates."""
+    (`prefill`, where its `prefill_when` holds). Names compare after NFKC, case folding
+    and with all whitespace removed: answers are stored NFKC-normalised (full-width
+    letters become half-width, the space between family and given name varies) while
+    the card writes full-width, and a foreign resident's name in capitals. Only the
+    comparison folds; neither stored value changes. Birth dates compare as ISO dates."""
     comparisons = []
-    for step in definition.steps:
-        for field in step.fields:
-            fact = getattr(field, "prefill", None)
-            if fact not in COMPARED_FACTS:
-                continue
-            certified = facts.get(fact)
-            answered = field.prefill_fact_of(answers.get(field.key))
-            if not isinstance(answered, str) or not answered:
-                answered = None
-            matches = None
-            if certified is not None and answered is not None:
-                if fact == "name":
-                    matches = _comparable_name(certified) == _comparable_name(answered)
-                else:
-                    matches = certified == answered
-            comparisons.append(FactComparison(fact, f"/{field.key}", certified, answered, matches))
+    for field, fact in card_filled_fields(definition, answers):
+        if fact not in COMPARED_FACTS:
+            continue
+        certified = facts.get(fact)
+        answered = field.prefill_fact_of(answers.get(field.key))
+        if not isinstance(answered, str) or not answered:
+            answered = None
+        matches = None
+        if certified is not None and answered is not None:
+            if fact == "name":
+                matches = _comparable_name(certified) == _comparable_name(answered)
+            else:
+                matches = certified == answered
+        comparisons.append(FactComparison(fact, f"/{field.key}", certified, answered, matches))
     return tuple(comparisons)
 
 

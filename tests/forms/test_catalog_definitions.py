@@ -161,21 +161,21 @@ NOT_THE_REGISTERED_ADDRESS = {
     "child-allowance-status",
     # 住所（現在の連絡先）: where the evacuated applicant can be reached and mailed.
     "disaster-damage-certificate",
-    # 申請者の住所（事業所の所在地）: an office's address when an office applies.
-    "long-term-care-certification",
     # 使用場所: where the water is used, not where the user lives.
     "water-service",
 }
 
 
-def _prefill_marks(code: str) -> dict[str, str]:
+def _prefill_marks(code: str) -> dict[str, tuple[str, Any]]:
+    """Each field the card may fill: its fact and its `prefill_when` (None: always)."""
     definition = check_definition(CATALOG[code])
     marks = {}
     for step in definition.steps:
         for field in step.fields:
             fact = getattr(field, "prefill", None)
             if fact is not None:
-                marks[field.key] = fact
+                when = field.prefill_when
+                marks[field.key] = (fact, when and when.model_dump(exclude_none=True))
     return marks
 
 
@@ -183,7 +183,7 @@ def _prefill_marks(code: str) -> dict[str, str]:
 def test_the_applicants_own_name_birth_date_sex_and_address_come_from_the_card(
     code: str,
 ) -> None:
-    marks = _prefill_marks(code)
+    marks = {key: fact for key, (fact, when) in _prefill_marks(code).items() if when is None}
     fields = {f["key"] for step in CATALOG[code]["steps"] for f in step["fields"]}
     assert marks.get("applicant_name") == "name"
     assert marks.get("applicant_birth_date") == "birth_date"
@@ -191,12 +191,25 @@ def test_the_applicants_own_name_birth_date_sex_and_address_come_from_the_card(
         assert marks["applicant_sex"] == "sex"
     if code in NOT_THE_REGISTERED_ADDRESS:
         assert "address" not in marks.values()
-    else:
+    elif code != "long-term-care-certification":
         assert marks.get("applicant_address") == "address"
-    # Only the applicant's own fields: never a child's, a spouse's, a site's or an office's.
-    assert set(marks) <= {
-        "applicant_name",
-        "applicant_birth_date",
-        "applicant_sex",
-        "applicant_address",
+    # Always filled: only the applicant's own fields, never a child's, a spouse's, a
+    # site's or an office's.
+    applicant = {"applicant_name", "applicant_birth_date", "applicant_sex", "applicant_address"}
+    assert set(marks) <= applicant
+
+
+def test_long_term_care_fills_the_insured_person_only_when_they_apply() -> None:
+    """要介護認定: the insured person may apply, or a family member or an office for them.
+    The card fills the insured person's fields when they apply themselves, and the
+    applicant's 住所 when a family member applies (an office's address is on no card)."""
+    self_applies = {"field": "applicant_type", "equals": "self"}
+    assert _prefill_marks("long-term-care-certification") == {
+        "applicant_name": ("name", None),
+        "applicant_birth_date": ("birth_date", None),
+        "applicant_address": ("address", {"field": "applicant_type", "equals": "family"}),
+        "insured_name": ("name", self_applies),
+        "insured_birth_date": ("birth_date", self_applies),
+        "insured_sex": ("sex", self_applies),
+        "insured_address": ("address", self_applies),
     }

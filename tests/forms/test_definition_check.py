@@ -244,6 +244,25 @@ def test_conditions_in_a_group_refer_to_earlier_fields_of_the_same_item() -> Non
     ]
 
 
+def test_prefill_when_needs_prefill_and_refers_to_earlier_fields() -> None:
+    data = definition()
+    # agent_name is the agent's own 氏名 only when an agent applies: valid.
+    fields_of(data)[2].update(
+        prefill="name", prefill_when={"field": "requester", "equals": "agent"}
+    )
+    check_definition(data)
+    fields_of(data)[2]["prefill_when"] = {"field": "welfare", "equals": True}
+    fields_of(data)[3]["prefill_when"] = {"field": "requester", "equals": "self"}
+    fields_of(data, 1)[0]["fields"][2].update(
+        prefill="name", prefill_when={"field": "certificate", "equals": "joseki"}
+    )
+    assert problems(data) == [
+        ("/steps/0/fields/2/prefill_when/field", "forward_reference"),
+        ("/steps/0/fields/3/prefill_when", "prefill_when_without_prefill"),
+        ("/steps/1/fields/0/fields/2/prefill_when", "prefill_in_group"),
+    ]
+
+
 def test_operators_must_fit_the_field_type() -> None:
     data = definition()
     fields_of(data)[2]["when"] = {

@@ -39,6 +39,10 @@ class FieldDefinition(Strict):
     required: bool = False
     when: Condition | None = None
     """Shown, and required if `required`, only when this condition holds."""
+    prefill_when: Condition | None = None
+    """With the type's `prefill`: the card's fact is this answer only when this holds
+    (the insured person's 氏名 when the insured person applies); filled from the card
+    and compared with the signer (本人確認) only then."""
     type: str
     """The registered name of the field type; each type narrows it to its Literal."""
 

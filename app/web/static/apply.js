@@ -10,8 +10,8 @@ import { formatBirthDate, formatDate, formatPostcode } from "./dates.js";
 import { el } from "./dom.js";
 import {
   StepView,
-  allFields,
   answersToSend,
+  cardFilledFields,
   dateProblems,
   isBirthDate,
   labelOfPath,
@@ -114,8 +114,8 @@ function timeNow() {
     .format(new Date());
 }
 
-function hasPrefill(fields) {
-  return fields.some((field) => field.prefill);
+function hasPrefill(definition, step, answers) {
+  return cardFilledFields(definition, answers).some((field) => step.fields.includes(field));
 }
 
 export async function stepPage(id, index) {
@@ -244,7 +244,7 @@ export async function stepPage(id, index) {
     el("p", { class: "procedure-name" }, loc(definition.title)),
     returnPanel(submission),
     flash,
-    hasPrefill(step.fields) ? prefillPanel(id, definition, answers, hash) : null,
+    hasPrefill(definition, step, answers) ? prefillPanel(id, definition, answers, hash) : null,
     step.description ? el("p", {}, loc(step.description)) : null,
     form,
     status,
@@ -258,7 +258,7 @@ export async function stepPage(id, index) {
 function prefillPanel(id, definition, answers, hash) {
   const message = el("div", { "aria-live": "polite" });
   const button = el("button", { type: "button", class: "secondary", id: "prefill-button" }, t("prefillButton"));
-  const mapped = allFields(definition).filter((field) => field.prefill).map((field) => loc(field.label));
+  const mapped = cardFilledFields(definition, answers).map((field) => loc(field.label));
   button.addEventListener("click", async () => {
     if (!testCard()) {
       message.replaceChildren(notice(client.config.test_card_enabled ? t("needCardFirst") : t("cardAppUnavailable"), "error"));
@@ -268,7 +268,9 @@ function prefillPanel(id, definition, answers, hash) {
     try {
       await saveDraft(id, definition, answers);
       const result = await api.prefill(id, await signedChallenge("prefill"), tokenFor(id));
-      const filled = allFields(definition).filter((field) => result.filled.includes(field.key));
+      // Named as the citizen sees them: not the fields these answers hide.
+      const filled = cardFilledFields(definition, result.answers, { shownOnly: true })
+        .filter((field) => result.filled.includes(field.key));
       flash = el("div", { class: "notice success", role: "status", id: "prefill-result" },
         el("p", {}, t("prefillDone", { fields: filled.map((field) => loc(field.label)).join("、") })),
         result.has_alternative_characters ? el("p", {}, t("prefillAlternativeCharacters")) : null,

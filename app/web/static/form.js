@@ -67,6 +67,15 @@ export function allFields(definition) {
   return definition.steps.flatMap((step) => step.fields);
 }
 
+/** The fields the card fills for these answers: a `prefill` whose `prefill_when` holds
+ * (app/forms/conditions.py `card_filled_fields`); with `shownOnly`, those shown too. */
+export function cardFilledFields(definition, answers, { shownOnly = false } = {}) {
+  const values = canonical(definition, answers);
+  const visible = topLevelVisibility(definition, values);
+  return allFields(definition).filter((field) => field.prefill
+    && holds(field.prefill_when, values, visible) && (!shownOnly || visible[field.key]));
+}
+
 /** Steps shown for these answers (a step's `when` may hide it). */
 export function visibleSteps(definition, answers) {
   const values = canonical(definition, answers);

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.web.browser.conftest import PROJECT_ROOT
-from tests.web.browser.helpers import TOMI, checker, load_card
+from tests.web.browser.helpers import TOMI, checker, load_card, log_in_with_card, submission_id
 
 FROM_CARD = "マイナンバーカードから入力"
 
@@ -85,3 +85,41 @@ def test_an_address_the_card_cannot_split_is_shown_not_guessed(phone, omachi_car
     assert address.locator(".tag.from-card").count() == 0
     assert page.locator("#f-applicant_name-name").input_value() == "大町　一郎"
     checker(page, screenshots)("56-address-not-split")
+
+
+def test_the_insured_persons_fields_come_from_the_card_only_when_they_apply(
+    phone, test_card, screenshots
+):
+    """要介護認定: the card fills the insured person's page when the insured person
+    applies; when a family member applies, that page offers nothing from the card."""
+    page = phone
+    page.goto(f"/#/m/{TOMI}/p/long-term-care-certification")
+    page.get_by_role("button", name="申請を始める").click()
+    log_in_with_card(page, test_card)
+    page.get_by_role("heading", name="申請の種類と申請者").wait_for()
+    page.get_by_label("新規").check()
+    page.get_by_label("家族").check()
+    # The family member's own details are not needed to look at the next page: saved
+    # as a draft, then opened.
+    identifier = submission_id(page)
+    page.get_by_role("button", name="下書きを保存").click()
+    page.get_by_text("下書きを保存しました").wait_for()
+    page.goto(f"/#/s/{identifier}/step/1")
+    page.get_by_role("heading", name="被保険者", exact=True).wait_for()
+    assert page.locator("section.prefill").count() == 0
+
+    page.goto(f"/#/s/{identifier}/step/0")
+    page.get_by_role("heading", name="申請の種類と申請者").wait_for()
+    page.get_by_label("本人（被保険者）").check()
+    page.get_by_role("button", name="次へ").click()
+    page.get_by_role("heading", name="被保険者", exact=True).wait_for()
+    page.get_by_role("button", name="カードから入力する").click()
+    result = page.locator("#prefill-result").inner_text()
+    assert "被保険者の氏名、被保険者の生年月日、性別、被保険者の住所" in result
+    assert "申請者" not in result  # a family member's fields, not asked here
+    assert page.locator("#f-insured_name-name").input_value() == "東御　花子"
+    assert page.locator("#f-insured_address-city").input_value() == "東御市"
+    assert page.get_by_label("女").is_checked()
+    for key in ("insured_name", "insured_birth_date", "insured_sex", "insured_address"):
+        assert page.locator(f"[data-path='/{key}'] .tag.from-card").count() == 1, key
+    checker(page, screenshots)("57-insured-from-card")
