@@ -140,11 +140,12 @@ class Settings(BaseSettings):
             raise ValueError(f"JPKI_VERIFIER must be one of {', '.join(available())}")
         return value
 
-    @field_validator("forwarded_allow_ips", mode="before")
+    @field_validator("forwarded_allow_ips", "cors_allow_origins", mode="before")
     @classmethod
-    def _split_proxies(cls, value: object) -> object:
+    def _split_comma_list(cls, value: object) -> object:
+        """`a, b` in the environment is the list [a, b]."""
         if isinstance(value, str):
-            return [proxy.strip() for proxy in value.split(",") if proxy.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("forwarded_allow_ips")
@@ -157,13 +158,6 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"FORWARDED_ALLOW_IPS holds {proxy!r}: name IP addresses or CIDR networks"
                 ) from None
-        return value
-
-    @field_validator("cors_allow_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
     payment_provider: Literal["demo", "stripe"] = "demo"

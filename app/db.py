@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -74,6 +74,28 @@ async def fetch_page(
     total = await session.scalar(select(func.count()).select_from(counted))
     rows = await session.scalars(statement.limit(limit).offset(offset))
     return list(rows), total or 0
+
+
+Owned = TypeVar("Owned", bound=Base)
+
+
+async def rows_of_submission(
+    session: AsyncSession,
+    model: type[Owned],
+    submission_id: uuid.UUID,
+    *,
+    oldest_first_by: InstrumentedAttribute[datetime],
+) -> list[Owned]:
+    """The rows of one kind that belong to an application (its events, comments, payments,
+    files...), in the order they happened; ties by id, so the order never changes. The
+    table must have `id` and `submission_id` columns."""
+    columns = model.__table__.c
+    rows = await session.scalars(
+        select(model)
+        .where(columns.submission_id == submission_id)
+        .order_by(oldest_first_by, columns.id)
+    )
+    return list(rows)
 
 
 def make_engine(

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments.models import Attachment
+from app.db import rows_of_submission
 
 
 async def usage(session: AsyncSession, submission_id: uuid.UUID) -> tuple[int, int]:
@@ -24,12 +25,9 @@ async def usage(session: AsyncSession, submission_id: uuid.UUID) -> tuple[int, i
 
 
 async def list_for_submission(session: AsyncSession, submission_id: uuid.UUID) -> list[Attachment]:
-    rows = await session.scalars(
-        select(Attachment)
-        .where(Attachment.submission_id == submission_id)
-        .order_by(Attachment.created_at, Attachment.id)
+    return await rows_of_submission(
+        session, Attachment, submission_id, oldest_first_by=Attachment.created_at
     )
-    return list(rows)
 
 
 async def get(

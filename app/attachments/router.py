@@ -18,23 +18,15 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.attachments import service
+from app.attachments import content, service
 from app.attachments.errors import (
     AttachmentCountExceeded,
-    AttachmentEmpty,
     AttachmentFieldInvalid,
-    AttachmentImageInvalid,
-    AttachmentImageTooManyPixels,
     AttachmentInfected,
     AttachmentNotFound,
-    AttachmentPdfActiveContent,
-    AttachmentPdfEmbeddedFile,
-    AttachmentPdfEncrypted,
-    AttachmentPdfInvalid,
     AttachmentQuarantined,
     AttachmentTooLarge,
     AttachmentTotalTooLarge,
-    AttachmentTypeNotAllowed,
     AttachmentUploadInvalid,
 )
 from app.attachments.models import Attachment
@@ -77,17 +69,10 @@ Scanner = Annotated[VirusScanner | None, Depends(get_scanner)]
 _NO_STORE = {"Cache-Control": "no-store"}
 _CONTENT_REFUSALS = (
     AttachmentUploadInvalid,
-    AttachmentTypeNotAllowed,
-    AttachmentEmpty,
     AttachmentTooLarge,
     AttachmentTotalTooLarge,
     AttachmentCountExceeded,
-    AttachmentImageInvalid,
-    AttachmentImageTooManyPixels,
-    AttachmentPdfActiveContent,
-    AttachmentPdfEmbeddedFile,
-    AttachmentPdfEncrypted,
-    AttachmentPdfInvalid,
+    *content.REFUSALS,
     AttachmentInfected,
     AttachmentFieldInvalid,
 )
@@ -118,7 +103,11 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-def _listing(attachments: list[Attachment], settings: Settings) -> AttachmentList:
+def _listing(
+    attachments: list[Attachment], settings: Settings, response: Response
+) -> AttachmentList:
+    """The files with the limits that apply to the application; never cached."""
+    response.headers.update(_NO_STORE)
     return AttachmentList(
         items=[AttachmentRead.model_validate(item) for item in attachments],
         total_bytes=sum(item.size_bytes for item in attachments),
@@ -202,8 +191,7 @@ async def list_attachments(
 ) -> AttachmentList:
     """The application's attachments, with the limits that apply to it."""
     attachments = await service.list_own(session, submission_id, caller)
-    response.headers.update(_NO_STORE)
-    return _listing(attachments, settings)
+    return _listing(attachments, settings, response)
 
 
 @router.get(
@@ -267,8 +255,7 @@ async def list_attachments_for_staff(
 ) -> AttachmentList:
     """The attachments of an application of your municipality (reviewers: department)."""
     attachments = await service.list_for_staff(session, staff, submission_id)
-    response.headers.update(_NO_STORE)
-    return _listing(attachments, settings)
+    return _listing(attachments, settings, response)
 
 
 @admin_router.get(

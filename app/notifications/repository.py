@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import rows_of_submission
 from app.notifications.models import Notification
 
 
@@ -23,12 +24,9 @@ async def exists(session: AsyncSession, event_key: str, recipient: str) -> bool:
 async def list_for_submission(
     session: AsyncSession, submission_id: uuid.UUID
 ) -> list[Notification]:
-    rows = await session.scalars(
-        select(Notification)
-        .where(Notification.submission_id == submission_id)
-        .order_by(Notification.created_at, Notification.id)
+    return await rows_of_submission(
+        session, Notification, submission_id, oldest_first_by=Notification.created_at
     )
-    return list(rows)
 
 
 async def claim_due(session: AsyncSession, now: datetime) -> Notification | None:

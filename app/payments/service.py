@@ -27,7 +27,7 @@ from app.auth.principals import Caller
 from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffPrincipal
 from app.config import Settings
-from app.db import fetch_page, new_uuid
+from app.db import fetch_page, new_uuid, rows_of_submission
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.forms import service as forms
 from app.municipalities.service import get_municipality
@@ -556,12 +556,9 @@ async def _offer_refund(
 
 
 async def _payments_of(session: AsyncSession, submission_id: uuid.UUID) -> list[Payment]:
-    rows = await session.scalars(
-        select(Payment)
-        .where(Payment.submission_id == submission_id)
-        .order_by(Payment.created_at, Payment.id)
+    return await rows_of_submission(
+        session, Payment, submission_id, oldest_first_by=Payment.created_at
     )
-    return list(rows)
 
 
 async def on_transition(session: AsyncSession, facts: TransitionFacts) -> None:

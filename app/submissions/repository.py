@@ -19,6 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import rows_of_submission
 from app.forms.repository import version_labels
 from app.submissions.lifecycle import Status, held_locks
 from app.submissions.models import (
@@ -96,12 +97,9 @@ async def get_for_update(session: AsyncSession, submission_id: uuid.UUID) -> Sub
 
 async def timeline_of(session: AsyncSession, submission_id: uuid.UUID) -> list[SubmissionEvent]:
     """The status history (状態履歴) in the order it happened."""
-    events = await session.scalars(
-        select(SubmissionEvent)
-        .where(SubmissionEvent.submission_id == submission_id)
-        .order_by(SubmissionEvent.occurred_at, SubmissionEvent.id)
+    return await rows_of_submission(
+        session, SubmissionEvent, submission_id, oldest_first_by=SubmissionEvent.occurred_at
     )
-    return list(events)
 
 
 async def has_entered(session: AsyncSession, submission_id: uuid.UUID, status: Status) -> bool:
@@ -117,12 +115,9 @@ async def has_entered(session: AsyncSession, submission_id: uuid.UUID, status: S
 
 async def comments_of(session: AsyncSession, submission_id: uuid.UUID) -> list[SubmissionComment]:
     """Internal notes (内部メモ), oldest first."""
-    comments = await session.scalars(
-        select(SubmissionComment)
-        .where(SubmissionComment.submission_id == submission_id)
-        .order_by(SubmissionComment.created_at, SubmissionComment.id)
+    return await rows_of_submission(
+        session, SubmissionComment, submission_id, oldest_first_by=SubmissionComment.created_at
     )
-    return list(comments)
 
 
 async def assignment_of(
@@ -135,12 +130,9 @@ async def signatures_of(
     session: AsyncSession, submission_id: uuid.UUID
 ) -> list[SubmissionSignature]:
     """Signing evidence, oldest first (a resubmission signed again adds one)."""
-    rows = await session.scalars(
-        select(SubmissionSignature)
-        .where(SubmissionSignature.submission_id == submission_id)
-        .order_by(SubmissionSignature.verified_at, SubmissionSignature.id)
+    return await rows_of_submission(
+        session, SubmissionSignature, submission_id, oldest_first_by=SubmissionSignature.verified_at
     )
-    return list(rows)
 
 
 async def count_signatures(session: AsyncSession, submission_id: uuid.UUID) -> int:

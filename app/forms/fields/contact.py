@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Literal
 
 from app.forms.fields.base import FieldDefinition, Schema, register_field_type
-from app.forms.fields.text import string_schema
+from app.forms.fields.text import FixedPatternField, string_schema
 from app.forms.jp import (
     DASHES,
     EMAIL_MAX_LENGTH,
@@ -39,46 +39,36 @@ class EmailField(FieldDefinition):
 
 
 @register_field_type
-class PhoneJpField(FieldDefinition):
+class PhoneJpField(FixedPatternField):
     """A Japanese telephone number: 10 or 11 digits starting with 0, hyphens allowed."""
 
     type: Literal["phone_jp"]
+
+    value_pattern = PHONE_PATTERN
+    mismatch = (
+        "phone",
+        "電話番号は0から始まる10桁または11桁の数字で入力してください",
+        "Enter a phone number of 10 or 11 digits starting with 0",
+    )
 
     def canonical_text(self, text: str) -> str:
         """Dash-like characters (ー, −, ‐ …) become `-`."""
         return DASHES.sub("-", text)
 
-    def check_text(self, value: str, checker: AnswerChecker, path: str) -> None:
-        if not re.fullmatch(PHONE_PATTERN, value):
-            checker.report(
-                path,
-                "phone",
-                "電話番号は0から始まる10桁または11桁の数字で入力してください",
-                "Enter a phone number of 10 or 11 digits starting with 0",
-            )
-
-    def value_schema(self) -> Schema:
-        return {"type": "string", "pattern": PHONE_PATTERN}
-
 
 @register_field_type
-class PostalCodeJpField(FieldDefinition):
+class PostalCodeJpField(FixedPatternField):
     """郵便番号: 7 digits; "389-0402" is accepted and stored as "3890402"."""
 
     type: Literal["postal_code_jp"]
 
+    value_pattern = POSTAL_CODE_PATTERN
+    mismatch = (
+        "postal_code",
+        "郵便番号は7桁の数字で入力してください（例: 389-0402）",
+        "Enter a 7-digit postal code (e.g. 389-0402)",
+    )
+
     def canonical_text(self, text: str) -> str:
         code = DASHES.sub("-", text).removeprefix("〒").strip()
         return code.replace("-", "") if _POSTAL_WITH_HYPHEN.fullmatch(code) else code
-
-    def check_text(self, value: str, checker: AnswerChecker, path: str) -> None:
-        if not re.fullmatch(POSTAL_CODE_PATTERN, value):
-            checker.report(
-                path,
-                "postal_code",
-                "郵便番号は7桁の数字で入力してください（例: 389-0402）",
-                "Enter a 7-digit postal code (e.g. 389-0402)",
-            )
-
-    def value_schema(self) -> Schema:
-        return {"type": "string", "pattern": POSTAL_CODE_PATTERN}

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Literal
 
-from app.forms.fields.base import FieldDefinition, Schema, register_field_type
+from app.forms.fields.base import Schema, register_field_type
+from app.forms.fields.text import FixedPatternField
 from app.forms.jp import DASHES, MY_NUMBER_PATTERN, is_valid_my_number
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ _SPACES_AND_HYPHENS = re.compile(r"[\s-]")
 
 
 @register_field_type
-class MyNumberField(FieldDefinition):
+class MyNumberField(FixedPatternField):
     """個人番号 (12 digits with its check digit). Only under `my_number_use`."""
 
     type: Literal["my_number"]
@@ -27,20 +28,15 @@ class MyNumberField(FieldDefinition):
     comparable = False
     is_my_number = True
     server_only_rules = ("my_number_check_digit",)
+    value_pattern = MY_NUMBER_PATTERN
+    mismatch = ("pattern", "個人番号は12桁の数字で入力してください", "Enter the 12-digit My Number")
 
     def canonical_text(self, text: str) -> str:
         """The card prints the number in groups of four ("1234 5678 9012")."""
         return _SPACES_AND_HYPHENS.sub("", DASHES.sub("-", text))
 
     def check_text(self, value: str, checker: AnswerChecker, path: str) -> None:
-        if not re.fullmatch(MY_NUMBER_PATTERN, value):
-            checker.report(
-                path,
-                "pattern",
-                "個人番号は12桁の数字で入力してください",
-                "Enter the 12-digit My Number",
-            )
-        elif not is_valid_my_number(value):
+        if self.matches(value, checker, path) and not is_valid_my_number(value):
             checker.report(
                 path,
                 "check_digit",
@@ -50,7 +46,7 @@ class MyNumberField(FieldDefinition):
 
     def value_schema(self) -> Schema:
         # The 12th digit is the check digit of the first 11 (個人番号の検査用数字).
-        return {"type": "string", "pattern": MY_NUMBER_PATTERN, "x-check-digit": "my_number"}
+        return {**super().value_schema(), "x-check-digit": "my_number"}
 
     def check_definition(self, checker: DefinitionChecker, path: str) -> None:
         if not checker.definition.my_number_use:

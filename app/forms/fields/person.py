@@ -4,7 +4,7 @@ objects of string parts."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import jaconv
 
@@ -47,17 +47,29 @@ def normalize_kana(value: Any) -> Any:
 
 
 class _Parts(FieldDefinition):
+    """An answer made of named text parts; no other keys are taken."""
+
     comparable = False
+    parts: ClassVar[tuple[str, ...]]
+    required_parts: ClassVar[tuple[str, ...]]
+    """The parts a complete answer must have."""
 
     def check(self, value: Any, checker: AnswerChecker, path: str, *, complete: bool) -> Any:
         if checker.is_object(value, path):
-            self.check_parts(value, checker, path, complete=complete)
+            checker.refuse_unknown(value, self.parts, path)
+            for part in self.parts:
+                part_path = pointer(path, part)
+                required = complete and part in self.required_parts
+                text = checker.part(value, part, part_path, required=required)
+                if text is not None:
+                    self.check_part(part, text, checker, part_path)
         return value
 
-    def check_parts(
-        self, value: dict[str, Any], checker: AnswerChecker, path: str, *, complete: bool
-    ) -> None:
+    def check_part(self, part: str, text: str, checker: AnswerChecker, path: str) -> None:
         raise NotImplementedError
+
+    def completeness_schema(self) -> Schema:
+        return {"required": list(self.required_parts)}
 
 
 @register_field_type
@@ -70,25 +82,19 @@ class AddressJpField(_Parts):
     def normalize(self, value: Any) -> Any:
         return normalize_parts(value, dict.fromkeys(ADDRESS_PARTS, normalize_text))
 
-    def check_parts(
-        self, value: dict[str, Any], checker: AnswerChecker, path: str, *, complete: bool
-    ) -> None:
-        checker.refuse_unknown(value, ADDRESS_PARTS, path)
-        for part in ADDRESS_PARTS:
-            part_path = pointer(path, part)
-            required = complete and part in _REQUIRED_ADDRESS_PARTS
-            text = checker.part(value, part, part_path, required=required)
-            if text is None:
-                continue
-            if part != "prefecture":
-                checker.length(text, part_path, None, ADDRESS_PART_MAX_LENGTH[part])
-            elif text not in PREFECTURES:
-                checker.report(
-                    part_path,
-                    "prefecture",
-                    "都道府県名を正しく入力してください（例: 長野県）",
-                    "Enter a prefecture name in Japanese (e.g. 長野県)",
-                )
+    parts = ADDRESS_PARTS
+    required_parts = _REQUIRED_ADDRESS_PARTS
+
+    def check_part(self, part: str, text: str, checker: AnswerChecker, path: str) -> None:
+        if part != "prefecture":
+            checker.length(text, path, None, ADDRESS_PART_MAX_LENGTH[part])
+        elif text not in PREFECTURES:
+            checker.report(
+                path,
+                "prefecture",
+                "都道府県名を正しく入力してください（例: 長野県）",
+                "Enter a prefecture name in Japanese (e.g. 長野県)",
+            )
 
     def value_schema(self) -> Schema:
         return _parts_object(
@@ -102,9 +108,6 @@ class AddressJpField(_Parts):
                 },
             }
         )
-
-    def completeness_schema(self) -> Schema:
-        return {"required": list(_REQUIRED_ADDRESS_PARTS)}
 
     def prefilled(self, value: Any, current: Any) -> Any:
         """The certified 住所 split into 都道府県, 市区町村 and the rest (番地 etc.), each
@@ -133,23 +136,18 @@ class NameWithKanaField(_Parts):
     def normalize(self, value: Any) -> Any:
         return normalize_parts(value, {"name": normalize_name, "kana": normalize_kana})
 
-    def check_parts(
-        self, value: dict[str, Any], checker: AnswerChecker, path: str, *, complete: bool
-    ) -> None:
-        checker.refuse_unknown(value, NAME_PARTS, path)
-        for part in NAME_PARTS:
-            part_path = pointer(path, part)
-            text = checker.part(value, part, part_path, required=complete)
-            if text is None:
-                continue
-            checker.length(text, part_path, None, NAME_PART_MAX_LENGTH)
-            if part == "kana" and not re.fullmatch(KATAKANA_PATTERN, text):
-                checker.report(
-                    part_path,
-                    "katakana",
-                    "フリガナはカタカナで入力してください",
-                    "Enter the reading in katakana",
-                )
+    parts = NAME_PARTS
+    required_parts = NAME_PARTS
+
+    def check_part(self, part: str, text: str, checker: AnswerChecker, path: str) -> None:
+        checker.length(text, path, None, NAME_PART_MAX_LENGTH)
+        if part == "kana" and not re.fullmatch(KATAKANA_PATTERN, text):
+            checker.report(
+                path,
+                "katakana",
+                "フリガナはカタカナで入力してください",
+                "Enter the reading in katakana",
+            )
 
     def value_schema(self) -> Schema:
         return _parts_object(
@@ -162,9 +160,6 @@ class NameWithKanaField(_Parts):
                 },
             }
         )
-
-    def completeness_schema(self) -> Schema:
-        return {"required": list(NAME_PARTS)}
 
     def prefilled(self, value: Any, current: Any) -> Any:
         """The certified 氏名, keeping the フリガナ the citizen already typed."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -28,6 +28,28 @@ def string_schema(max_length: int, min_length: int | None = None) -> Schema:
         "maxLength": max_length,
         "pattern": CANONICAL_TEXT_PATTERN,
     }
+
+
+class FixedPatternField(FieldDefinition):
+    """A text whose canonical form must match one pattern the type fixes (電話番号,
+    郵便番号, 個人番号), unlike `text`, whose author may set one."""
+
+    value_pattern: ClassVar[str]
+    mismatch: ClassVar[tuple[str, str, str]]
+    """The problem when the text does not match: code, Japanese, English."""
+
+    def check_text(self, value: str, checker: AnswerChecker, path: str) -> None:
+        self.matches(value, checker, path)
+
+    def matches(self, value: str, checker: AnswerChecker, path: str) -> bool:
+        """Whether the text matches; if not, the mismatch is reported."""
+        if re.fullmatch(self.value_pattern, value):
+            return True
+        checker.report(path, *self.mismatch)
+        return False
+
+    def value_schema(self) -> Schema:
+        return {"type": "string", "pattern": self.value_pattern}
 
 
 class _FreeText(FieldDefinition):

@@ -118,14 +118,22 @@ function hasPrefill(definition, step, answers) {
   return cardFilledFields(definition, answers).some((field) => step.fields.includes(field));
 }
 
-export async function stepPage(id, index) {
+// The application and its form while the applicant may still change it; otherwise its
+// status page is shown instead (null).
+async function editableApplication(id) {
   const submission = await api.submission(id, tokenFor(id));
   if (!EDITABLE.includes(submission.status)) {
     location.hash = `#/s/${id}`;
-    return;
+    return null;
   }
   const procedure = await procedureOf(submission.municipality_code, submission.procedure_code);
-  const definition = procedure.definition;
+  return { submission, procedure, definition: procedure.definition };
+}
+
+export async function stepPage(id, index) {
+  const editing = await editableApplication(id);
+  if (!editing) return;
+  const { submission, procedure, definition } = editing;
   let answers = structuredClone(submission.answers || {});
   const storedErrors = withUnsaved(id, answers);
   const hash = location.hash;
@@ -323,13 +331,9 @@ export function feeTable(fee, definition) {
 }
 
 export async function reviewPage(id) {
-  const submission = await api.submission(id, tokenFor(id));
-  if (!EDITABLE.includes(submission.status)) {
-    location.hash = `#/s/${id}`;
-    return;
-  }
-  const procedure = await procedureOf(submission.municipality_code, submission.procedure_code);
-  const definition = procedure.definition;
+  const editing = await editableApplication(id);
+  if (!editing) return;
+  const { submission, definition } = editing;
   const answers = submission.answers || {};
   const steps = visibleSteps(definition, answers);
   const fromCard = new Set(submission.prefilled_from_card || []);
