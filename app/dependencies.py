@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -38,3 +38,13 @@ async def current_time() -> datetime:
 
 
 Now = Annotated[datetime, Depends(current_time)]
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+"""For answers that hold personal data, money or a token: no browser or proxy keeps them."""
+
+
+def no_store(response: Response) -> None:
+    """`dependencies=[Depends(no_store)]`: every answer of the router carries `NO_STORE`
+    (answers a route returns as a Response object set their own headers)."""
+    response.headers.update(NO_STORE)

@@ -42,7 +42,7 @@ from app.admin.review_schemas import (
 from app.auth.staff_access import ACCESS_ERRORS, ReviewStaff, require
 from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffNotFound, StaffPrincipal
-from app.dependencies import AppSettings, DbSession, Now
+from app.dependencies import NO_STORE, AppSettings, DbSession, Now
 from app.errors import problem_responses
 from app.forms.schemas import LocalizedText
 from app.forms.service import ProcedureNotFound, ProcedureVersionNotFound
@@ -75,7 +75,6 @@ _WRITE_ERRORS = (
     PreconditionRequired,
     SubmissionChanged,
 )
-_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _summary(row: service.ReviewRow) -> StaffSubmissionSummary:
@@ -142,7 +141,7 @@ async def list_submissions(
     rows, total = await service.list_submissions(
         session, staff, criteria, sort=sort, limit=limit, offset=offset
     )
-    response.headers.update(_NO_STORE)
+    response.headers.update(NO_STORE)
     return StaffSubmissionList(
         items=[_summary(row) for row in rows], total=total, limit=limit, offset=offset
     )
@@ -166,7 +165,7 @@ async def get_submission(
     is each showing of signing evidence. The ETag goes back in If-Match."""
     detail = await service.read_submission(session, staff, submission_id, settings)
     submission = detail.row.submission
-    response.headers.update({**_NO_STORE, "ETag": etag(submission.row_version)})
+    response.headers.update({**NO_STORE, "ETag": etag(submission.row_version)})
     return StaffSubmissionDetail(
         **_summary(detail.row).model_dump(),
         fee=Fee.model_validate(submission.fee_breakdown) if submission.fee_breakdown else None,
@@ -316,7 +315,7 @@ async def reveal_my_number(
     value = await service.reveal_my_number(
         session, staff, submission_id, body.field, body.reason, settings
     )
-    response.headers.update(_NO_STORE)
+    response.headers.update(NO_STORE)
     return RevealedMyNumber(field=body.field, my_number=value)
 
 
@@ -390,7 +389,7 @@ async def fix_fee(
         settings=settings,
         now=now,
     )
-    response.headers.update({**_NO_STORE, "ETag": etag(submission.row_version)})
+    response.headers.update({**NO_STORE, "ETag": etag(submission.row_version)})
     assert submission.fee_breakdown is not None
     return FeeFixed(
         submission_id=submission.id,
@@ -405,5 +404,5 @@ async def _written(
 ) -> StaffSubmissionSummary:
     """What a write answers: the application as listed, with its new ETag."""
     summary = _summary(await service.get_row(session, staff, submission_id))
-    response.headers.update({**_NO_STORE, "ETag": summary.etag})
+    response.headers.update({**NO_STORE, "ETag": summary.etag})
     return summary

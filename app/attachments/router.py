@@ -37,7 +37,7 @@ from app.attachments.upload import receive_file
 from app.auth.principals import AuthenticatedCaller, AuthenticationRequired
 from app.auth.staff_access import ACCESS_ERRORS, ReviewStaff
 from app.config import Settings
-from app.dependencies import AppSettings, DbSession, Now
+from app.dependencies import NO_STORE, AppSettings, DbSession, Now
 from app.errors import PayloadTooLarge, problem_responses
 from app.middleware import BodyLimit
 from app.submissions.service import SubmissionNotFound
@@ -66,7 +66,6 @@ def get_scanner(settings: AppSettings) -> VirusScanner | None:
 Storage = Annotated[AttachmentStorage, Depends(get_storage)]
 Scanner = Annotated[VirusScanner | None, Depends(get_scanner)]
 
-_NO_STORE = {"Cache-Control": "no-store"}
 _CONTENT_REFUSALS = (
     AttachmentUploadInvalid,
     AttachmentTooLarge,
@@ -107,7 +106,7 @@ def _listing(
     attachments: list[Attachment], settings: Settings, response: Response
 ) -> AttachmentList:
     """The files with the limits that apply to the application; never cached."""
-    response.headers.update(_NO_STORE)
+    response.headers.update(NO_STORE)
     return AttachmentList(
         items=[AttachmentRead.model_validate(item) for item in attachments],
         total_bytes=sum(item.size_bytes for item in attachments),
@@ -171,7 +170,7 @@ async def upload_attachment(
         body,
         status_code=201,
         headers={
-            **_NO_STORE,
+            **NO_STORE,
             "Location": f"/api/v1/submissions/{submission_id}/attachments/{attachment.id}",
         },
     )
@@ -238,7 +237,7 @@ async def delete_attachment(
 ) -> Response:
     """Remove a file (and its bytes) while the application is a draft or returned."""
     await service.delete_own(session, submission_id, attachment_id, caller, storage=storage)
-    return Response(status_code=204, headers=_NO_STORE)
+    return Response(status_code=204, headers=NO_STORE)
 
 
 @admin_router.get(
@@ -301,7 +300,7 @@ async def _file_response(
         body(),
         media_type=attachment.content_type,
         headers={
-            **_NO_STORE,
+            **NO_STORE,
             "Content-Length": str(attachment.size_bytes),
             "Content-Disposition": _disposition(attachment),
         },

@@ -28,6 +28,7 @@ from app.forms.definition import EmailField, ProcedureDefinition
 from app.municipalities.service import get_municipality
 from app.notifications import repository, templates
 from app.notifications.models import Notification
+from app.payments.notices import RefundSucceeded, VoucherIssued
 from app.submissions import repository as submissions_repository
 from app.submissions import service as submissions
 
@@ -158,18 +159,14 @@ KONBINI_STORES = {
 
 
 async def on_konbini_voucher(
-    session: AsyncSession,
-    *,
-    submission_id: uuid.UUID,
-    payment_id: uuid.UUID,
-    amount: int,
-    voucher: Mapping[str, Any],
-    settings: Settings,
-    now: datetime,
+    session: AsyncSession, issued: VoucherIssued, *, settings: Settings, now: datetime
 ) -> Notification | None:
-    """コンビニ払込番号と期限: queued when a konbini payment's voucher is issued
-    (`voucher` as app.payments.lifecycle.Voucher.as_dict gives it). Once per payment."""
-    application = await application_of(session, submission_id, fee_total=amount, paid_amount=0)
+    """コンビニ払込番号と期限: queued when a konbini payment's voucher is issued. Once per
+    payment."""
+    application = await application_of(
+        session, issued.submission_id, fee_total=issued.amount, paid_amount=0
+    )
+    voucher = issued.voucher
     deadline = datetime.fromisoformat(str(voucher["expires_at"])).astimezone(
         ZoneInfo(settings.timezone)
     )
@@ -192,7 +189,7 @@ async def on_konbini_voucher(
         session,
         application,
         NotificationKind.KONBINI_PENDING,
-        event_key=f"payment_voucher:{payment_id}",
+        event_key=f"payment_voucher:{issued.payment_id}",
         settings=settings,
         now=now,
         extra={"konbini": konbini},
@@ -200,24 +197,18 @@ async def on_konbini_voucher(
 
 
 async def on_refund(
-    session: AsyncSession,
-    *,
-    submission_id: uuid.UUID,
-    refund_id: uuid.UUID,
-    amount: int,
-    settings: Settings,
-    now: datetime,
+    session: AsyncSession, refunded: RefundSucceeded, *, settings: Settings, now: datetime
 ) -> Notification | None:
-    """還付: queued when a refund of `amount` yen is made. Once per refund."""
-    application = await application_of(session, submission_id, fee_total=0, paid_amount=0)
+    """還付: queued when a refund is made. Once per refund."""
+    application = await application_of(session, refunded.submission_id, fee_total=0, paid_amount=0)
     return await queue(
         session,
         application,
         NotificationKind.REFUNDED,
-        event_key=f"refund:{refund_id}",
+        event_key=f"refund:{refunded.refund_id}",
         settings=settings,
         now=now,
-        extra={"refund_amount": amount},
+        extra={"refund_amount": refunded.amount},
     )
 
 
@@ -321,42 +312,14 @@ class PaymentNoticeListener:
     settings: Settings
 
     async def voucher_issued(
-        self,
-        session: AsyncSession,
-        *,
-        submission_id: uuid.UUID,
-        payment_id: uuid.UUID,
-        amount: int,
-        voucher: Mapping[str, Any],
-        now: datetime,
+        self, session: AsyncSession, notice: VoucherIssued, *, now: datetime
     ) -> None:
-        await on_konbini_voucher(
-            session,
-            submission_id=submission_id,
-            payment_id=payment_id,
-            amount=amount,
-            voucher=voucher,
-            settings=self.settings,
-            now=now,
-        )
+        await on_konbini_voucher(session, notice, settings=self.settings, now=now)
 
     async def refunded(
-        self,
-        session: AsyncSession,
-        *,
-        submission_id: uuid.UUID,
-        refund_id: uuid.UUID,
-        amount: int,
-        now: datetime,
+        self, session: AsyncSession, notice: RefundSucceeded, *, now: datetime
     ) -> None:
-        await on_refund(
-            session,
-            submission_id=submission_id,
-            refund_id=refund_id,
-            amount=amount,
-            settings=self.settings,
-            now=now,
-        )
+        await on_refund(session, notice, settings=self.settings, now=now)
 
 
 def status_url(settings: Settings, submission_id: uuid.UUID) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
 from app.auth.staff_access import ACCESS_ERRORS
-from app.dependencies import DbSession, Now
+from app.dependencies import DbSession, Now, no_store
 from app.errors import problem_responses
 from app.payments import alerts, service
 from app.payments.alerts import ALERT_LABELS_JA, AlertAlreadyResolved, AlertKind, AlertNotFound
@@ -36,9 +36,7 @@ from app.payments.schemas import (
 from app.submissions.schemas import Fee
 from app.submissions.service import SubmissionNotFound
 
-router = APIRouter(prefix="/admin", tags=["finance"])
-
-_NO_STORE = {"Cache-Control": "no-store"}
+router = APIRouter(prefix="/admin", tags=["finance"], dependencies=[Depends(no_store)])
 
 
 def _summary(payment: Payment) -> PaymentSummary:
@@ -49,7 +47,6 @@ def _summary(payment: Payment) -> PaymentSummary:
 async def list_payments(
     staff: FinanceStaff,
     session: DbSession,
-    response: Response,
     status: Annotated[list[PaymentStatus] | None, Query(description="Repeat for several")] = None,
     reference_number: Annotated[str | None, Query(description="受付番号")] = None,
     submission_id: uuid.UUID | None = None,
@@ -67,7 +64,6 @@ async def list_payments(
         paid_to=paid_to,
     )
     rows, total = await service.list_payments(session, staff, criteria, limit=limit, offset=offset)
-    response.headers.update(_NO_STORE)
     return PaymentList(items=[_summary(p) for p in rows], total=total, limit=limit, offset=offset)
 
 
@@ -77,11 +73,10 @@ async def list_payments(
     responses=problem_responses(*ACCESS_ERRORS, service.PaymentNotFound),
 )
 async def get_payment(
-    staff: FinanceStaff, payment_id: uuid.UUID, session: DbSession, response: Response
+    staff: FinanceStaff, payment_id: uuid.UUID, session: DbSession
 ) -> PaymentDetail:
     """One payment with its provider ids, fee lines and refunds."""
     detail = await service.get_payment(session, staff, payment_id)
-    response.headers.update(_NO_STORE)
     return _detail(detail)
 
 
@@ -105,7 +100,6 @@ async def refund_payment(
     body: RefundCreate,
     session: DbSession,
     providers: Providers,
-    response: Response,
     now: Now,
 ) -> PaymentDetail:
     """返金, full or partial, with a reason. Send the `refundable_amount` you saw as
@@ -127,7 +121,6 @@ async def refund_payment(
     )
     await session.commit()
     await service.send_refund(session, providers, refund.id, now=now)
-    response.headers.update(_NO_STORE)
     return _detail(await service.get_payment(session, staff, payment_id))
 
 
@@ -137,7 +130,6 @@ async def refund_payment(
 async def list_alerts(
     staff: FinanceStaff,
     session: DbSession,
-    response: Response,
     resolved: Annotated[
         bool | None, Query(description="false: still to look at; true: done; omit: all")
     ] = False,
@@ -157,7 +149,6 @@ async def list_alerts(
         limit=limit,
         offset=offset,
     )
-    response.headers.update(_NO_STORE)
     return AlertList(items=[_alert(a) for a in rows], total=total, limit=limit, offset=offset)
 
 
@@ -171,12 +162,10 @@ async def resolve_alert(
     alert_id: uuid.UUID,
     body: AlertResolve,
     session: DbSession,
-    response: Response,
     now: Now,
 ) -> AlertRead:
     """対応済みにする: say what was done; audited."""
     alert = await alerts.resolve_alert(session, staff, alert_id, body.resolution, now=now)
-    response.headers.update(_NO_STORE)
     return _alert(alert)
 
 
@@ -184,7 +173,6 @@ async def resolve_alert(
 async def list_refunds(
     staff: FinanceStaff,
     session: DbSession,
-    response: Response,
     status: Annotated[list[RefundStatus] | None, Query(description="Repeat for several")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
@@ -194,7 +182,6 @@ async def list_refunds(
     rows, total = await service.list_refunds(
         session, staff, statuses=tuple(status or ()), limit=limit, offset=offset
     )
-    response.headers.update(_NO_STORE)
     return RefundList(
         items=[RefundRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
     )
@@ -217,7 +204,6 @@ async def confirm_refund(
     refund_id: uuid.UUID,
     session: DbSession,
     providers: Providers,
-    response: Response,
     now: Now,
 ) -> RefundRead:
     """返金の確認: refund an overpayment the system proposed (status `proposed`, after a
@@ -227,7 +213,6 @@ async def confirm_refund(
     refund = await service.confirm_refund(session, staff, refund_id, now=now)
     await session.commit()
     await service.send_refund(session, providers, refund.id, now=now)
-    response.headers.update(_NO_STORE)
     return RefundRead.model_validate(refund)
 
 
@@ -237,12 +222,11 @@ async def confirm_refund(
     responses=problem_responses(*ACCESS_ERRORS, SubmissionNotFound),
 )
 async def get_balance(
-    staff: ApplicationStaff, submission_id: uuid.UUID, session: DbSession, response: Response
+    staff: ApplicationStaff, submission_id: uuid.UUID, session: DbSession
 ) -> BalanceRead:
     """An application's money: fee owed, paid, refunded, due (positive: unpaid;
     negative: overpaid), refunds waiting for confirmation, and the open payment."""
     balance = await service.staff_balance(session, staff, submission_id)
-    response.headers.update(_NO_STORE)
     return to_balance_read(balance)
 
 

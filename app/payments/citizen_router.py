@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from app.auth.principals import AuthenticatedCaller, AuthenticationRequired
 from app.config import Settings
-from app.dependencies import AppSettings, DbSession, Now
+from app.dependencies import NO_STORE, AppSettings, DbSession, Now
 from app.errors import NotFound, problem_responses
 from app.payments import service, webhooks
 from app.payments.dependencies import Providers
@@ -42,7 +42,6 @@ from app.submissions.service import SubmissionNotFound
 
 router = APIRouter(tags=["payments"])
 
-_NO_STORE = {"Cache-Control": "no-store"}
 # The demo page posts its buttons to itself; nothing else may load or run.
 _DEMO_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -134,7 +133,7 @@ async def start_payment(
     return JSONResponse(
         to_read(started.payment).model_dump(mode="json"),
         status_code=201 if started.created else 200,
-        headers=_NO_STORE,
+        headers=NO_STORE,
     )
 
 
@@ -150,7 +149,7 @@ async def get_payment(
 ) -> JSONResponse:
     """The application's latest payment: where the citizen lands back from the page."""
     payment = await service.latest_payment(session, submission_id, caller)
-    return JSONResponse(to_read(payment).model_dump(mode="json"), headers=_NO_STORE)
+    return JSONResponse(to_read(payment).model_dump(mode="json"), headers=NO_STORE)
 
 
 @router.get(
@@ -164,7 +163,7 @@ async def get_balance(
     """The application's money: fee, paid, refunded and due (a positive `due` is what
     `POST .../payment` charges), and the open payment with its konbini voucher."""
     balance = await service.owned_balance(session, submission_id, caller)
-    return JSONResponse(to_balance_read(balance).model_dump(mode="json"), headers=_NO_STORE)
+    return JSONResponse(to_balance_read(balance).model_dump(mode="json"), headers=NO_STORE)
 
 
 @router.post(
@@ -205,7 +204,7 @@ async def demo_page(
     payment = await _demo_payment(session, settings, payment_id)
     return HTMLResponse(
         _demo_html(payment),
-        headers={**_NO_STORE, "Content-Security-Policy": _DEMO_CSP},
+        headers={**NO_STORE, "Content-Security-Policy": _DEMO_CSP},
     )
 
 
@@ -233,7 +232,7 @@ async def demo_action(
     return RedirectResponse(
         service.return_url(settings, payment.submission_id, payment.id, result),
         status_code=303,
-        headers=_NO_STORE,
+        headers=NO_STORE,
     )
 
 

@@ -8,37 +8,41 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+@dataclass(frozen=True)
+class VoucherIssued:
+    """A konbini voucher (払込番号 and deadline) for `amount` yen is out."""
+
+    submission_id: uuid.UUID
+    payment_id: uuid.UUID
+    amount: int
+    voucher: Mapping[str, Any]
+    """As `app.payments.lifecycle.Voucher.as_dict()` gives it."""
+
+
+@dataclass(frozen=True)
+class RefundSucceeded:
+    """`amount` yen went back to the applicant (還付)."""
+
+    submission_id: uuid.UUID
+    refund_id: uuid.UUID
+    amount: int
+
+
 class PaymentNotices(Protocol):
     async def voucher_issued(
-        self,
-        session: AsyncSession,
-        *,
-        submission_id: uuid.UUID,
-        payment_id: uuid.UUID,
-        amount: int,
-        voucher: Mapping[str, Any],
-        now: datetime,
-    ) -> None:
-        """A konbini voucher (`Voucher.as_dict()`) for `amount` yen is out."""
-        ...
+        self, session: AsyncSession, notice: VoucherIssued, *, now: datetime
+    ) -> None: ...
 
     async def refunded(
-        self,
-        session: AsyncSession,
-        *,
-        submission_id: uuid.UUID,
-        refund_id: uuid.UUID,
-        amount: int,
-        now: datetime,
-    ) -> None:
-        """`amount` yen went back to the applicant (the refund succeeded)."""
-        ...
+        self, session: AsyncSession, notice: RefundSucceeded, *, now: datetime
+    ) -> None: ...
 
 
 class Notices:

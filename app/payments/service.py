@@ -51,7 +51,7 @@ from app.payments.lifecycle import (
     paid_status,
 )
 from app.payments.models import Payment, Refund
-from app.payments.notices import notices
+from app.payments.notices import RefundSucceeded, VoucherIssued, notices
 from app.payments.providers import ProviderRegistry
 from app.payments.providers.base import (
     CheckoutRequest,
@@ -972,14 +972,8 @@ async def _apply(
             if payment.status == PaymentStatus.PENDING and voucher and payment.voucher != voucher:
                 payment.voucher, changed = voucher, True
                 if notices.listener is not None:  # 払込番号と期限 by email (once per payment)
-                    await notices.listener.voucher_issued(
-                        session,
-                        submission_id=submission.id,
-                        payment_id=payment.id,
-                        amount=payment.amount,
-                        voucher=voucher,
-                        now=now,
-                    )
+                    issued = VoucherIssued(submission.id, payment.id, payment.amount, voucher)
+                    await notices.listener.voucher_issued(session, issued, now=now)
             return changed
         case "succeeded":
             return await _succeed(session, payment, submission, now, source)
@@ -1117,13 +1111,8 @@ async def _apply_refund(
         and previous != RefundStatus.SUCCEEDED
         and notices.listener is not None
     ):  # 還付 by email (once per refund)
-        await notices.listener.refunded(
-            session,
-            submission_id=payment.submission_id,
-            refund_id=refund.id,
-            amount=refund.amount,
-            now=now,
-        )
+        refunded = RefundSucceeded(payment.submission_id, refund.id, refund.amount)
+        await notices.listener.refunded(session, refunded, now=now)
     return True
 
 

@@ -13,6 +13,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.main import create_app
 from app.notifications import sender, service
+from app.payments.notices import RefundSucceeded
 from tests.notifications.conftest import EMAIL, PROCEDURE, MailServer
 from tests.submissions.helpers import create_draft
 
@@ -38,9 +39,7 @@ async def test_the_app_delivers_while_it_runs(
     async with session_factory() as session, session.begin():
         await service.on_refund(
             session,
-            submission_id=uuid.UUID(submission_id),
-            refund_id=uuid.uuid4(),
-            amount=300,
+            RefundSucceeded(uuid.UUID(submission_id), uuid.uuid4(), 300),
             settings=settings,
             now=utcnow(),
         )

@@ -14,6 +14,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.notifications import sender, service
 from app.notifications.models import Notification
+from app.payments.notices import RefundSucceeded, VoucherIssued
 from tests.factories import UEDA, create_staff, staff_headers
 from tests.notifications.conftest import EMAIL, PROCEDURE, MailServer, body_of
 from tests.submissions.helpers import bearer, create, create_draft
@@ -49,18 +50,13 @@ async def test_konbini_voucher_and_refund_are_mailed_once(
         async with session_factory() as session, session.begin():
             await service.on_konbini_voucher(
                 session,
-                submission_id=submission_id,
-                payment_id=payment_id,
-                amount=600,
-                voucher=VOUCHER,
+                VoucherIssued(submission_id, payment_id, 600, VOUCHER),
                 settings=settings,
                 now=utcnow(),
             )
             await service.on_refund(
                 session,
-                submission_id=submission_id,
-                refund_id=refund_id,
-                amount=300,
+                RefundSucceeded(submission_id, refund_id, 300),
                 settings=settings,
                 now=utcnow(),
             )
@@ -93,9 +89,7 @@ async def test_no_email_answer_no_message_and_no_smtp_says_so(
         for submission_id in (without, with_address):
             await service.on_refund(
                 session,
-                submission_id=submission_id,
-                refund_id=uuid.uuid4(),
-                amount=300,
+                RefundSucceeded(submission_id, uuid.uuid4(), 300),
                 settings=unconfigured,
                 now=utcnow(),
             )
@@ -129,9 +123,7 @@ async def test_a_municipality_overrides_a_template(
         for submission_id in (tomi, ueda):
             await service.on_refund(
                 session,
-                submission_id=submission_id,
-                refund_id=uuid.uuid4(),
-                amount=300,
+                RefundSucceeded(submission_id, uuid.uuid4(), 300),
                 settings=overriding,
                 now=utcnow(),
             )

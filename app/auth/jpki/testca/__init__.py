@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from cryptography import x509
@@ -327,25 +328,20 @@ def mint_card(
     """A new card. Pass `keys` (authentication, signing) to skip key generation,
     `serial_number` to give both certificates that serial."""
     authentication_key, signing_key = keys or (new_key(), new_key())
+    # Both certificates share the validity and serial asked for; only the signing one
+    # carries the holder's 基本4情報.
+    issue = partial(
+        issue_card_certificate,
+        not_before=not_before,
+        not_after=not_after,
+        serial_number=serial_number,
+    )
     return TestCard(
         holder=holder,
         authentication_key=authentication_key,
-        authentication_certificate=issue_card_certificate(
-            authentication_authority,
-            authentication_key.public_key(),
-            not_before=not_before,
-            not_after=not_after,
-            serial_number=serial_number,
-        ),
+        authentication_certificate=issue(authentication_authority, authentication_key.public_key()),
         signing_key=signing_key,
-        signing_certificate=issue_card_certificate(
-            signing_authority,
-            signing_key.public_key(),
-            holder=holder,
-            not_before=not_before,
-            not_after=not_after,
-            serial_number=serial_number,
-        ),
+        signing_certificate=issue(signing_authority, signing_key.public_key(), holder=holder),
     )
 
 
