@@ -44,7 +44,7 @@ from cryptography import x509
 
 from app.auth.jpki.facts import Sex
 from app.auth.jpki.testca import CardHolder, RevokedEntry, TestCaHome, issue_large_crl
-from app.auth.jpki.verifier import CertificateKind, LocalVerifier, TrustStore
+from app.auth.jpki.verifier import CertificateKind, LocalVerifier, SignedData, TrustStore
 from bench.harness import PROJECT_ROOT, uvicorn_server
 from bench.jpki_bench import migrate
 from bench.load.wrk import WrkFigures, require_wrk, run_wrk
@@ -126,11 +126,7 @@ def measure_in_process(trust_dir: Path, verifications: int) -> dict[str, Any]:
     async def verify_once() -> float:
         started = time.perf_counter()
         await verifier.verify(
-            certificate=certificate,
-            data=data,
-            signature=signature,
-            kind=AUTH,
-            now=datetime.now(UTC),
+            SignedData(certificate, data, signature), kind=AUTH, now=datetime.now(UTC)
         )
         return (time.perf_counter() - started) * 1000
 

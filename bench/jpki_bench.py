@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from app.auth.jpki.facts import Sex
 from app.auth.jpki.testca import CardHolder, RevokedEntry, TestCaHome, TestCard, issue_crl
-from app.auth.jpki.verifier import CertificateKind, TrustStore, check
+from app.auth.jpki.verifier import CertificateKind, SignedData, TrustStore, check
 from app.config import Settings
 from app.db import make_engine, make_session_factory, utcnow
 from app.forms.service import load_catalog
@@ -103,9 +103,8 @@ def verifier_figures(
         certificate, signature = (
             (auth_der, auth_signature) if kind is AUTH else (sign_der, sign_signature)
         )
-        return lambda: check(
-            trust, certificate=certificate, data=DOCUMENT, signature=signature, kind=kind, now=now
-        )
+        signed = SignedData(certificate, DOCUMENT, signature)
+        return lambda: check(trust, signed, kind=kind, now=now)
 
     floor = per_second(bare, count)
     rows = [

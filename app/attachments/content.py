@@ -36,18 +36,6 @@ from app.attachments.errors import (
     AttachmentTypeNotAllowed,
 )
 
-REFUSALS = (
-    AttachmentEmpty,
-    AttachmentTypeNotAllowed,
-    AttachmentImageInvalid,
-    AttachmentImageTooManyPixels,
-    AttachmentPdfActiveContent,
-    AttachmentPdfEmbeddedFile,
-    AttachmentPdfEncrypted,
-    AttachmentPdfInvalid,
-)
-"""What `sniff` and `clean` refuse a file for (for the upload route's documented errors)."""
-
 Kind = Literal["image", "pdf"]
 KINDS: tuple[Kind, ...] = ("image", "pdf")
 

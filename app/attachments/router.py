@@ -18,17 +18,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.attachments import content, service
-from app.attachments.errors import (
-    AttachmentCountExceeded,
-    AttachmentFieldInvalid,
-    AttachmentInfected,
-    AttachmentNotFound,
-    AttachmentQuarantined,
-    AttachmentTooLarge,
-    AttachmentTotalTooLarge,
-    AttachmentUploadInvalid,
-)
+from app.attachments import errors, service
 from app.attachments.models import Attachment
 from app.attachments.scanning import VirusScanner, scanner_for
 from app.attachments.schemas import AttachmentList, AttachmentRead
@@ -38,7 +28,7 @@ from app.auth.principals import AuthenticatedCaller, AuthenticationRequired
 from app.auth.staff_access import ACCESS_ERRORS, ReviewStaff
 from app.config import Settings
 from app.dependencies import NO_STORE, AppSettings, DbSession, Now
-from app.errors import PayloadTooLarge, problem_responses
+from app.errors import AppError, PayloadTooLarge, problem_responses
 from app.middleware import BodyLimit
 from app.submissions.service import SubmissionNotFound
 
@@ -67,13 +57,20 @@ Storage = Annotated[AttachmentStorage, Depends(get_storage)]
 Scanner = Annotated[VirusScanner | None, Depends(get_scanner)]
 
 _CONTENT_REFUSALS = (
-    AttachmentUploadInvalid,
-    AttachmentTooLarge,
-    AttachmentTotalTooLarge,
-    AttachmentCountExceeded,
-    *content.REFUSALS,
-    AttachmentInfected,
-    AttachmentFieldInvalid,
+    errors.AttachmentUploadInvalid,
+    errors.AttachmentTypeNotAllowed,
+    errors.AttachmentEmpty,
+    errors.AttachmentTooLarge,
+    errors.AttachmentTotalTooLarge,
+    errors.AttachmentCountExceeded,
+    errors.AttachmentImageInvalid,
+    errors.AttachmentImageTooManyPixels,
+    errors.AttachmentPdfActiveContent,
+    errors.AttachmentPdfEmbeddedFile,
+    errors.AttachmentPdfEncrypted,
+    errors.AttachmentPdfInvalid,
+    errors.AttachmentInfected,
+    errors.AttachmentFieldInvalid,
 )
 _BINARY_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
@@ -86,6 +83,21 @@ _BINARY_RESPONSE: dict[int | str, dict[str, Any]] = {
         },
     }
 }
+
+
+def _download_responses(*access_errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """A file's bytes, or why it cannot be had (a quarantined file: 409)."""
+    return {
+        **_BINARY_RESPONSE,
+        **problem_responses(
+            *access_errors,
+            SubmissionNotFound,
+            errors.AttachmentNotFound,
+            errors.AttachmentQuarantined,
+        ),
+    }
+
+
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -163,7 +175,7 @@ async def upload_attachment(
                 settings=settings,
                 now=now,
             )
-    except AttachmentTooLarge as exc:
+    except errors.AttachmentTooLarge as exc:
         raise plan.too_large() from exc
     body = AttachmentRead.model_validate(attachment).model_dump(mode="json")
     return JSONResponse(
@@ -196,12 +208,7 @@ async def list_attachments(
 @router.get(
     "/submissions/{submission_id}/attachments/{attachment_id}/content",
     response_class=StreamingResponse,
-    responses={
-        **_BINARY_RESPONSE,
-        **problem_responses(
-            AuthenticationRequired, SubmissionNotFound, AttachmentNotFound, AttachmentQuarantined
-        ),
-    },
+    responses=_download_responses(AuthenticationRequired),
 )
 async def download_own_attachment(
     submission_id: uuid.UUID,
@@ -214,7 +221,7 @@ async def download_own_attachment(
     """The applicant's own file, e.g. for its thumbnail, once it passed the virus check."""
     attachment = await service.get_own(session, submission_id, attachment_id, caller)
     if attachment.scan_status not in service.USABLE_SCAN_STATUSES:
-        raise AttachmentQuarantined(attachment.scan_status)
+        raise errors.AttachmentQuarantined(attachment.scan_status)
     return await _file_response(attachment, storage, settings)
 
 
@@ -224,7 +231,7 @@ async def download_own_attachment(
     responses=problem_responses(
         AuthenticationRequired,
         SubmissionNotFound,
-        AttachmentNotFound,
+        errors.AttachmentNotFound,
         service.AttachmentsNotEditable,
     ),
 )
@@ -260,12 +267,7 @@ async def list_attachments_for_staff(
 @admin_router.get(
     "/submissions/{submission_id}/attachments/{attachment_id}/content",
     response_class=StreamingResponse,
-    responses={
-        **_BINARY_RESPONSE,
-        **problem_responses(
-            *ACCESS_ERRORS, SubmissionNotFound, AttachmentNotFound, AttachmentQuarantined
-        ),
-    },
+    responses=_download_responses(*ACCESS_ERRORS),
 )
 async def download_attachment_for_staff(
     staff: ReviewStaff,
@@ -289,7 +291,7 @@ async def _file_response(
         # The first chunk is read before answering, so a missing object is a clean 404.
         first = await anext(chunks, b"")
     except StoredObjectMissing as exc:
-        raise AttachmentNotFound() from exc
+        raise errors.AttachmentNotFound() from exc
 
     async def body() -> AsyncIterator[bytes]:
         yield first

@@ -117,11 +117,7 @@ async def verify_and_record(
     document = signing_document(submission, answers)
     try:
         verified = await signing.verifier.verify(
-            certificate=signing.proof.certificate,
-            data=document,
-            signature=signing.proof.signature,
-            kind=CertificateKind.SIGNING,
-            now=now,
+            signing.proof.over(document), kind=CertificateKind.SIGNING, now=now
         )
     except JpkiSignatureInvalid:
         raise JpkiSignatureInvalid(

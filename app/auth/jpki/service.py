@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import citizen_tokens
 from app.auth.jpki.errors import JpkiCertificateInvalid, JpkiNonceInvalid, JpkiSignatureInvalid
 from app.auth.jpki.models import CitizenIdentity, JpkiChallenge
-from app.auth.jpki.verifier import CertificateKind, VerifiedCertificate, Verifier
+from app.auth.jpki.verifier import CertificateKind, SignedData, VerifiedCertificate, Verifier
 from app.config import Settings
 from app.db import new_uuid
 
@@ -62,6 +62,10 @@ class CardProof:
 
     certificate: bytes
     signature: bytes
+
+    def over(self, data: bytes) -> SignedData:
+        """The proof as a claim that the card signed `data` (the nonce, the document)."""
+        return SignedData(self.certificate, data, self.signature)
 
     @classmethod
     def from_base64(cls, certificate: str, signature: str) -> CardProof:
@@ -160,13 +164,7 @@ async def verify_challenge_response(
         if purpose is ChallengePurpose.LOGIN
         else CertificateKind.SIGNING
     )
-    return await verifier.verify(
-        certificate=proof.certificate,
-        data=nonce.encode("utf-8"),
-        signature=proof.signature,
-        kind=kind,
-        now=now,
-    )
+    return await verifier.verify(proof.over(nonce.encode("utf-8")), kind=kind, now=now)
 
 
 async def login(

@@ -300,6 +300,16 @@ class TrustStore:
 
 
 @dataclass(frozen=True)
+class SignedData:
+    """What a card proves: `signature`, SHA256withRSA (PKCS#1 v1.5) over `data`, made
+    with the key of `certificate` (DER)."""
+
+    certificate: bytes
+    data: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
 class VerifiedCertificate:
     """A card certificate that passed every check, with the signature it proved."""
 
@@ -366,17 +376,10 @@ class Verifier(Protocol):
     """Checks a card certificate of the expected kind and a signature it made."""
 
     async def verify(
-        self,
-        *,
-        certificate: bytes,
-        data: bytes,
-        signature: bytes,
-        kind: CertificateKind,
-        now: datetime,
+        self, signed: SignedData, *, kind: CertificateKind, now: datetime
     ) -> VerifiedCertificate:
-        """`certificate` is DER; `signature` is SHA256withRSA (PKCS#1 v1.5) over `data`,
-        checked as of `now` (the request's clock). Raises a JpkiError subclass naming
-        the first check that failed."""
+        """Checks `signed` as of `now` (the request's clock). Raises a JpkiError
+        subclass naming the first check that failed."""
         ...
 
     async def health(self, *, now: datetime) -> VerifierHealth:
@@ -422,24 +425,10 @@ class LocalVerifier:
         self._reloading: threading.Thread | None = None
 
     async def verify(
-        self,
-        *,
-        certificate: bytes,
-        data: bytes,
-        signature: bytes,
-        kind: CertificateKind,
-        now: datetime,
+        self, signed: SignedData, *, kind: CertificateKind, now: datetime
     ) -> VerifiedCertificate:
         self._reload_if_due()
-        return check(
-            self.store,
-            certificate=certificate,
-            data=data,
-            signature=signature,
-            kind=kind,
-            now=now,
-            clock_skew=self.clock_skew,
-        )
+        return check(self.store, signed, kind=kind, now=now, clock_skew=self.clock_skew)
 
     async def health(self, *, now: datetime) -> VerifierHealth:
         self._reload_if_due()
@@ -487,10 +476,8 @@ class LocalVerifier:
 
 def check(
     store: TrustStore,
+    signed: SignedData,
     *,
-    certificate: bytes,
-    data: bytes,
-    signature: bytes,
     kind: CertificateKind,
     now: datetime,
     clock_skew: timedelta = timedelta(0),
@@ -500,19 +487,19 @@ def check(
     Possession (the signature over `data`) is proved before the CRL is consulted: a
     caller holding only someone's certificate must not learn whether, why or since when
     it was revoked (転居, 婚姻... are personal facts)."""
-    leaf = _parse_leaf(certificate, kind)
+    leaf = _parse_leaf(signed.certificate, kind)
     _check_critical_extensions(leaf, kind)
     authority = _issuing_authority(store, leaf, kind, now)
     _check_validity(leaf, kind, now, clock_skew)
     _check_key_usage(leaf, kind)
     _check_policy(leaf, kind)
-    _check_signature(leaf, data, signature)
+    _check_signature(leaf, signed.data, signed.signature)
     _check_revocation(authority, leaf, kind, now, clock_skew)
     facts = parse_basic_four_facts(leaf) if kind is CertificateKind.SIGNING else None
     return VerifiedCertificate(
         kind=kind,
         certificate=leaf,
-        certificate_der=certificate,
+        certificate_der=signed.certificate,
         authority=authority,
         facts=facts,
     )

@@ -32,7 +32,7 @@ from app.auth.jpki.testca import (
     issue_large_crl,
     new_key,
 )
-from app.auth.jpki.verifier import LocalVerifier, TrustStore
+from app.auth.jpki.verifier import LocalVerifier, SignedData, TrustStore
 from app.db import utcnow
 from tests.auth.jpki.conftest import MintCard
 from tests.auth.jpki.helpers import AUTH, SIGN, copy_home
@@ -248,15 +248,12 @@ async def test_a_reload_runs_beside_requests_and_swaps_the_store_at_once(
 
     monkeypatch.setattr(TrustStore, "load", classmethod(slow_load))
     document = b"{}"
-    signature = card.sign(SIGN, document)
-    certificate = card.certificate_der(SIGN)
+    signed = SignedData(card.certificate_der(SIGN), document, card.sign(SIGN, document))
     timer = threading.Timer(5, release.set)  # on a blocking reload, unblocks the test
     timer.start()
     try:
         for _ in range(3):  # the first starts the reload; none waits for it
-            verified = await verifier.verify(
-                certificate=certificate, data=document, signature=signature, kind=SIGN, now=utcnow()
-            )
+            verified = await verifier.verify(signed, kind=SIGN, now=utcnow())
             assert verified.serial_number == card.signing_certificate.serial_number
             await asyncio.sleep(0)
         assert not release.is_set(), "a verification waited for the reload"
@@ -265,9 +262,7 @@ async def test_a_reload_runs_beside_requests_and_swaps_the_store_at_once(
         timer.cancel()
     await asyncio.to_thread(verifier.wait_for_reload)
     with pytest.raises(JpkiCertificateRevoked):
-        await verifier.verify(
-            certificate=certificate, data=document, signature=signature, kind=SIGN, now=utcnow()
-        )
+        await verifier.verify(signed, kind=SIGN, now=utcnow())
 
 
 async def test_clock_skew_is_allowed_around_not_before_and_next_update(
@@ -285,13 +280,8 @@ async def test_clock_skew_is_allowed_around_not_before_and_next_update(
     card = mint(home=home, not_before=utcnow() + timedelta(minutes=2))
 
     async def login(verifier: LocalVerifier, now: datetime) -> None:
-        await verifier.verify(
-            certificate=card.certificate_der(AUTH),
-            data=b"nonce",
-            signature=card.sign(AUTH, b"nonce"),
-            kind=AUTH,
-            now=now,
-        )
+        proof = SignedData(card.certificate_der(AUTH), b"nonce", card.sign(AUTH, b"nonce"))
+        await verifier.verify(proof, kind=AUTH, now=now)
 
     # The card's certificate starts 2 minutes from now (J-LIS's clock runs ahead).
     await login(tolerant, utcnow())

@@ -41,6 +41,7 @@ from app.auth.jpki.verifier import (
     CERTIFICATE_POLICIES,
     CertificateKind,
     LocalVerifier,
+    SignedData,
     TrustStore,
     VerifiedCertificate,
 )
@@ -62,7 +63,7 @@ async def verify(
     now: datetime | None = None,
 ) -> VerifiedCertificate:
     return await verifier.verify(
-        certificate=certificate, data=data, signature=signature, kind=kind, now=now or utcnow()
+        SignedData(certificate, data, signature), kind=kind, now=now or utcnow()
     )
 
 

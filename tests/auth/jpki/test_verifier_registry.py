@@ -18,6 +18,7 @@ from app.auth.jpki.testca import TestCaHome, issue_crl
 from app.auth.jpki.verifier import (
     CertificateKind,
     LocalVerifier,
+    SignedData,
     VerifiedCertificate,
     VerifierHealth,
 )
@@ -32,13 +33,7 @@ class RefusingVerifier:
     """A verifier registered by a test: refuses every card, reports itself ready."""
 
     async def verify(
-        self,
-        *,
-        certificate: bytes,
-        data: bytes,
-        signature: bytes,
-        kind: CertificateKind,
-        now: datetime | None = None,
+        self, signed: SignedData, *, kind: CertificateKind, now: datetime
     ) -> VerifiedCertificate:
         raise JpkiUntrustedIssuer("refused by the test verifier", "テスト用の検証器が拒否しました")
 

@@ -16,7 +16,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from app.auth.jpki.errors import JpkiTrustStoreUnavailable, TrustStoreError
-from app.auth.jpki.verifier import CertificateKind, VerifiedCertificate, Verifier, VerifierHealth
+from app.auth.jpki.verifier import (
+    CertificateKind,
+    SignedData,
+    VerifiedCertificate,
+    Verifier,
+    VerifierHealth,
+)
 from app.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -89,18 +95,10 @@ class ConfiguredVerifier:
         return self._verifier
 
     async def verify(
-        self,
-        *,
-        certificate: bytes,
-        data: bytes,
-        signature: bytes,
-        kind: CertificateKind,
-        now: datetime,
+        self, signed: SignedData, *, kind: CertificateKind, now: datetime
     ) -> VerifiedCertificate:
         verifier = await self.loaded()
-        return await verifier.verify(
-            certificate=certificate, data=data, signature=signature, kind=kind, now=now
-        )
+        return await verifier.verify(signed, kind=kind, now=now)
 
     async def health(self, *, now: datetime) -> VerifierHealth:
         """A probe starts the build and waits for it a moment (a small trust store
