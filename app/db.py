@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -129,14 +130,21 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+@asynccontextmanager
 async def session_scope(
     factory: async_sessionmaker[AsyncSession],
+    *,
+    commit_on: tuple[type[Exception], ...] = (),
 ) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit when the handler returns, roll back on error."""
+    """One transaction per request: commit when the handler returns, roll back on error,
+    except on the errors in `commit_on`: what was written before them is kept."""
     async with factory() as session:
         try:
             yield session
             await session.commit()
+        except commit_on:
+            await session.commit()
+            raise
         except BaseException:
             await session.rollback()
             raise

@@ -14,7 +14,7 @@ from app.db import session_scope, utcnow
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async for session in session_scope(request.app.state.session_factory):
+    async with session_scope(request.app.state.session_factory) as session:
         yield session
 
 

@@ -59,6 +59,11 @@ class Caller(Protocol):
     def owns(self, resource: OwnedResource) -> bool: ...
 
 
+def _same_secret(stored: str | None, presented: str) -> bool:
+    """Compared in constant time: how long it takes tells nothing of the stored value."""
+    return stored is not None and hmac.compare_digest(stored, presented)
+
+
 @dataclass(frozen=True)
 class AnonymousCaller:
     """No credentials: may create a submission (and receive its access token), owns nothing."""
@@ -82,8 +87,7 @@ class AccessTokenCaller:
         return f"access-token:{self.token_hash}"
 
     def owns(self, resource: OwnedResource) -> bool:
-        stored = resource.access_token_hash
-        return stored is not None and hmac.compare_digest(stored, self.token_hash)
+        return _same_secret(resource.access_token_hash, self.token_hash)
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,7 @@ class CitizenCaller:
         return f"citizen:{self.citizen_subject}"
 
     def owns(self, resource: OwnedResource) -> bool:
-        stored = resource.citizen_subject
-        return stored is not None and hmac.compare_digest(stored, self.citizen_subject)
+        return _same_secret(resource.citizen_subject, self.citizen_subject)
 
 
 class CitizenLoginRequired(AppError, code="CITIZEN_LOGIN_REQUIRED", status=401): ...

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.jpki.errors import JpkiError
 from app.auth.jpki.verifier import Verifier
 from app.auth.jpki.verifiers import ConfiguredVerifier
+from app.db import session_scope
 
 
 def get_verifier(request: Request) -> Verifier:
@@ -36,16 +37,8 @@ async def get_challenge_session(request: Request) -> AsyncIterator[AsyncSession]
 
     Such a route writes nothing but the challenge's use before the proof is checked."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    async with factory() as session:
-        try:
-            yield session
-            await session.commit()
-        except JpkiError:
-            await session.commit()
-            raise
-        except BaseException:
-            await session.rollback()
-            raise
+    async with session_scope(factory, commit_on=(JpkiError,)) as session:
+        yield session
 
 
 # scope="function", like DbSession: committed before the response is sent.
