@@ -44,7 +44,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 """For answers that hold personal data, money or a token: no browser or proxy keeps them."""
 
 
-def no_store(response: Response) -> None:
+async def no_store(response: Response) -> None:
     """`dependencies=[Depends(no_store)]`: every answer of the router carries `NO_STORE`
     (answers a route returns as a Response object set their own headers)."""
     response.headers.update(NO_STORE)

@@ -72,12 +72,9 @@ class ReceivedAtOutsideFiscalYears(ValidationFailed, code="RECEIVED_AT_OUTSIDE_F
 
 
 @dataclass(frozen=True)
-class ReviewRow:
-    submission: Submission
-    title_ja: str
-    title_en: str | None
-    department: str
-    assignee_id: uuid.UUID | None
+class ReviewRow(ReviewableRow):
+    """A row of the staff list, with the name of the staff member it is assigned to."""
+
     assignee_name: str | None
 
 
@@ -415,12 +412,7 @@ async def _with_assignee_names(
     names = await staff_service.display_names(session, staff.municipality_code, assignees)
     return [
         ReviewRow(
-            submission=row.submission,
-            title_ja=row.title_ja,
-            title_en=row.title_en,
-            department=row.department,
-            assignee_id=row.assignee_id,
-            assignee_name=names.get(row.assignee_id) if row.assignee_id else None,
+            **vars(row), assignee_name=names.get(row.assignee_id) if row.assignee_id else None
         )
         for row in rows
     ]
