@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.jpki.facts import BasicFourFacts
 from app.auth.jpki.service import (
-    CardProof,
+    AnsweredChallenge,
     ChallengePurpose,
     record_identity,
     verify_challenge_response,
@@ -75,10 +75,8 @@ async def prefill_from_card(
     verifier: Verifier,
     submission_id: uuid.UUID,
     caller: Caller,
+    answered: AnsweredChallenge,
     *,
-    nonce: str,
-    challenge_secret: str,
-    proof: CardProof,
     settings: Settings,
     now: datetime,
 ) -> Prefilled:
@@ -89,13 +87,7 @@ async def prefill_from_card(
         session, submission_id, caller, settings=settings
     )
     verified = await verify_challenge_response(
-        session,
-        verifier,
-        nonce=nonce,
-        secret=challenge_secret,
-        proof=proof,
-        purpose=ChallengePurpose.PREFILL,
-        now=now,
+        session, verifier, answered, purpose=ChallengePurpose.PREFILL, now=now
     )
     assert verified.facts is not None  # a verified signing certificate always has them
     await record_identity(session, verified, now=now)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends
 
 from app.auth.jpki import service
 from app.auth.jpki.dependencies import ChallengeSession, JpkiVerifier
@@ -17,18 +17,14 @@ from app.auth.jpki.schemas import (
     SignedChallenge,
     TokenResponse,
 )
-from app.dependencies import AppSettings, DbSession, Now
+from app.dependencies import AppSettings, DbSession, Now, no_store
 from app.errors import problem_responses
 from app.security.dependencies import RATE_LIMIT_ERRORS, JpkiRateLimit
 
 router = APIRouter(prefix="/auth/jpki", tags=["citizen login"])
 
 
-def _no_store(response: Response) -> None:
-    response.headers["Cache-Control"] = "no-store"
-
-
-NoStore = Depends(_no_store)
+NoStore = Depends(no_store)
 
 
 @router.post(
@@ -70,14 +66,6 @@ async def login(
     """Log in with the card: the 利用者証明用電子証明書 (base64 DER) and its signature
     (base64, SHA256withRSA PKCS#1 v1.5) over the UTF-8 bytes of the nonce, with the
     challenge's `challenge_secret`."""
-    proof = service.CardProof.from_base64(body.certificate, body.signature)
-    login = await service.login(
-        session,
-        verifier,
-        nonce=body.nonce,
-        secret=body.challenge_secret,
-        proof=proof,
-        settings=settings,
-        now=now,
-    )
+    answered = service.AnsweredChallenge.from_request(body)
+    login = await service.login(session, verifier, answered, settings=settings, now=now)
     return TokenResponse(access_token=login.token.access_token, expires_in=login.token.expires_in)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import citizen_tokens
 from app.auth.jpki.errors import JpkiCertificateInvalid, JpkiNonceInvalid, JpkiSignatureInvalid
 from app.auth.jpki.models import CitizenIdentity, JpkiChallenge
+from app.auth.jpki.schemas import SignedChallenge
 from app.auth.jpki.verifier import CertificateKind, SignedData, VerifiedCertificate, Verifier
 from app.config import Settings
 from app.db import new_uuid
@@ -88,6 +89,21 @@ class CardProof:
 
 
 @dataclass(frozen=True)
+class AnsweredChallenge:
+    """A challenge sent back: its nonce, the secret only the asking client holds, and the
+    card's proof over the nonce."""
+
+    nonce: str
+    secret: str
+    proof: CardProof
+
+    @classmethod
+    def from_request(cls, body: SignedChallenge) -> AnsweredChallenge:
+        proof = CardProof.from_base64(body.certificate, body.signature)
+        return cls(body.nonce, body.challenge_secret, proof)
+
+
+@dataclass(frozen=True)
 class IssuedChallenge:
     challenge: JpkiChallenge
     secret: str
@@ -145,10 +161,8 @@ async def use_challenge(
 async def verify_challenge_response(
     session: AsyncSession,
     verifier: Verifier,
+    answered: AnsweredChallenge,
     *,
-    nonce: str,
-    secret: str,
-    proof: CardProof,
     purpose: ChallengePurpose,
     now: datetime,
 ) -> VerifiedCertificate:
@@ -158,35 +172,28 @@ async def verify_challenge_response(
     refused proof cannot be retried (another certificate, another signature) against
     the same nonce. The route's session (`ChallengeSession`) commits that use even when
     the verification then fails. Without the challenge's secret nothing is used."""
-    await use_challenge(session, nonce, secret=secret, purpose=purpose, now=now)
+    nonce = answered.nonce
+    await use_challenge(session, nonce, secret=answered.secret, purpose=purpose, now=now)
     kind = (
         CertificateKind.AUTHENTICATION
         if purpose is ChallengePurpose.LOGIN
         else CertificateKind.SIGNING
     )
-    return await verifier.verify(proof.over(nonce.encode("utf-8")), kind=kind, now=now)
+    return await verifier.verify(answered.proof.over(nonce.encode("utf-8")), kind=kind, now=now)
 
 
 async def login(
     session: AsyncSession,
     verifier: Verifier,
+    answered: AnsweredChallenge,
     *,
-    nonce: str,
-    secret: str,
-    proof: CardProof,
     settings: Settings,
     now: datetime,
 ) -> CitizenLogin:
     """Card login: verify the authentication certificate's signature over the nonce,
     record the card, and issue a short-lived citizen token bound to it."""
     verified = await verify_challenge_response(
-        session,
-        verifier,
-        nonce=nonce,
-        secret=secret,
-        proof=proof,
-        purpose=ChallengePurpose.LOGIN,
-        now=now,
+        session, verifier, answered, purpose=ChallengePurpose.LOGIN, now=now
     )
     identity = await record_identity(session, verified, now=now)
     token = citizen_tokens.issue(settings, subject=identity.subject, now=now)

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends
 
 from app.auth.jpki.dependencies import ChallengeSession, JpkiVerifier
 from app.auth.jpki.errors import CARD_PROOF_ERRORS, JpkiNonceInvalid
 from app.auth.jpki.schemas import SignedChallenge
-from app.auth.jpki.service import CardProof
+from app.auth.jpki.service import AnsweredChallenge
 from app.auth.principals import AuthenticatedCaller, AuthenticationRequired
-from app.dependencies import AppSettings, DbSession, Now
+from app.dependencies import AppSettings, DbSession, Now, no_store
 from app.errors import problem_responses
 from app.submissions import prefill, service, signing
 from app.submissions.schemas import PrefillResult, SigningDocument
 
-router = APIRouter(tags=["submissions"])
+router = APIRouter(tags=["submissions"], dependencies=[Depends(no_store)])
 
 
 @router.get(
@@ -32,13 +32,11 @@ async def get_signing_document(
     session: DbSession,
     settings: AppSettings,
     caller: AuthenticatedCaller,
-    response: Response,
 ) -> SigningDocument:
     """The document the card signs with its 署名用電子証明書 before submit, built from
     the answers as stored. Changing the answers afterwards invalidates the signature."""
     view = await service.get_submission(session, submission_id, caller, settings=settings)
     document = signing.signing_document(view.submission, view.answers)
-    response.headers["Cache-Control"] = "no-store"
     return SigningDocument(
         document=document.decode("utf-8"), digest=signing.document_digest(document)
     )
@@ -64,23 +62,18 @@ async def prefill_submission(
     caller: AuthenticatedCaller,
     verifier: JpkiVerifier,
     now: Now,
-    response: Response,
 ) -> PrefillResult:
     """ワンスオンリー: fill the draft's mapped fields from the card's 基本4情報. Send a
     `prefill` challenge signed with the 署名用電子証明書 (base64 DER) and its signature."""
-    proof = CardProof.from_base64(body.certificate, body.signature)
     prefilled = await prefill.prefill_from_card(
         session,
         verifier,
         submission_id,
         caller,
-        nonce=body.nonce,
-        challenge_secret=body.challenge_secret,
-        proof=proof,
+        AnsweredChallenge.from_request(body),
         settings=settings,
         now=now,
     )
-    response.headers["Cache-Control"] = "no-store"
     return PrefillResult(
         answers=prefilled.answers,
         filled=prefilled.filled,
