@@ -101,11 +101,11 @@ class RequestContextMiddleware:
         try:
             declared = _header(scope, b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
-                await self._too_large(scope, send_with_id, max_body_bytes)
+                await self._refuse(scope, send_with_id, _too_large(max_body_bytes))
                 return
 
             if _has_nul_in_url(scope):
-                await self._nul_character(scope, send_with_id)
+                await self._refuse(scope, send_with_id, _nul_character())
                 return
 
             if _is_json(scope) or _is_form(scope):
@@ -114,25 +114,16 @@ class RequestContextMiddleware:
                 try:
                     body = await _read_body(receive, self.max_body_bytes)
                 except _BodyTooLarge:
-                    await self._too_large(scope, send_with_id, self.max_body_bytes)
+                    await self._refuse(scope, send_with_id, _too_large(self.max_body_bytes))
                     return
                 if _is_json(scope) and json_nesting_depth(body) > self.max_json_depth:
-                    await self._too_deep(scope, send_with_id)
+                    await self._refuse(scope, send_with_id, _too_deep(self.max_json_depth))
                     return
                 if _has_nul_in_body(body, form=_is_form(scope)):
-                    await self._nul_character(scope, send_with_id)
+                    await self._refuse(scope, send_with_id, _nul_character())
                     return
                 if _is_json(scope) and has_unpaired_surrogate(body):
-                    await self._refuse(
-                        scope,
-                        send_with_id,
-                        UnpairedSurrogate(
-                            "Remove the unpaired surrogate (a \\ud800-\\udfff escape or "
-                            "its bytes without its pair) from the body.",
-                            "本文から対になっていないサロゲート（\\ud800〜\\udfff）を"
-                            "取り除いてください。",
-                        ),
-                    )
+                    await self._refuse(scope, send_with_id, _unpaired_surrogate())
                     return
                 await self.app(scope, _replay(body, receive), send_with_id)
                 return
@@ -153,7 +144,7 @@ class RequestContextMiddleware:
             except _BodyTooLarge:
                 if response_started:
                     raise
-                await self._too_large(scope, send_with_id, max_body_bytes)
+                await self._refuse(scope, send_with_id, _too_large(max_body_bytes))
         except Exception as exc:
             # Handled here rather than by Starlette's ServerErrorMiddleware, which would
             # re-raise and let the server log the message (possibly personal data).
@@ -170,38 +161,37 @@ class RequestContextMiddleware:
             )
             reset_request_id(token)
 
-    async def _too_large(self, scope: Scope, send: Send, max_body_bytes: int) -> None:
-        await self._refuse(
-            scope,
-            send,
-            PayloadTooLarge(
-                f"The request body must be at most {max_body_bytes} bytes.",
-                f"送信できるデータは{max_body_bytes}バイトまでです。",
-            ),
-        )
-
-    async def _too_deep(self, scope: Scope, send: Send) -> None:
-        await self._refuse(
-            scope,
-            send,
-            JsonTooDeep(
-                f"JSON may be nested at most {self.max_json_depth} levels deep.",
-                f"JSONの入れ子は{self.max_json_depth}段までです。",
-            ),
-        )
-
-    async def _nul_character(self, scope: Scope, send: Send) -> None:
-        await self._refuse(
-            scope,
-            send,
-            NulCharacter(
-                "Remove the U+0000 character from the URL or the body.",
-                "URLまたは本文からU+0000の文字を取り除いてください。",
-            ),
-        )
-
     async def _refuse(self, scope: Scope, send: Send, error: AppError) -> None:
         await _send_problem(send, error_body(error, scope.get("path")))
+
+
+def _too_large(max_body_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The request body must be at most {max_body_bytes} bytes.",
+        f"送信できるデータは{max_body_bytes}バイトまでです。",
+    )
+
+
+def _too_deep(max_json_depth: int) -> JsonTooDeep:
+    return JsonTooDeep(
+        f"JSON may be nested at most {max_json_depth} levels deep.",
+        f"JSONの入れ子は{max_json_depth}段までです。",
+    )
+
+
+def _nul_character() -> NulCharacter:
+    return NulCharacter(
+        "Remove the U+0000 character from the URL or the body.",
+        "URLまたは本文からU+0000の文字を取り除いてください。",
+    )
+
+
+def _unpaired_surrogate() -> UnpairedSurrogate:
+    return UnpairedSurrogate(
+        "Remove the unpaired surrogate (a \\ud800-\\udfff escape or its bytes without "
+        "its pair) from the body.",
+        "本文から対になっていないサロゲート（\\ud800〜\\udfff）を取り除いてください。",
+    )
 
 
 async def _send_problem(send: Send, body: dict[str, object]) -> None:
