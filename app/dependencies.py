@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from types import MappingProxyType
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -40,7 +41,7 @@ async def current_time() -> datetime:
 Now = Annotated[datetime, Depends(current_time)]
 
 
-NO_STORE = {"Cache-Control": "no-store"}
+NO_STORE = MappingProxyType({"Cache-Control": "no-store"})
 """For answers that hold personal data, money or a token: no browser or proxy keeps them."""
 
 
