@@ -1000,38 +1000,31 @@ async def _succeed(
     payment.paid_at, payment.redirect_url, payment.voucher = now, None, None
     payment.updated_at = now  # written by the flush below, not by one more UPDATE after
     _move(payment, paid_status(payment.amount, payment.refunded_amount, payment.dispute_status))
-    if status in CLOSED:
-        # Money for a payment we had closed (the page expired, the voucher was canceled):
-        # it is received all the same, and nobody owes it. Finance decides on a refund.
-        await _flush(session)
-        await settle_balance(session, submission, now=now)
-        await alerts.raise_alert(
-            session,
-            alerts.AlertKind.RECEIVED_NOT_DUE,
-            payment,
-            source=source or f"payment:{payment.id}",
-            details={"closed_as": status.value, "amount": payment.amount},
-            amount=payment.amount,
-            now=now,
-        )
-    elif submission.status == Status.AWAITING_PAYMENT:
+    if status not in CLOSED and submission.status == Status.AWAITING_PAYMENT:
         await _flush(session)  # the transition's paid amount is read from the database
         await lifecycle.transition(
             session, submission, Status.PAID, SYSTEM, "手数料の支払を確認しました", now=now
         )
-    else:
-        # e.g. withdrawn while a konbini voucher was out: nobody owes it any more.
-        await _flush(session)
-        await settle_balance(session, submission, now=now)
-        await alerts.raise_alert(
-            session,
-            alerts.AlertKind.RECEIVED_NOT_DUE,
-            payment,
-            source=source or f"payment:{payment.id}",
-            details={"application_status": submission.status, "amount": payment.amount},
-            amount=payment.amount,
-            now=now,
-        )
+        return True
+    # Money nobody owes: for a payment we had closed (the page expired, the voucher was
+    # canceled), or once the application stopped waiting for it (e.g. withdrawn while a
+    # konbini voucher was out). It is received all the same; finance decides on a refund.
+    await _flush(session)
+    await settle_balance(session, submission, now=now)
+    why = (
+        {"closed_as": status.value}
+        if status in CLOSED
+        else {"application_status": submission.status}
+    )
+    await alerts.raise_alert(
+        session,
+        alerts.AlertKind.RECEIVED_NOT_DUE,
+        payment,
+        source=source or f"payment:{payment.id}",
+        details={**why, "amount": payment.amount},
+        amount=payment.amount,
+        now=now,
+    )
     return True
 
 
