@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import httpx
-import pytest
 
 from tests.web.browser.helpers import (
     TOMI,
@@ -137,12 +136,7 @@ def test_a_returned_application_is_corrected_and_resubmitted_from_mypage(
 
 
 def test_a_draft_is_deleted_from_mypage(phone, web_server, screenshots):
-    """下書きを削除: asked inline first, then gone from the server and the list. Needs
-    `DELETE /api/v1/submissions/{id}` from app/submissions; until main has it the test
-    says so (xfail), and it runs in full as soon as the route is there."""
-    operations = httpx.get(f"{web_server}/openapi.json").json()["paths"]
-    if "delete" not in operations.get("/api/v1/submissions/{submission_id}", {}):
-        pytest.xfail("DELETE /api/v1/submissions/{submission_id} is not served yet")
+    """下書きを削除: asked inline first, then gone from the server and the list."""
     page = phone
     step = checker(page, screenshots)
     draft, draft_token = start_street_light(page, web_server)
