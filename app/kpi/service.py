@@ -11,13 +11,24 @@ Every date is a date in Japan (app.kpi.periods). See docs/kpi.md for each defini
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast, get_args
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import ValidationFailed
@@ -404,16 +415,15 @@ async def usage(
 def _dimension(
     source: Subquery,
     name: str,
-    labels: dict[uuid.UUID, VersionFacts],
+    departments: dict[uuid.UUID, str],
     start_month: int,
 ) -> ColumnElement[Any]:
     if name == "procedure":
         return source.c.procedure_id
     if name == "department":
         # A procedure counts under the department of its current version.
-        if not labels:
+        if not departments:
             return literal("")
-        departments = {pid: facts.department for pid, facts in labels.items()}
         return case(departments, value=source.c.procedure_id, else_=literal(""))
     if name == "channel":
         return source.c.channel
@@ -435,23 +445,42 @@ class UsageQuery:
     start_month: int
     lead_times: bool
 
-    def statement(self) -> Select[Any]:
-        source = _usage_source(self.municipality_code, self.period)
-        dimensions = [
-            _dimension(source, name, self.labels, self.start_month) for name in self.group_by
-        ]
-        online = source.c.channel == "online"
-        histogram = (
-            [func.sum(source.c[name]) for name in LEAD_TIME_COLUMNS] if self.lead_times else []
+    def statement(self) -> tuple[Select[Any], dict[str, Any]]:
+        """The statement and its parameters. The statement depends only on the shape of
+        the query (groups, which rollups the period reads), so it is built once per
+        shape and reused: building it costs more than running it."""
+        parts, parameters = _usage_parts(self.period)
+        departments = (
+            tuple(sorted((pid, facts.department) for pid, facts in self.labels.items()))
+            if "department" in self.group_by
+            else ()
         )
-        return select(
-            *dimensions,
-            func.sum(source.c.received),
-            func.sum(case((online, source.c.received), else_=0)),
-            func.sum(case((online, 0), else_=source.c.received)),
-            *(func.sum(source.c[name]) for name in _SUMS[3:] + _SUMS_AFTER),
-            *histogram,
-        ).group_by(*dimensions)
+        statement = _usage_statement(
+            tuple(self.group_by), self.lead_times, parts, self.start_month, departments
+        )
+        return statement, {"municipality_code": self.municipality_code, **parameters}
+
+
+@functools.lru_cache(maxsize=256)
+def _usage_statement(
+    group_by: tuple[str, ...],
+    lead_times: bool,
+    parts: tuple[str, ...],
+    start_month: int,
+    departments: tuple[tuple[uuid.UUID, str], ...],
+) -> Select[Any]:
+    source = _usage_source(parts)
+    dimensions = [_dimension(source, name, dict(departments), start_month) for name in group_by]
+    online = source.c.channel == "online"
+    histogram = [func.sum(source.c[name]) for name in LEAD_TIME_COLUMNS] if lead_times else []
+    return select(
+        *dimensions,
+        func.sum(source.c.received),
+        func.sum(case((online, source.c.received), else_=0)),
+        func.sum(case((online, 0), else_=source.c.received)),
+        *(func.sum(source.c[name]) for name in _SUMS[3:] + _SUMS_AFTER),
+        *histogram,
+    ).group_by(*dimensions)
 
 
 async def _figures(
@@ -465,7 +494,7 @@ async def _figures(
     histograms: dict[tuple[Any, ...], dict[int, int]] = {}
     total_sums = dict.fromkeys(_SUMS + _SUMS_AFTER, 0)
     merged: dict[int, int] = {}
-    rows = await session.execute(query.statement())
+    rows = await session.execute(*query.statement())
     count_end = width + len(total_sums)
     for row in rows:
         sums = dict(
@@ -498,7 +527,7 @@ async def received_by_procedure_month(
     the same rollups as `usage`; plain numbers, since the open data builds thousands of
     cells from them."""
     query = UsageQuery(municipality_code, period, ("procedure", "month"), {}, 4, False)
-    rows = await session.execute(query.statement())
+    rows = await session.execute(*query.statement())
     return {
         (procedure_id, int(month)): (int(received or 0), int(online or 0), int(counter or 0))
         for procedure_id, month, received, online, counter, *_ in rows
@@ -520,39 +549,56 @@ def _percentiles(histogram: dict[int, int]) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _usage_source(municipality_code: str, period: Period) -> Subquery:
-    """The rows whose figures add up to the period's: the month rows of the whole months
-    in it, the daily rows of the days around them, and the deltas not folded yet."""
-    columns = ("procedure_id", "channel", "month", *_FIGURE_COLUMNS)
-
-    def rows_of(table: Any, *conditions: ColumnElement[bool]) -> Select[Any]:
-        return select(*(table.c[name] for name in columns)).where(
-            table.c.municipality_code == municipality_code, *conditions
-        )
-
-    def days(first: date, last: date) -> Select[Any]:
-        return rows_of(usage_daily, usage_daily.c.received_on.between(first, last))
-
-    parts = [rows_of(usage_deltas, usage_deltas.c.received_on.between(period.start, period.end))]
+def _usage_parts(period: Period) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Which rows add up to the period's figures, and their bounds: the month rows of
+    the whole months in it, the daily rows of the days around them (or of every day,
+    when no month is whole), and always the deltas not folded yet."""
+    parameters: dict[str, Any] = {"start": period.start, "end": period.end}
     first_whole = period.start if period.start.day == 1 else _next_month(period.start)
     after_whole = _next_month(period.end)
     if period.end + timedelta(days=1) != after_whole:  # the last month is not whole
         after_whole = period.end.replace(day=1)
-    if first_whole < after_whole:
-        last_whole = after_whole - timedelta(days=1)
-        parts.append(
-            rows_of(
-                usage_monthly,
-                usage_monthly.c.month.between(month_key(first_whole), month_key(last_whole)),
-            )
+    if first_whole >= after_whole:
+        return ("days",), parameters
+    parts = ["months"]
+    parameters["first_month"] = month_key(first_whole)
+    parameters["last_month"] = month_key(after_whole - timedelta(days=1))
+    if period.start < first_whole:
+        parts.append("days_before")
+        parameters["before_end"] = first_whole - timedelta(days=1)
+    if after_whole <= period.end:
+        parts.append("days_after")
+        parameters["after_start"] = after_whole
+    return tuple(parts), parameters
+
+
+def _usage_source(parts: Sequence[str]) -> Subquery:
+    """The union of the rows `_usage_parts` names, with bound parameters for the
+    municipality and the bounds."""
+    columns = ("procedure_id", "channel", "month", *_FIGURE_COLUMNS)
+
+    def rows_of(table: Any, *conditions: ColumnElement[bool]) -> Select[Any]:
+        return select(*(table.c[name] for name in columns)).where(
+            table.c.municipality_code == bindparam("municipality_code"), *conditions
         )
-        if period.start < first_whole:
-            parts.append(days(period.start, first_whole - timedelta(days=1)))
-        if after_whole <= period.end:
-            parts.append(days(after_whole, period.end))
-    else:
-        parts.append(days(period.start, period.end))
-    return union_all(*parts).subquery("usage")
+
+    def days(first: str, last: str) -> Select[Any]:
+        received_on = usage_daily.c.received_on
+        return rows_of(usage_daily, received_on.between(bindparam(first), bindparam(last)))
+
+    deltas_on = usage_deltas.c.received_on
+    selects = [rows_of(usage_deltas, deltas_on.between(bindparam("start"), bindparam("end")))]
+    if "months" in parts:
+        month = usage_monthly.c.month
+        bounds = month.between(bindparam("first_month"), bindparam("last_month"))
+        selects.append(rows_of(usage_monthly, bounds))
+    if "days_before" in parts:
+        selects.append(days("start", "before_end"))
+    if "days_after" in parts:
+        selects.append(days("after_start", "end"))
+    if "days" in parts:
+        selects.append(days("start", "end"))
+    return union_all(*selects).subquery("usage")
 
 
 def _next_month(day: date) -> date:
