@@ -19,10 +19,10 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, exists, func, insert, select, update
+from sqlalchemy import Table, exists, func, insert, literal_column, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -358,7 +358,7 @@ async def _reconcile_batch(
     payments = await _payments_for(session, batch)
     refunds = await _refunds_for(session, batch)
     items: list[dict[str, Any]] = []
-    stored: list[tuple[LedgerTransaction, Payment | None]] = []
+    stored: list[tuple[LedgerTransaction, MatchedPayment | None]] = []
     for transaction in batch:
         payment = _payment_of(transaction, payments)
         owner = (
@@ -393,12 +393,11 @@ async def _reconcile_batch(
             }
         )
     await _store_transactions(session, provider, scope, stored, now)
-    if items:
-        await session.execute(insert(_table(ReconciliationItem)), items)
+    await _insert_rows(session, _table(ReconciliationItem), items)
 
 
 def _classify(
-    transaction: LedgerTransaction, payment: Payment | None, refunds: Mapping[str, Refund]
+    transaction: LedgerTransaction, payment: MatchedPayment | None, refunds: Mapping[str, Refund]
 ) -> tuple[ItemKind, int | None, str | None]:
     """The item's kind, what we recorded (for mismatches), and a note for finance."""
     if transaction.type in CHARGE_TYPES:
@@ -443,7 +442,37 @@ def _classify(
     return ItemKind.OTHER, None, None
 
 
-def _payment_of(transaction: LedgerTransaction, payments: Mapping[str, Payment]) -> Payment | None:
+class MatchedPayment(Protocol):
+    """What matching reads of one of our payments (a row of `_MATCHED`, not an ORM object:
+    100,000 of those cost more than the rest of the matching)."""
+
+    id: uuid.UUID
+    municipality_code: str
+    reference_number: str
+    amount: int
+    status: str
+    closed_at: datetime | None
+    dispute_status: str | None
+    provider_charge_id: str | None
+    provider_payment_intent_id: str | None
+
+
+_MATCHED = select(
+    Payment.id,
+    Payment.municipality_code,
+    Payment.reference_number,
+    Payment.amount,
+    Payment.status,
+    Payment.closed_at,
+    Payment.dispute_status,
+    Payment.provider_charge_id,
+    Payment.provider_payment_intent_id,
+)
+
+
+def _payment_of(
+    transaction: LedgerTransaction, payments: Mapping[str, MatchedPayment]
+) -> MatchedPayment | None:
     for key in (
         transaction.metadata.get("payment_id"),
         transaction.charge_id,
@@ -456,14 +485,14 @@ def _payment_of(transaction: LedgerTransaction, payments: Mapping[str, Payment])
 
 async def _payments_for(
     session: AsyncSession, batch: Iterable[LedgerTransaction]
-) -> dict[str, Payment]:
+) -> dict[str, MatchedPayment]:
     """Our payments the batch points at, keyed by every id they may be found under: by our
     id in the metadata first, then by charge or PaymentIntent for what is still unknown.
     One key kind per query, so each is an index lookup (an OR of them is not)."""
     transactions = list(batch)
-    found: dict[str, Payment] = {}
+    found: dict[str, MatchedPayment] = {}
 
-    def remember(payments: Iterable[Payment]) -> None:
+    def remember(payments: Iterable[Any]) -> None:
         for payment in payments:
             found[str(payment.id)] = payment
             for key in (payment.provider_charge_id, payment.provider_payment_intent_id):
@@ -475,7 +504,7 @@ async def _payments_for(
         with contextlib.suppress(ValueError):
             payment_ids.add(uuid.UUID(transaction.metadata.get("payment_id", "")))
     if payment_ids:
-        remember(await session.scalars(select(Payment).where(Payment.id.in_(payment_ids))))
+        remember(await session.execute(_MATCHED.where(Payment.id.in_(payment_ids))))
     unresolved = [t for t in transactions if _payment_of(t, found) is None]
     for column, keys in (
         (Payment.provider_charge_id, {t.charge_id for t in unresolved if t.charge_id}),
@@ -485,7 +514,7 @@ async def _payments_for(
         ),
     ):
         if keys:
-            remember(await session.scalars(select(Payment).where(column.in_(keys))))
+            remember(await session.execute(_MATCHED.where(column.in_(keys))))
     return found
 
 
@@ -503,7 +532,7 @@ async def _store_transactions(
     session: AsyncSession,
     provider: str,
     scope: RunScope,
-    stored: list[tuple[LedgerTransaction, Payment | None]],
+    stored: list[tuple[LedgerTransaction, MatchedPayment | None]],
     now: datetime,
 ) -> None:
     """Insert new balance transactions and refresh known ones in one upsert (the unique
@@ -534,8 +563,19 @@ async def _store_transactions(
         for transaction, payment in stored
     ]
     table = _table(BalanceTransaction)
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    dialect = postgresql if postgres else sqlite
+    if postgres:
+        # COPY into a scratch table, then one INSERT ... SELECT: no per-row binding.
+        await _copy_rows(session, _STAGED_TRANSACTIONS, rows, create=_STAGE_TRANSACTIONS)
+        statement = dialect.insert(table).from_select(
+            list(rows[0]),
+            select(*(literal_column(name) for name in rows[0])).select_from(
+                text(_STAGED_TRANSACTIONS)
+            ),
+        )
+    else:
+        statement = dialect.insert(table)
     statement = statement.on_conflict_do_update(
         index_elements=["provider_transaction_id"],
         set_={
@@ -547,7 +587,45 @@ async def _store_transactions(
             "imported_at": statement.excluded.imported_at,
         },
     )
-    await session.execute(statement, rows)
+    if postgres:
+        await session.execute(statement)
+    else:
+        await session.execute(statement, rows)
+
+
+_STAGED_TRANSACTIONS = "reconciliation_staged_transactions"
+_STAGE_TRANSACTIONS = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGED_TRANSACTIONS} "
+    "(LIKE balance_transactions INCLUDING DEFAULTS) ON COMMIT DROP"
+)
+
+
+async def _insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Plain inserts of many rows: COPY on PostgreSQL, one executemany elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await _copy_rows(session, table.name, rows)
+    else:
+        await session.execute(insert(table), rows)
+
+
+async def _copy_rows(
+    session: AsyncSession, table_name: str, rows: list[dict[str, Any]], *, create: str = ""
+) -> None:
+    """COPY `rows` (dicts with the same keys) into `table_name` on the session's own
+    connection, so inside its transaction. `create` makes the table first (a scratch
+    table); one already there is emptied."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if create:
+        await driver.execute(create)
+        await driver.execute(f"TRUNCATE {table_name}")
+    columns = list(rows[0])
+    await driver.copy_records_to_table(
+        table_name, records=[tuple(row[name] for name in columns) for row in rows], columns=columns
+    )
 
 
 async def _report_not_in_payout(
@@ -590,8 +668,7 @@ async def _report_not_in_payout(
         for payment in rows
     ]
     tally.counts[ItemKind.NOT_IN_PAYOUT] += len(items)
-    if items:
-        await session.execute(insert(_table(ReconciliationItem)), items)
+    await _insert_rows(session, _table(ReconciliationItem), items)
 
 
 def _table(model: type[Any]) -> Table:
