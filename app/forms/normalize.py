@@ -65,6 +65,20 @@ def normalize_text(value: Any) -> Any:
     return unicodedata.normalize("NFKC", without_invisible(value)).strip() or None
 
 
+def normalize_items(value: Any, normalize_item: Callable[[Any], Any]) -> Any:
+    """A list answer (options, attachment ids) item by item: blanks dropped, a repeated
+    text removed (the first kept); an item of the wrong type stays where it is for the
+    validator to report; an empty list is unanswered."""
+    if not isinstance(value, list):
+        return value
+    items: list[Any] = []
+    for item in value:
+        canonical = normalize_item(item)
+        if canonical is not None and (not isinstance(canonical, str) or canonical not in items):
+            items.append(canonical)
+    return items or None
+
+
 def normalize_parts(value: Any, normalizers: Mapping[str, Callable[[Any], Any]]) -> Any:
     """An object answer (address, name) part by part; unknown parts are kept as they are
     for the validator to refuse, empty parts dropped, an empty object is unanswered."""

@@ -10,7 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from app.forms.fields.base import FieldDefinition, Schema, register_field_type
 from app.forms.language import Localized, Option
-from app.forms.normalize import normalize_text
+from app.forms.normalize import normalize_items, normalize_text
 from app.forms.validation import pointer
 
 if TYPE_CHECKING:
@@ -103,16 +103,7 @@ class MultiselectField(_Choice):
 
     def normalize(self, value: Any) -> Any:
         """Option values, NFKC-normalised; blanks dropped, repeats removed (first kept)."""
-        if not isinstance(value, list):
-            return value
-        chosen: list[Any] = []
-        for item in value:
-            canonical = normalize_text(item)
-            if canonical is not None and (
-                not isinstance(canonical, str) or canonical not in chosen
-            ):
-                chosen.append(canonical)
-        return chosen or None
+        return normalize_items(value, normalize_text)
 
     def check(self, value: Any, checker: AnswerChecker, path: str, *, complete: bool) -> Any:
         if not isinstance(value, list):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from app.forms.fields.base import FieldDefinition, Schema, register_field_type
-from app.forms.normalize import normalize_text
+from app.forms.normalize import normalize_items, normalize_text
 from app.forms.validation import pointer
 
 if TYPE_CHECKING:
@@ -62,16 +62,7 @@ class FileField(FieldDefinition):
 
     def normalize(self, value: Any) -> Any:
         """Ids stripped and lower-cased, blanks dropped, repeats removed (first kept)."""
-        if not isinstance(value, list):
-            return value
-        ids: list[Any] = []
-        for item in value:
-            text = normalize_text(item)
-            if isinstance(text, str):
-                text = text.lower()
-            if text is not None and text not in ids:
-                ids.append(text)
-        return ids or None
+        return normalize_items(value, _attachment_id)
 
     def check(self, value: Any, checker: AnswerChecker, path: str, *, complete: bool) -> Any:
         if not isinstance(value, list):
@@ -142,3 +133,9 @@ class FileField(FieldDefinition):
                 f"Each file may be at most {self.max_size_mb} MB",
             )
         return None
+
+
+def _attachment_id(item: Any) -> Any:
+    """An id as text, lower-cased (UUIDs compare case-insensitively)."""
+    text = normalize_text(item)
+    return text.lower() if isinstance(text, str) else text
