@@ -89,6 +89,11 @@ def test_the_shape_of_the_ids_and_their_count_are_checked() -> None:
     assert errors({"photos": PHOTO_1}) == [("/photos", "type")]
     assert errors({"photos": [PHOTO_1, "photo.jpg"]}) == [("/photos/1", "attachment_id")]
     assert errors({"photos": [PHOTO_1, 7]}) == [("/photos/1", "attachment_id")]
+    # A repeated id is one file; a repeated wrong value is reported where each one stands.
+    assert errors({"photos": [7, 7]}) == [
+        ("/photos/0", "attachment_id"),
+        ("/photos/1", "attachment_id"),
+    ]
     assert errors({"photos": [PHOTO_1, PHOTO_2, LETTER]}) == [("/photos", "max_items")]
     assert errors({"rooms": [{"room_photo": ["x"]}]}) == [
         ("/rooms/0/room_photo/0", "attachment_id")
