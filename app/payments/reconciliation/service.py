@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
@@ -624,7 +625,7 @@ async def _copy_rows(
         await driver.execute(f"TRUNCATE {table_name}")
     columns = list(rows[0])
     await driver.copy_records_to_table(
-        table_name, records=[tuple(row[name] for name in columns) for row in rows], columns=columns
+        table_name, records=list(map(itemgetter(*columns), rows)), columns=columns
     )
 
 
