@@ -68,8 +68,8 @@ def _marks(municipality_code: str) -> list[Any]:
 
 
 def municipality_key(municipality: Municipality) -> str:
-    """The municipality's own data a report shows or depends on (name, 年度 start,
-    baseline, licence: all of its row but timestamps)."""
+    """The municipality's own data a report shows or depends on: its name, 年度 start
+    and settings (baseline, licence)."""
     return json.dumps(
         [
             municipality.code,
