@@ -65,7 +65,7 @@ class AppError(Exception):
     title_en: ClassVar[str] = TITLES_EN[code]
     title_ja: ClassVar[str] = TITLES_JA[code]
     default_headers: ClassVar[dict[str, str]] = {}
-    """Response headers every instance carries, e.g. WWW-Authenticate on a 401."""
+    """Response headers every instance carries (a 401 gets WWW-Authenticate: Bearer)."""
 
     def __init_subclass__(cls, *, code: str | None = None, status: int | None = None) -> None:
         super().__init_subclass__()
@@ -74,6 +74,9 @@ class AppError(Exception):
         if code is not None:
             cls.code = code
             cls.title_en, cls.title_ja = problem_titles(code)
+        if cls.status == 401 and "WWW-Authenticate" not in cls.default_headers:
+            # RFC 9110 §11.6.1: every 401 names the scheme that would be accepted.
+            cls.default_headers = {**cls.default_headers, "WWW-Authenticate": "Bearer"}
 
     def __init__(
         self,

@@ -161,3 +161,20 @@ async def test_missing_credentials_are_401_with_a_bearer_challenge(
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
         assert response.headers["content-type"] == PROBLEM
+
+
+async def test_every_401_names_the_bearer_scheme(client: httpx.AsyncClient) -> None:
+    """RFC 9110 §11.6.1: a refused token or sign-in says which scheme would be accepted."""
+    junk = {"Authorization": "Bearer not-a-token"}
+    refusals = {
+        "citizen token": await client.get("/api/v1/me/submissions", headers=junk),
+        "staff token": await client.get("/api/v1/admin/submissions", headers=junk),
+        "sign-in": await client.post(
+            "/api/v1/admin/auth/token",
+            data={"username": "nobody@tomi.example", "password": "wrong password 123"},
+        ),
+    }
+    for what, response in refusals.items():
+        assert response.status_code == 401, what
+        assert response.headers["www-authenticate"] == "Bearer", what
+        assert response.headers["content-type"] == PROBLEM, what

@@ -30,8 +30,6 @@ class AuthenticationRequired(AppError, code="AUTHENTICATION_REQUIRED", status=40
     """No usable credentials at all. Decided before any lookup, so it reveals nothing
     about whether the requested resource exists."""
 
-    default_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
-
 
 class OwnedResource(Protocol):
     """Anything a citizen can own: today a submission."""

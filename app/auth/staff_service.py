@@ -10,7 +10,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import ClassVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -45,8 +44,7 @@ class SignInFailed(InvalidCredentials):
         self.reason = reason
 
 
-class StaffAuthenticationRequired(AppError, code="STAFF_AUTHENTICATION_REQUIRED", status=401):
-    default_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
+class StaffAuthenticationRequired(AppError, code="STAFF_AUTHENTICATION_REQUIRED", status=401): ...
 
 
 class StaffForbidden(AppError, code="STAFF_FORBIDDEN", status=403): ...
