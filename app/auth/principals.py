@@ -131,7 +131,7 @@ _bearer = HTTPBearer(
 )
 
 
-def get_caller(
+async def get_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     settings: AppSettings,
 ) -> Caller:
@@ -141,7 +141,7 @@ def get_caller(
     return caller_from_bearer(credentials.credentials.strip(), settings)
 
 
-def get_authenticated_caller(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+async def get_authenticated_caller(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     """For owner-only routes: a missing (or non-Bearer) `Authorization` is 401; a
     bearer that owns nothing is left to the service, which answers 404."""
     if caller.principal_key is None:

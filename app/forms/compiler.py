@@ -95,6 +95,15 @@ _cache: OrderedDict[str, CompiledForm] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
+def cached_form(cache_key: str) -> CompiledForm | None:
+    """The form `compiled_form_for(cache_key, ...)` compiled, if still cached."""
+    with _cache_lock:
+        form = _cache.get(cache_key)
+        if form is not None:
+            _cache.move_to_end(cache_key)
+        return form
+
+
 def compiled_form_for(cache_key: str, definition_data: Mapping[str, Any]) -> CompiledForm:
     """The compiled form of a published version, compiled at most once per process
     while it stays among the `CACHE_SIZE` most recently used. `cache_key` must change

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import table_of
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.forms.compiler import CompiledForm, check_definition, compiled_form_for
+from app.forms.compiler import CompiledForm, cached_form, check_definition, compiled_form_for
 from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
 from app.municipalities.service import get_municipality
 
@@ -258,8 +259,77 @@ async def get_published(
 def compiled_version(version: ProcedureVersion) -> CompiledForm:
     """The compiled form of a version; published versions are cached (they never change)."""
     if version.status == "published":
+        _published_digests[version.id] = version.definition_digest
         return compiled_form_for(f"{version.id}:{version.definition_digest}", version.definition)
     return compiled_form_for(f"draft:{version.definition_digest}", version.definition)
+
+
+@dataclass(frozen=True)
+class CurrentForm:
+    """The current published version of a procedure, by id, with its compiled form: what
+    an application is created against, without loading the rows."""
+
+    procedure_id: uuid.UUID
+    procedure_code: str
+    version_id: uuid.UUID
+    version: int
+    form: CompiledForm
+
+
+async def get_current_form(
+    session: AsyncSession, municipality_code: str, procedure_code: str
+) -> CurrentForm:
+    """What `get_published` finds (the same errors), in one query and without reading
+    the definition again: a published version's compiled form is kept in the process."""
+    await get_municipality(session, municipality_code)
+    row = (
+        await session.execute(
+            _CURRENT_VERSION,
+            {"municipality_code": municipality_code, "procedure_code": procedure_code},
+        )
+    ).first()
+    if row is None:
+        raise _procedure_not_found(municipality_code, procedure_code)
+    procedure_id, code, version_id, number, digest = row
+    _published_digests[version_id] = digest
+    form = cached_form(f"{version_id}:{digest}")
+    if form is None:
+        form = compiled_version(await get_version(session, version_id))
+    return CurrentForm(procedure_id, code, version_id, number, form)
+
+
+async def form_of_version(session: AsyncSession, version_id: uuid.UUID) -> CompiledForm:
+    """The compiled form of any version by id (`compiled_version(get_version(...))`),
+    without a query when it is a published version this process compiled already."""
+    digest = _published_digests.get(version_id)
+    form = None if digest is None else cached_form(f"{version_id}:{digest}")
+    return form or compiled_version(await get_version(session, version_id))
+
+
+_published_digests: dict[uuid.UUID, str] = {}
+"""Published version id -> its definition's digest (a published definition never
+changes), so its compiled form is found in the cache by id alone."""
+
+_procedures = table_of(Procedure)
+_versions = table_of(ProcedureVersion)
+_CURRENT_VERSION = (
+    select(
+        _procedures.c.id,
+        _procedures.c.code,
+        _versions.c.id,
+        _versions.c.version,
+        _versions.c.definition_digest,
+    )
+    .join(_versions, _versions.c.procedure_id == _procedures.c.id)
+    .where(
+        _procedures.c.municipality_code == bindparam("municipality_code"),
+        _procedures.c.code == bindparam("procedure_code"),
+        _procedures.c.status == "published",
+        _versions.c.status == "published",
+    )
+    .order_by(_versions.c.version.desc())
+    .limit(1)
+)
 
 
 def read_catalog_directory(directory: Path = CATALOG_DIR) -> list[dict[str, Any]]:

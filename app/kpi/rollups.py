@@ -136,7 +136,11 @@ async def on_transition(session: AsyncSession, facts: TransitionFacts) -> None:
     delta = difference(contribution(earlier), contribution([*earlier, new]))
     if delta is not None:
         cell, figures = delta
-        await session.execute(insert(usage_deltas).values(**_cell_values(cell), **figures))
+        await session.execute(_INSERT_DELTA, {**_cell_values(cell), **figures})
+
+
+_INSERT_DELTA = insert(usage_deltas)
+"""Built once (every transition runs it); the row is passed as parameters."""
 
 
 def _announced(facts: TransitionFacts) -> RecordedTransition:

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import rows_of_submission
+from app.db import rows_of_submission, table_of
 from app.notifications.models import Notification
+from app.submissions.dialects import insert_ignoring_conflicts_of
 
 
-async def exists(session: AsyncSession, event_key: str, recipient: str) -> bool:
-    found = await session.scalar(
-        select(Notification.id).where(
-            Notification.event_key == event_key, Notification.recipient == recipient
-        )
-    )
-    return found is not None
+async def add_unless_queued(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """Inserts one outbox row (every column given) unless its event already queued a
+    message for the recipient; whether it was inserted. One statement, built once."""
+    statement = insert_ignoring_conflicts_of(
+        session.get_bind().dialect.name, _notifications, ("event_key", "recipient")
+    ).returning(_notifications.c.id)
+    return await session.scalar(statement, row) is not None
+
+
+_notifications = table_of(Notification)
 
 
 async def list_for_submission(

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.admin import review_service
 from app.auth.staff_service import StaffPrincipal
 from app.config import Settings
+from app.db import new_uuid
 from app.forms import service as forms
 from app.forms.definition import EmailField, ProcedureDefinition
 from app.municipalities.service import get_municipality
@@ -160,7 +161,7 @@ KONBINI_STORES = {
 
 async def on_konbini_voucher(
     session: AsyncSession, issued: VoucherIssued, *, settings: Settings, now: datetime
-) -> Notification | None:
+) -> uuid.UUID | None:
     """コンビニ払込番号と期限: queued when a konbini payment's voucher is issued. Once per
     payment."""
     application = await application_of(
@@ -198,7 +199,7 @@ async def on_konbini_voucher(
 
 async def on_refund(
     session: AsyncSession, refunded: RefundSucceeded, *, settings: Settings, now: datetime
-) -> Notification | None:
+) -> uuid.UUID | None:
     """還付: queued when a refund is made. Once per refund."""
     application = await application_of(session, refunded.submission_id, fee_total=0, paid_amount=0)
     return await queue(
@@ -220,8 +221,7 @@ async def application_of(
     submission = await submissions_repository.get(session, submission_id)
     if submission is None:
         raise submissions.SubmissionNotFound()
-    version = await forms.get_version(session, submission.procedure_version_id)
-    definition = forms.compiled_version(version).definition
+    definition = (await forms.form_of_version(session, submission.procedure_version_id)).definition
     return Application(
         submission_id=submission.id,
         municipality_code=submission.municipality_code,
@@ -244,13 +244,12 @@ async def queue(
     now: datetime,
     message: str | None = None,
     extra: Mapping[str, Any] | None = None,
-) -> Notification | None:
-    """Writes the message to the outbox, in the caller's transaction. Nothing when the
-    application has no email answer, or this event already queued one for the address."""
+) -> uuid.UUID | None:
+    """Writes the message to the outbox, in the caller's transaction; the id of the
+    message queued. Nothing (None) when the application has no email answer, or this
+    event already queued one for the address."""
     recipient = application.recipient
     if recipient is None:
-        return None
-    if await repository.exists(session, event_key, recipient):
         return None
     municipality = await get_municipality(session, application.municipality_code)
     context: dict[str, Any] = {
@@ -270,22 +269,29 @@ async def queue(
     subject, body = templates.render(
         kind, application.municipality_code, context, settings.notification_templates_dir
     )
-    notification = Notification(
-        submission_id=application.submission_id,
-        municipality_code=application.municipality_code,
-        event_key=event_key,
-        kind=kind,
-        recipient=recipient,
-        subject=subject,
-        body=body,
-        state=DeliveryState.PENDING if settings.smtp_host else DeliveryState.NOT_CONFIGURED,
-        attempts=0,
-        next_attempt_at=now if settings.smtp_host else None,
-        created_at=now,
+    notification_id = new_uuid()
+    queued = await repository.add_unless_queued(
+        session,
+        {
+            "id": notification_id,
+            "submission_id": application.submission_id,
+            "municipality_code": application.municipality_code,
+            "event_key": event_key,
+            "kind": str(kind),
+            "recipient": recipient,
+            "subject": subject,
+            "body": body,
+            "state": str(
+                DeliveryState.PENDING if settings.smtp_host else DeliveryState.NOT_CONFIGURED
+            ),
+            "attempts": 0,
+            "next_attempt_at": now if settings.smtp_host else None,
+            "last_error": None,
+            "created_at": now,
+            "sent_at": None,
+        },
     )
-    session.add(notification)
-    await session.flush()
-    return notification
+    return notification_id if queued else None
 
 
 async def fill_reference_number(session: AsyncSession, notification: Notification) -> None:

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import table_of
 from app.errors import AppError, Conflict
-from app.submissions.dialects import insert_ignoring_conflicts
+from app.submissions.dialects import insert_ignoring_conflicts_of
 from app.submissions.models import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
@@ -74,19 +75,18 @@ async def claim(
 ) -> StoredResponse | None:
     """Reserve `key` for this request. None: go ahead and do the work, then call
     `record_response`. A StoredResponse: replay it instead of doing the work."""
+    claim_statement = insert_ignoring_conflicts_of(
+        session.get_bind().dialect.name, _records, ("scope", "key")
+    ).returning(_records.c.id)
     claimed = await session.scalar(
-        insert_ignoring_conflicts(
-            session,
-            IdempotencyRecord,
-            {
-                "scope": scope,
-                "key": key,
-                "request_hash": request_hash,
-                "created_at": now,
-                "expires_at": now + ttl,
-            },
-            ["scope", "key"],
-        ).returning(IdempotencyRecord.id)
+        claim_statement,
+        {
+            "scope": scope,
+            "key": key,
+            "request_hash": request_hash,
+            "created_at": now,
+            "expires_at": now + ttl,
+        },
     )
     if claimed is not None:
         return None
@@ -130,10 +130,8 @@ async def record_response(
 ) -> None:
     """Store the response of a claimed key. `body` must hold no secret (no token)."""
     await session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
-        .values(response_status=status, response_body=body)
-        .execution_options(synchronize_session=False)
+        _RECORD_RESPONSE,
+        {"in_scope": scope, "of_key": key, "status": status, "body": body},
     )
 
 
@@ -145,6 +143,15 @@ async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# Built once (they run on every request with a key); values are passed as parameters.
+_records = table_of(IdempotencyRecord)
+_RECORD_RESPONSE = (
+    update(_records)
+    .where(_records.c.scope == bindparam("in_scope"), _records.c.key == bindparam("of_key"))
+    .values(response_status=bindparam("status"), response_body=bindparam("body"))
+)
 
 
 def _in_progress() -> IdempotencyInProgress:

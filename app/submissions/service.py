@@ -206,7 +206,7 @@ async def create_submission(
     at once is checked in full. Either way a refusal stores nothing."""
     # Loaded first and held: the procedure lookup and the numbering find it in the session.
     municipality = await get_municipality(session, municipality_code)
-    published = await forms_service.get_published(session, municipality_code, procedure_code)
+    published = await forms_service.get_current_form(session, municipality_code, procedure_code)
     form = published.form
     if channel == "online":  # at the counter (窓口) staff see the card in person
         require_identity(form.definition, caller, None, submitting=submit)
@@ -214,10 +214,10 @@ async def create_submission(
     submission = Submission(
         id=new_uuid(),
         municipality_code=municipality_code,
-        procedure_id=published.procedure.id,
-        procedure_version_id=published.version.id,
-        procedure_code=published.procedure.code,
-        version=published.version.version,
+        procedure_id=published.procedure_id,
+        procedure_version_id=published.version_id,
+        procedure_code=published.procedure_code,
+        version=published.version,
         channel=channel,
         status=Status.DRAFT,
         answers=_sealed(form, result.answers, settings),
@@ -724,8 +724,7 @@ async def get_owned_for_update(
 async def pinned_form(session: AsyncSession, submission: Submission) -> CompiledForm:
     """The compiled form of the version the submission was filled against, even after
     the procedure got a newer version or was retired."""
-    version = await forms_service.get_version(session, submission.procedure_version_id)
-    return forms_service.compiled_version(version)
+    return await forms_service.form_of_version(session, submission.procedure_version_id)
 
 
 def _sealed(form: CompiledForm, answers: dict[str, Any], settings: Settings) -> dict[str, Any]:

@@ -45,7 +45,7 @@ async def _queue_messages(
                 paid_amount=0,
                 recipient=recipient,
             )
-            notification = await queue(
+            notification_id = await queue(
                 session,
                 application,
                 NotificationKind.RECEIVED,
@@ -53,8 +53,8 @@ async def _queue_messages(
                 settings=settings,
                 now=now,
             )
-            assert notification is not None
-            ids.append(notification.id)
+            assert notification_id is not None
+            ids.append(notification_id)
     return ids
 
 

@@ -1,0 +1,125 @@
+"""CPU per create+submit, in one process, without a server or an HTTP client.
+
+    .venv/bin/python -m bench.submit_cpu [--requests 2000] [--profile out.prof]
+
+The figure to iterate on when the machine is shared: wall-clock throughput moves with
+the load average, the process's own CPU time per request much less. One scratch
+PostgreSQL database seeded like `make bench-load` (20 municipalities of 長野県, the
+catalog's street-light-request); the app from create_app() is called as an ASGI
+callable directly, one request after another, with the bodies bench-load sends and a
+fresh Idempotency-Key each. Prints the process CPU time (user + system) per request,
+which includes asyncpg's protocol work but not PostgreSQL's; `--profile` writes a
+cProfile of the timed requests for `python -m pstats` or snakeviz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import time
+import uuid
+from typing import Any
+
+from app.config import Settings
+from app.forms.definition import ProcedureDefinition
+from app.main import create_app
+from bench.harness import scratch_database
+from bench.load.throughput import MUNICIPALITIES, PROCEDURE, _seed
+from tests.forms.sample_answers import sample_answers_without_files
+
+WARM_UP = 200
+
+
+async def _call(app: Any, path: str, body: bytes) -> int:
+    """One POST through the whole ASGI stack (middleware, routing, the handler)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"idempotency-key", str(uuid.uuid4()).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def run(requests: int, profile_path: str | None) -> None:
+    async with scratch_database("madoguchi_submitcpu") as database:
+        raw = await _seed(database)
+        definition = ProcedureDefinition.model_validate(raw)
+        bodies = [
+            json.dumps(
+                {"answers": sample_answers_without_files(definition, seed), "submit": True},
+                ensure_ascii=False,
+            ).encode()
+            for seed in range(50)
+        ]
+        path = f"/api/v1/municipalities/{MUNICIPALITIES[0].code}/procedures/{PROCEDURE}/submissions"
+        settings = Settings(database_url=database.url, log_level="WARNING", kpi_fold_seconds=0)
+        app = create_app(settings)
+        try:
+            for index in range(WARM_UP):
+                status = await _call(app, path, bodies[index % len(bodies)])
+                if status != 201:
+                    raise RuntimeError(f"create+submit answered {status}")
+            profiler = cProfile.Profile(time.process_time) if profile_path else None
+            cpu, wall = time.process_time(), time.perf_counter()
+            if profiler:
+                profiler.enable()
+            for index in range(requests):
+                status = await _call(app, path, bodies[index % len(bodies)])
+                if status != 201:
+                    raise RuntimeError(f"create+submit answered {status}")
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(profile_path)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        finally:
+            await app.state.engine.dispose()
+    print(
+        f"{requests} create+submit in one process: {cpu / requests * 1000:.2f} ms CPU and "
+        f"{wall / requests * 1000:.2f} ms wall per request"
+        + (" (under cProfile)" if profile_path else "")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--profile", help="write a cProfile of the timed requests here")
+    arguments = parser.parse_args()
+    asyncio.run(run(arguments.requests, arguments.profile))
+
+
+if __name__ == "__main__":
+    main()
