@@ -16,10 +16,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.db import table_of
 from app.errors import Conflict
 from app.submissions.models import Submission, SubmissionEvent
 
@@ -180,9 +182,11 @@ def record_creation(
 ) -> SubmissionEvent:
     """The first event of every submission: None -> draft. Recorded, not announced: a
     draft is the applicant's own business until it leaves `draft`."""
-    return _add_event(
-        session, submission, None, Status(submission.status), actor, None, now, paid_amount=0
+    event = SubmissionEvent(
+        **_event_row(submission, None, Status(submission.status), actor, None, now, paid_amount=0)
     )
+    session.add(event)
+    return event
 
 
 async def transition(
@@ -210,30 +214,114 @@ async def transition(
     submission.updated_at = now
     if to in DECISIONS:
         submission.decided_at = now
-    event = _add_event(session, submission, previous, to, actor, comment, now, paid_amount=paid)
+    event = SubmissionEvent(
+        **_event_row(submission, previous, to, actor, comment, now, paid_amount=paid)
+    )
+    session.add(event)
     await flush_submission(session)
     await listeners.notify(
-        session,
-        TransitionFacts(
-            event_id=event.id,
-            submission_id=submission.id,
-            municipality_code=submission.municipality_code,
-            procedure_id=submission.procedure_id,
-            procedure_code=submission.procedure_code,
-            reference_number=submission.reference_number,
-            channel=submission.channel,
-            identity_method=event.identity_method or "none",
-            from_status=previous,
-            to_status=to,
-            actor=actor,
-            comment=comment,
-            fee_total=submission.fee_total or 0,
-            paid_amount=paid,
-            occurred_at=now,
-        ),
+        session, _facts(event.id, submission, previous, actor, comment, paid, now)
     )
     await flush_submission(session)
     return event
+
+
+async def receive_new(
+    session: AsyncSession, submission: Submission, to: Status, actor: Actor, *, now: datetime
+) -> None:
+    """A new application created and moved out of draft in one request (create+submit):
+    what `record_creation` then `transition` do, without the ORM's unit of work.
+
+    `submission` is built but not added to the session. Its row goes in with one INSERT,
+    its two events (None -> draft, draft -> `to`) with another; then the object joins
+    the session as if just loaded (so listeners find it there without a query) and the
+    listeners hear the transition, in the caller's transaction."""
+    ensure_allowed(Status.DRAFT, to)
+    submission.status = to
+    submission.updated_at = now
+    submission.row_version = 1
+    row = {column.key: getattr(submission, column.key) for column in _submissions.columns}
+    for key, value in row.items():  # every column loaded: nothing left to expire
+        setattr(submission, key, value)
+    # None left out: SQL NULL, as the ORM writes an attribute never set (not JSON null).
+    await session.execute(
+        _INSERT_SUBMISSION, {key: value for key, value in row.items() if value is not None}
+    )
+    created = _event_row(submission, None, Status.DRAFT, actor, None, now, paid_amount=0)
+    # As record_creation stored it: before the fee and the identity method were known.
+    created.update(fee_total=None, identity_method=None)
+    received = _event_row(submission, Status.DRAFT, to, actor, None, now, paid_amount=0)
+    event_ids = (await session.scalars(_INSERT_EVENTS, [created, received])).all()
+    make_transient_to_detached(submission)
+    session.add(submission)
+    await listeners.notify(
+        session, _facts(event_ids[1], submission, Status.DRAFT, actor, None, 0, now)
+    )
+
+
+def _facts(
+    event_id: int,
+    submission: Submission,
+    previous: Status,
+    actor: Actor,
+    comment: str | None,
+    paid: int,
+    now: datetime,
+) -> TransitionFacts:
+    """The transition `submission` just made from `previous`, as listeners hear it."""
+    return TransitionFacts(
+        event_id=event_id,
+        submission_id=submission.id,
+        municipality_code=submission.municipality_code,
+        procedure_id=submission.procedure_id,
+        procedure_code=submission.procedure_code,
+        reference_number=submission.reference_number,
+        channel=submission.channel,
+        identity_method=submission.identity_method or "none",
+        from_status=previous,
+        to_status=Status(submission.status),
+        actor=actor,
+        comment=comment,
+        fee_total=submission.fee_total or 0,
+        paid_amount=paid,
+        occurred_at=now,
+    )
+
+
+_submissions = table_of(Submission)
+_events = table_of(SubmissionEvent)
+# Built once: they run on every create+submit. Rows are passed as parameters; the events'
+# ids come back in the order the rows were given.
+_INSERT_SUBMISSION = insert(_submissions)
+_INSERT_EVENTS = insert(_events).returning(_events.c.id, sort_by_parameter_order=True)
+
+
+def _event_row(
+    submission: Submission,
+    from_status: Status | None,
+    to_status: Status,
+    actor: Actor,
+    comment: str | None,
+    now: datetime,
+    *,
+    paid_amount: int,
+) -> dict[str, object]:
+    return {
+        "submission_id": submission.id,
+        "municipality_code": submission.municipality_code,
+        "procedure_id": submission.procedure_id,
+        "procedure_code": submission.procedure_code,
+        "channel": submission.channel,
+        "from_status": from_status,
+        "to_status": to_status,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "comment": comment,
+        "occurred_at": now,
+        "fee_total": submission.fee_total,
+        "identity_method": submission.identity_method,
+        "paid_amount": paid_amount,
+    }
 
 
 async def flush_submission(session: AsyncSession) -> None:
@@ -254,37 +342,6 @@ async def _lock_current_version(session: AsyncSession, submission: Submission) -
     )
     if stored_version != submission.row_version:
         raise SubmissionChanged()
-
-
-def _add_event(
-    session: AsyncSession,
-    submission: Submission,
-    from_status: Status | None,
-    to_status: Status,
-    actor: Actor,
-    comment: str | None,
-    now: datetime,
-    *,
-    paid_amount: int,
-) -> SubmissionEvent:
-    event = SubmissionEvent(
-        submission_id=submission.id,
-        municipality_code=submission.municipality_code,
-        procedure_id=submission.procedure_id,
-        procedure_code=submission.procedure_code,
-        channel=submission.channel,
-        from_status=from_status,
-        to_status=to_status,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        comment=comment,
-        occurred_at=now,
-        fee_total=submission.fee_total,
-        identity_method=submission.identity_method,
-        paid_amount=paid_amount,
-    )
-    session.add(event)
-    return event
 
 
 def held_locks(session: AsyncSession) -> set[uuid.UUID]:

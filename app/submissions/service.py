@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments import repository as attachments_repository
@@ -230,13 +231,14 @@ async def create_submission(
     if issues_access_token(caller):
         access_token = _new_access_token(settings, submission.id, idempotency_key, client_address)
         submission.access_token_hash = hash_access_token(access_token)
-    session.add(submission)
-    lifecycle.record_creation(session, submission, CITIZEN, now=now)
     if submit:
+        # Stays out of the session: _submit inserts it with its events in two statements.
         await _submit(
             session, submission, municipality, form, result, CITIZEN, settings=settings, now=now
         )
     else:
+        session.add(submission)
+        lifecycle.record_creation(session, submission, CITIZEN, now=now)
         _record_fee(submission, form, result.answers)
         await lifecycle.flush_submission(session)
     return CreatedSubmission(submission, access_token)
@@ -661,7 +663,10 @@ async def _submit(
     if first_submit:
         submission.submitted_at = now
     submission.identity_method = _identity_method(submission, signed=signed)
-    await lifecycle.transition(session, submission, target, actor, now=now)
+    if inspect(submission).transient:  # created by this request (create+submit)
+        await lifecycle.receive_new(session, submission, target, actor, now=now)
+    else:
+        await lifecycle.transition(session, submission, target, actor, now=now)
     if first_submit:
         # Last: the counter row every submit of the municipality takes stays locked
         # from this statement until the caller commits.
