@@ -137,10 +137,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # proxy names. The server itself runs with proxy headers off (app/serve.py).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(health_router)
+    # First of the API: every request walks the routes in order until one matches, and
+    # these (create, submit, read) are the busiest. No other router's paths overlap them.
+    app.include_router(submissions_router, prefix=API_PREFIX)
     app.include_router(municipalities_router, prefix=API_PREFIX)
     app.include_router(catalog_router, prefix=API_PREFIX)
     app.include_router(admin_router, prefix=API_PREFIX)
-    app.include_router(submissions_router, prefix=API_PREFIX)
     app.include_router(attachments.router, prefix=API_PREFIX)
     app.include_router(attachments.admin_router, prefix=API_PREFIX)
     app.include_router(notifications_admin_router, prefix=API_PREFIX)

@@ -221,7 +221,7 @@ async def create_submission(
         version=published.version,
         channel=channel,
         status=Status.DRAFT,
-        answers=_sealed(form, result.answers, settings),
+        answers={},  # sealed below, or by _submit
         citizen_subject=caller.citizen_subject,
         created_at=now,
         updated_at=now,
@@ -237,6 +237,7 @@ async def create_submission(
             session, submission, municipality, form, result, CITIZEN, settings=settings, now=now
         )
     else:
+        submission.answers = _sealed(form, result.answers, settings)
         session.add(submission)
         lifecycle.record_creation(session, submission, CITIZEN, now=now)
         _record_fee(submission, form, result.answers)
