@@ -3,11 +3,11 @@ peak memory), next to paging the same payout and doing nothing with it.
 
     .venv/bin/python -m bench.payments_bench [--transactions 100000]
 
-Creates its own database (`BENCH_DATABASE_URL`, an account that may create databases),
-migrates it with Alembic, seeds 東御市 with paid applications, and drops it at the end.
-The fake Stripe server (tests/fakes) runs in a process of its own, so the figures
-measure our side: the official SDK's raw requests paging over real HTTP, matching,
-storing.
+Prints wall time and this process's CPU for both. Creates its own database
+(`BENCH_DATABASE_URL`, an account that may create databases), migrates it with Alembic,
+seeds 東御市 with paid applications, and drops it at the end. The fake Stripe server
+(tests/fakes) runs in a process of its own, so the figures measure our side: the
+official SDK's raw requests paging over real HTTP, matching, storing.
 
 `run_reconciliation` for one payout of N charges, each one of our payments (all match).
 Baseline: the ledger paging over the same payout doing nothing with the transactions.
@@ -202,16 +202,17 @@ async def _reconciliation(database_url: str, count: int) -> dict[str, Any]:
         provider = StripeCheckout(settings)
         ledger = StripeLedger(provider.client)
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         paged = 0
         async for _ in ledger.transactions(payout_id=payout_id):
             paged += 1
         baseline_seconds = time.perf_counter() - started
+        baseline_cpu = time.process_time() - cpu
 
         engine = make_engine(database_url)
         rss_before = _rss_kib("VmRSS")
         _reset_peak_rss()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         async with make_session_factory(engine)() as session, session.begin():
             run = await reconciliation.run_reconciliation(
                 session,
@@ -223,6 +224,7 @@ async def _reconciliation(database_url: str, count: int) -> dict[str, Any]:
                 now=utcnow(),
             )
         seconds = time.perf_counter() - started
+        reconcile_cpu = time.process_time() - cpu
         peak = _rss_kib("VmHWM")
 
         started = time.perf_counter()
@@ -237,7 +239,9 @@ async def _reconciliation(database_url: str, count: int) -> dict[str, Any]:
     return {
         "transactions_paged": paged,
         "baseline_paging_s": round(baseline_seconds, 2),
+        "baseline_paging_cpu_s": round(baseline_cpu, 2),
         "reconcile_s": round(seconds, 2),
+        "reconcile_cpu_s": round(reconcile_cpu, 2),
         "reconcile_tx_per_s": round(run.transaction_count / seconds, 1),
         "rss_before_mib": round(rss_before / 1024, 1),
         "peak_rss_during_run_mib": round(peak / 1024, 1),
@@ -265,6 +269,10 @@ async def run(transactions: int) -> None:
             f"  reconcile (page, match, store, report) {recon['reconcile_s']:8.2f} s"
             f"  {recon['reconcile_tx_per_s']:.0f} tx/s"
             f"  (x{recon['reconcile_s'] / recon['baseline_paging_s']:.2f} of baseline)"
+        )
+        print(
+            f"  CPU of this process (the fake Stripe server runs in another): paging"
+            f" {recon['baseline_paging_cpu_s']:.2f} s, reconcile {recon['reconcile_cpu_s']:.2f} s"
         )
         print(
             f"  memory: RSS before {recon['rss_before_mib']} MiB,"
