@@ -8,6 +8,7 @@ so personal data never leaves through an error.
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from dataclasses import dataclass
@@ -119,56 +120,31 @@ class UnpairedSurrogate(AppError, code="UNPAIRED_SURROGATE"):
 class PayloadTooLarge(AppError, code="PAYLOAD_TOO_LARGE", status=413): ...
 
 
-def problem_body(
-    *,
-    status: int,
-    code: str,
-    title_en: str,
-    title_ja: str,
-    detail_en: str,
-    detail_ja: str,
-    instance: str | None = None,
-    errors: list[FieldError] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+def error_body(error: AppError, instance: str | None = None) -> dict[str, Any]:
+    """The problem+json body that tells the client about `error`."""
     body: dict[str, Any] = {
-        "type": f"urn:madoguchi:problem:{code.lower().replace('_', '-')}",
-        "title": title_en,
-        "title_ja": title_ja,
-        "status": status,
-        "code": code,
-        "detail": detail_en,
-        "detail_ja": detail_ja,
+        "type": f"urn:madoguchi:problem:{error.code.lower().replace('_', '-')}",
+        "title": error.title_en,
+        "title_ja": error.title_ja,
+        "status": error.status,
+        "code": error.code,
+        "detail": error.detail_en,
+        "detail_ja": error.detail_ja,
     }
     if instance:
         body["instance"] = instance
     request_id = current_request_id()
     if request_id:
         body["request_id"] = request_id
-    if errors:
-        body["errors"] = [error.as_dict() for error in errors]
-    if extra:
-        body.update(extra)
+    if error.errors:
+        body["errors"] = [field_error.as_dict() for field_error in error.errors]
+    if error.extra:
+        body.update(error.extra)
     return body
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
-
-
-def error_body(error: AppError, instance: str | None = None) -> dict[str, Any]:
-    """The problem+json body that tells the client about `error`."""
-    return problem_body(
-        status=error.status,
-        code=error.code,
-        title_en=error.title_en,
-        title_ja=error.title_ja,
-        detail_en=error.detail_en,
-        detail_ja=error.detail_ja,
-        instance=instance,
-        errors=error.errors,
-        extra=error.extra,
-    )
 
 
 def app_error_response(error: AppError, instance: str | None = None) -> JSONResponse:
@@ -255,13 +231,10 @@ def internal_error_body(instance: str | None) -> dict[str, Any]:
 def _standing_body(status: int, code: str, instance: str | None) -> dict[str, Any]:
     """The body of a problem answered without an `AppError` (framework HTTP errors, a
     500): its texts are the catalog's."""
-    title_en, title_ja = problem_titles(code)
-    return problem_body(
-        status=status,
-        code=code,
-        title_en=title_en,
-        title_ja=title_ja,
-        detail_en=DETAILS_EN.get(code, title_en),
-        detail_ja=DETAILS_JA.get(code, title_ja),
-        instance=instance,
-    )
+    return error_body(_standing_problem(status, code)(), instance)
+
+
+@functools.cache
+def _standing_problem(status: int, code: str) -> type[AppError]:
+    """The problem class of a framework status (one per status and code, made once)."""
+    return type(code, (AppError,), {}, code=code, status=status)
