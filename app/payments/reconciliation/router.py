@@ -22,7 +22,6 @@ from app.payments.reconciliation.schemas import (
     RunList,
     RunReport,
     RunSummary,
-    Totals,
 )
 
 router = APIRouter(prefix="/admin/reconciliation", tags=["finance"])
@@ -31,21 +30,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _summary(run: ReconciliationRun) -> RunSummary:
-    return RunSummary(
-        id=run.id,
-        provider=run.provider,
-        payout_id=run.provider_payout_id,
-        payout_amount=run.payout_amount,
-        created_from=run.created_from,
-        created_to=run.created_to,
-        unpaid_after_days=run.unpaid_after_days,
-        transaction_count=run.transaction_count,
-        counts={service.ItemKind(kind): count for kind, count in run.counts.items()},
-        totals=Totals.model_validate(run.totals),
-        requested_by=run.requested_by,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-    )
+    return RunSummary.model_validate(run)
 
 
 @router.post(

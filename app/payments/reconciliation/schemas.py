@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.payments.reconciliation.service import ItemKind
 
@@ -25,9 +25,14 @@ class Totals(BaseModel):
 
 
 class RunSummary(BaseModel):
+    """A run as stored (read from its row's attributes; the row names the payout
+    `provider_payout_id`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     provider: str
-    payout_id: str | None
+    payout_id: str | None = Field(validation_alias=AliasChoices("payout_id", "provider_payout_id"))
     payout_amount: int | None
     created_from: datetime | None
     created_to: datetime | None
