@@ -6,10 +6,12 @@ passes `now` to the services it calls."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,3 +47,24 @@ def print_outcome(work: Coroutine[Any, Any, str]) -> int:
         print(f"error: {error.detail_en} / {error.detail_ja}", file=sys.stderr)
         return 1
     return 0
+
+
+@dataclass(frozen=True)
+class SwitchCommand:
+    """`prog COMMAND [--SWITCH]`: a module with one command and one on/off option, each
+    given as (name, help)."""
+
+    prog: str
+    command: tuple[str, str]
+    switch: tuple[str, str]
+
+    def parse(self, argv: list[str] | None) -> bool:
+        """True when the switch was given (argparse prints help and exits on bad input)."""
+        parser = argparse.ArgumentParser(prog=self.prog)
+        commands = parser.add_subparsers(dest="command", required=True)
+        name, help_text = self.command
+        switch, switch_help = self.switch
+        commands.add_parser(name, help=help_text).add_argument(
+            switch, action="store_true", dest="switch", help=switch_help
+        )
+        return bool(parser.parse_args(argv).switch)

@@ -4,15 +4,20 @@ outbox safely). `--once` sends what is due now and exits (cron, tests)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import signal
 
-from app.commands import command_database
+from app.commands import SwitchCommand, command_database
 from app.config import get_settings
 from app.logging_config import configure_logging
 from app.notifications import sender
+
+WORKER = SwitchCommand(
+    "python -m app.notifications",
+    ("worker", "deliver queued notifications over SMTP"),
+    ("--once", "send what is due, then exit"),
+)
 
 
 async def _work(once: bool) -> dict[str, int]:
@@ -33,13 +38,9 @@ async def _work(once: bool) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.notifications")
-    commands = parser.add_subparsers(dest="command", required=True)
-    worker = commands.add_parser("worker", help="deliver queued notifications over SMTP")
-    worker.add_argument("--once", action="store_true", help="send what is due, then exit")
-    arguments = parser.parse_args(argv)
-    result = asyncio.run(_work(arguments.once))
-    if arguments.once:
+    once = WORKER.parse(argv)
+    result = asyncio.run(_work(once))
+    if once:
         print(json.dumps(result))
     return 0
 

@@ -4,15 +4,20 @@ scheduled job; it is idempotent and safe to run from any one host."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 
 from app.attachments.storage import storage_for
-from app.commands import command_transaction
+from app.commands import SwitchCommand, command_transaction
 from app.config import get_settings
 from app.db import utcnow
 from app.retention import service
+
+PURGE = SwitchCommand(
+    "python -m app.retention",
+    ("purge", "purge applications past their retention"),
+    ("--dry-run", "count only; change nothing"),
+)
 
 
 async def _purge(dry_run: bool) -> service.PurgeReport:
@@ -28,12 +33,8 @@ async def _purge(dry_run: bool) -> service.PurgeReport:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.retention")
-    commands = parser.add_subparsers(dest="command", required=True)
-    purge = commands.add_parser("purge", help="purge applications past their retention")
-    purge.add_argument("--dry-run", action="store_true", help="count only; change nothing")
-    arguments = parser.parse_args(argv)
-    report = asyncio.run(_purge(arguments.dry_run))
+    dry_run = PURGE.parse(argv)
+    report = asyncio.run(_purge(dry_run))
     summary = {
         "run_id": report.run_id,
         "dry_run": report.dry_run,
