@@ -23,6 +23,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from pydantic import TypeAdapter
+
 
 class PaymentStatus(StrEnum):
     CREATED = "created"  # 支払手続中
@@ -176,7 +178,7 @@ class Voucher:
 
     expires_at: datetime
     """支払期限."""
-    hosted_voucher_url: str | None
+    hosted_voucher_url: str | None = None
     """The provider's voucher page (printable)."""
     stores: Mapping[str, StoreCode] = field(default_factory=dict)
     """familymart, lawson, ministop, seicomart -> the codes to pay there."""
@@ -188,28 +190,17 @@ class Voucher:
         return codes.pop() if len(codes) == 1 else None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "expires_at": self.expires_at.isoformat(),
-            "hosted_voucher_url": self.hosted_voucher_url,
-            "stores": {
-                store: {
-                    "payment_code": code.payment_code,
-                    "confirmation_number": code.confirmation_number,
-                }
-                for store, code in self.stores.items()
-            },
-        }
+        """The voucher as stored on the payment and handed to notices (JSON)."""
+        result: dict[str, Any] = _VOUCHER.dump_python(self, mode="json")
+        return result
 
     @classmethod
     def from_dict(cls, stored: Mapping[str, Any]) -> Voucher:
-        return cls(
-            expires_at=datetime.fromisoformat(stored["expires_at"]),
-            hosted_voucher_url=stored.get("hosted_voucher_url"),
-            stores={
-                store: StoreCode(code["payment_code"], code.get("confirmation_number"))
-                for store, code in (stored.get("stores") or {}).items()
-            },
-        )
+        return _VOUCHER.validate_python(stored)
+
+
+_VOUCHER = TypeAdapter(Voucher)
+"""Reads and writes a stored voucher (ISO 8601 deadline, the codes per store)."""
 
 
 @dataclass(frozen=True)
