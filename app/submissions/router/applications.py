@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Body, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments.router import Storage
@@ -25,6 +26,7 @@ from app.auth.jpki.service import CardProof
 from app.auth.principals import (
     AuthenticatedCaller,
     AuthenticationRequired,
+    Caller,
     CitizenLoginRequired,
     CurrentCaller,
 )
@@ -82,6 +84,13 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 _IDEMPOTENCY_ERRORS = (IdempotencyKeyInvalid, IdempotencyKeyReused, IdempotencyInProgress)
+_TRANSITION_ERRORS = (
+    AuthenticationRequired,
+    service.SubmissionNotFound,
+    IllegalTransition,
+    SubmissionChanged,
+)
+"""What an owner's action that moves the application (submit, withdraw) may answer."""
 
 
 def submission_signing(
@@ -139,12 +148,17 @@ async def create_submission(
     """Start an application (申請) on the current published version: a draft to finish
     later, or submitted at once with `"submit": true`. Without a login the response
     holds an `access_token`, shown only here."""
-    key = idempotency.parse_key(idempotency_key)
-    scope = service.creation_scope(caller, code, procedure_code)
-    fingerprint = idempotency.request_fingerprint(
-        "create", code, procedure_code, body.model_dump(mode="json")
+    claim = await _claim(
+        session,
+        settings,
+        idempotency_key,
+        service.creation_scope(caller, code, procedure_code),
+        idempotency.request_fingerprint(
+            "create", code, procedure_code, body.model_dump(mode="json")
+        ),
+        now,
     )
-    stored = await _claim(session, settings, key, scope, fingerprint, now)
+    key, stored = claim.key, claim.stored
     client_address = request.client.host if request.client else ""
     if stored is not None and key is not None:
         replay = dict(stored.body)
@@ -171,7 +185,7 @@ async def create_submission(
         client_address=client_address,
     )
     receipt = to_receipt(created.submission).model_dump(mode="json")
-    await _remember(session, key, scope, 201, receipt)
+    await claim.remember(201, receipt)
     return _json(
         201,
         {**receipt, "access_token": created.access_token},
@@ -231,10 +245,7 @@ async def update_submission(
     "/submissions/{submission_id}/submit",
     response_model=SubmissionReceipt,
     responses=problem_responses(
-        AuthenticationRequired,
-        service.SubmissionNotFound,
-        IllegalTransition,
-        SubmissionChanged,
+        *_TRANSITION_ERRORS,
         service.AnswersInvalid,
         CitizenLoginRequired,
         JpkiSignatureRequired,
@@ -255,21 +266,18 @@ async def submit_submission(
     """Submit (申請): every answer is checked against the pinned version, the fee is
     computed, and a draft gets its 受付番号. A returned application becomes
     `resubmitted` and keeps its number."""
-    key = idempotency.parse_key(idempotency_key)
-    scope = f"owner:{caller.principal_key}"
-    fingerprint = idempotency.request_fingerprint(
-        "submit", str(submission_id), (body or SubmitRequest()).model_dump(mode="json")
-    )
-    stored = await _claim(session, settings, key, scope, fingerprint, now)
-    if stored is not None:
-        return _json(stored.status, stored.body, replayed=True)
     signed = body or SubmitRequest()
+    claim = await _owner_claim(
+        session, settings, caller, idempotency_key, now, "submit", submission_id, signed
+    )
+    if claim.stored is not None:
+        return _json(claim.stored.status, claim.stored.body, replayed=True)
     signing = submission_signing(request, signed.certificate, signed.signature)
     submission = await service.submit(
         session, submission_id, caller, settings=settings, now=now, signature=signing
     )
     receipt = to_receipt(submission).model_dump(mode="json")
-    await _remember(session, key, scope, 200, receipt)
+    await claim.remember(200, receipt)
     return _json(200, receipt)
 
 
@@ -277,10 +285,7 @@ async def submit_submission(
     "/submissions/{submission_id}/withdraw",
     response_model=SubmissionReceipt,
     responses=problem_responses(
-        AuthenticationRequired,
-        service.SubmissionNotFound,
-        IllegalTransition,
-        SubmissionChanged,
+        *_TRANSITION_ERRORS,
         *_IDEMPOTENCY_ERRORS,
     ),
 )
@@ -300,14 +305,11 @@ async def withdraw_submission(
     page still open expires and a konbini voucher is canceled (once the withdrawal is
     committed); what was paid is offered back."""
     request = body or WithdrawRequest()
-    key = idempotency.parse_key(idempotency_key)
-    scope = f"owner:{caller.principal_key}"
-    fingerprint = idempotency.request_fingerprint(
-        "withdraw", str(submission_id), request.model_dump(mode="json")
+    claim = await _owner_claim(
+        session, settings, caller, idempotency_key, now, "withdraw", submission_id, request
     )
-    stored = await _claim(session, settings, key, scope, fingerprint, now)
-    if stored is not None:
-        return _json(stored.status, stored.body, replayed=True)
+    if claim.stored is not None:
+        return _json(claim.stored.status, claim.stored.body, replayed=True)
     submission = await service.withdraw(
         session, submission_id, caller, reason=request.reason, now=now
     )
@@ -319,7 +321,7 @@ async def withdraw_submission(
         now=now,
     )
     receipt = to_receipt(submission).model_dump(mode="json")
-    await _remember(session, key, scope, 200, receipt)
+    await claim.remember(200, receipt)
     return _json(200, receipt)
 
 
@@ -346,14 +348,13 @@ async def delete_draft(
 ) -> Response:
     """Delete a draft (下書きの削除) that was never submitted, with its attachments; it
     is then not found (404). A submitted application is withdrawn instead (409)."""
-    key = idempotency.parse_key(idempotency_key)
-    scope = f"owner:{caller.principal_key}"
-    fingerprint = idempotency.request_fingerprint("delete", str(submission_id))
-    stored = await _claim(session, settings, key, scope, fingerprint, now)
-    if stored is not None:
-        return Response(status_code=stored.status, headers=_replayed_headers())
+    claim = await _owner_claim(
+        session, settings, caller, idempotency_key, now, "delete", submission_id
+    )
+    if claim.stored is not None:
+        return Response(status_code=claim.stored.status, headers=_replayed_headers())
     deleted = await service.delete_draft(session, submission_id, caller, now=now)
-    await _remember(session, key, scope, 204, {})
+    await claim.remember(204, {})
     # The bytes go only once the rows are gone for good: a failed commit leaves both.
     await session.commit()
     for storage_key in deleted.attachment_storage_keys:
@@ -387,17 +388,35 @@ def _receipt_fields(submission: Submission) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _Claim:
+    """This request's hold on its Idempotency-Key (none without a key): the response
+    stored for the key before, if any, and where to keep this one's."""
+
+    session: AsyncSession
+    key: str | None
+    scope: str
+    stored: StoredResponse | None
+
+    async def remember(self, status: int, body: dict[str, Any]) -> None:
+        if self.key is not None:
+            await idempotency.record_response(
+                self.session, scope=self.scope, key=self.key, status=status, body=body
+            )
+
+
 async def _claim(
     session: AsyncSession,
     settings: Settings,
-    key: str | None,
+    idempotency_key: str | None,
     scope: str,
     fingerprint: str,
     now: datetime,
-) -> StoredResponse | None:
+) -> _Claim:
+    key = idempotency.parse_key(idempotency_key)
     if key is None:
-        return None
-    return await idempotency.claim(
+        return _Claim(session, None, scope, None)
+    stored = await idempotency.claim(
         session,
         scope=scope,
         key=key,
@@ -405,13 +424,28 @@ async def _claim(
         now=now,
         ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
     )
+    return _Claim(session, key, scope, stored)
 
 
-async def _remember(
-    session: AsyncSession, key: str | None, scope: str, status: int, body: dict[str, Any]
-) -> None:
-    if key is not None:
-        await idempotency.record_response(session, scope=scope, key=key, status=status, body=body)
+async def _owner_claim(
+    session: AsyncSession,
+    settings: Settings,
+    caller: Caller,
+    idempotency_key: str | None,
+    now: datetime,
+    operation: str,
+    submission_id: uuid.UUID,
+    body: BaseModel | None = None,
+) -> _Claim:
+    """The claim of an action on one application by its owner (submit, withdraw,
+    delete): scoped to the caller, fingerprinted by the action, target and body."""
+    parts: list[Any] = [str(submission_id)]
+    if body is not None:
+        parts.append(body.model_dump(mode="json"))
+    fingerprint = idempotency.request_fingerprint(operation, *parts)
+    return await _claim(
+        session, settings, idempotency_key, f"owner:{caller.principal_key}", fingerprint, now
+    )
 
 
 def _json(
