@@ -41,6 +41,13 @@ class RefusingVerifier:
         return VerifierHealth("ok")
 
 
+@pytest.fixture(autouse=True)
+def patient_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the trust store's state once loaded: /readyz waits long enough
+    for the first load on a busy machine (1 s answered `loading` at load average 12)."""
+    monkeypatch.setattr(verifiers, "PROBE_WAIT_SECONDS", 30.0)
+
+
 @pytest.fixture
 def refusing() -> Iterator[str]:
     verifiers.register("refusing-test")(lambda settings: RefusingVerifier())
