@@ -129,6 +129,19 @@ async def balance(api: httpx.AsyncClient, application: Application) -> dict[str,
     return body
 
 
+async def submit_bulky(
+    api: httpx.AsyncClient, answers: dict[str, Any]
+) -> tuple[Application, dict[str, Any]]:
+    """A bulky-waste application submitted at once: the citizen's handle and the receipt."""
+    created = await api.post(
+        f"/api/v1/municipalities/{TOMI}/procedures/{BULKY}/submissions",
+        json={"answers": answers, "submit": True},
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    return Application(body["id"], body["access_token"], body["reference_number"]), body
+
+
 async def pay_by_card(
     api: httpx.AsyncClient,
     fake: FakeStripe,
@@ -166,13 +179,7 @@ async def test_a_resubmission_that_costs_more_asks_for_exactly_the_difference(
     sofas and 5 beds (17,500 yen). Before, the fee changed and nothing more was asked."""
     await publish_definition(session_factory, TOMI, bulky_definition())
     reviewer = as_staff(staff.reviewer)
-    created = await stripe_api.post(
-        f"/api/v1/municipalities/{TOMI}/procedures/{BULKY}/submissions",
-        json={"answers": items(futon=1), "submit": True},
-    )
-    assert created.status_code == 201, created.text
-    body = created.json()
-    application = Application(body["id"], body["access_token"], body["reference_number"])
+    application, body = await submit_bulky(stripe_api, items(futon=1))
     assert (body["status"], body["fee"]["total"]) == ("awaiting_payment", 300)
     await pay_by_card(stripe_api, fake, session_factory, application)
     assert (await staff_action(stripe_api, reviewer, application, "start_review")).is_success
@@ -243,12 +250,7 @@ async def test_a_resubmission_that_costs_less_offers_the_difference_back(
     refund of exactly the difference, and a retried confirmation refunds once."""
     await publish_definition(session_factory, TOMI, bulky_definition())
     reviewer, finance = as_staff(staff.reviewer), as_staff(staff.finance)
-    created = await stripe_api.post(
-        f"/api/v1/municipalities/{TOMI}/procedures/{BULKY}/submissions",
-        json={"answers": items(sofa_multi=2), "submit": True},
-    )
-    body = created.json()
-    application = Application(body["id"], body["access_token"], body["reference_number"])
+    application, _ = await submit_bulky(stripe_api, items(sofa_multi=2))
     await pay_by_card(stripe_api, fake, session_factory, application)
     await staff_action(stripe_api, reviewer, application, "start_review")
     await staff_action(stripe_api, reviewer, application, "return", "1点のみ収集できます")
@@ -509,12 +511,7 @@ async def test_the_whole_sequence_ends_with_net_paid_equal_to_the_fee(
     balance explains the money, and at the end net paid equals the fee owed (0)."""
     await publish_definition(session_factory, TOMI, bulky_definition())
     reviewer, finance = as_staff(staff.reviewer), as_staff(staff.finance)
-    created = await stripe_api.post(
-        f"/api/v1/municipalities/{TOMI}/procedures/{BULKY}/submissions",
-        json={"answers": items(futon=1), "submit": True},
-    )
-    body = created.json()
-    application = Application(body["id"], body["access_token"], body["reference_number"])
+    application, _ = await submit_bulky(stripe_api, items(futon=1))
     await pay_by_card(stripe_api, fake, session_factory, application)
 
     async def returned_and_resubmitted(answers: dict[str, Any]) -> str:
