@@ -27,6 +27,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import HotStatement
 from app.kpi.models import (
     LEAD_TIME_BUCKETS,
     LEAD_TIME_COLUMNS,
@@ -136,10 +137,10 @@ async def on_transition(session: AsyncSession, facts: TransitionFacts) -> None:
     delta = difference(contribution(earlier), contribution([*earlier, new]))
     if delta is not None:
         cell, figures = delta
-        await session.execute(_INSERT_DELTA, {**_cell_values(cell), **figures})
+        await _INSERT_DELTA.run(session, {**_cell_values(cell), **figures})
 
 
-_INSERT_DELTA = insert(usage_deltas)
+_INSERT_DELTA = HotStatement(insert(usage_deltas))
 """Built once (every transition runs it); the row is passed as parameters."""
 
 

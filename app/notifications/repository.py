@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import rows_of_submission, table_of
+from app.db import HotStatement, rows_of_submission, table_of
 from app.notifications.models import Notification
 from app.submissions.dialects import insert_ignoring_conflicts_of
 
@@ -17,13 +17,15 @@ from app.submissions.dialects import insert_ignoring_conflicts_of
 async def add_unless_queued(session: AsyncSession, row: dict[str, Any]) -> bool:
     """Inserts one outbox row (every column given) unless its event already queued a
     message for the recipient; whether it was inserted. One statement, built once."""
-    statement = insert_ignoring_conflicts_of(
-        session.get_bind().dialect.name, _notifications, ("event_key", "recipient")
-    ).returning(_notifications.c.id)
-    return await session.scalar(statement, row) is not None
+    return await _ADD_UNLESS_QUEUED.scalar(session, row) is not None
 
 
 _notifications = table_of(Notification)
+_ADD_UNLESS_QUEUED = HotStatement(
+    lambda dialect: insert_ignoring_conflicts_of(
+        dialect, _notifications, ("event_key", "recipient")
+    ).returning(_notifications.c.id)
+)
 
 
 async def list_for_submission(

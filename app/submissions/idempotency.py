@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import table_of
+from app.db import HotStatement, table_of
 from app.errors import AppError, Conflict
 from app.submissions.dialects import insert_ignoring_conflicts_of
 from app.submissions.models import IdempotencyRecord
@@ -75,11 +75,8 @@ async def claim(
 ) -> StoredResponse | None:
     """Reserve `key` for this request. None: go ahead and do the work, then call
     `record_response`. A StoredResponse: replay it instead of doing the work."""
-    claim_statement = insert_ignoring_conflicts_of(
-        session.get_bind().dialect.name, _records, ("scope", "key")
-    ).returning(_records.c.id)
-    claimed = await session.scalar(
-        claim_statement,
+    claimed = await _CLAIM.scalar(
+        session,
         {
             "scope": scope,
             "key": key,
@@ -129,9 +126,8 @@ async def record_response(
     session: AsyncSession, *, scope: str, key: str, status: int, body: dict[str, Any]
 ) -> None:
     """Store the response of a claimed key. `body` must hold no secret (no token)."""
-    await session.execute(
-        _RECORD_RESPONSE,
-        {"in_scope": scope, "of_key": key, "status": status, "body": body},
+    await _RECORD_RESPONSE.run(
+        session, {"in_scope": scope, "of_key": key, "status": status, "body": body}
     )
 
 
@@ -147,7 +143,12 @@ async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
 
 # Built once (they run on every request with a key); values are passed as parameters.
 _records = table_of(IdempotencyRecord)
-_RECORD_RESPONSE = (
+_CLAIM = HotStatement(
+    lambda dialect: insert_ignoring_conflicts_of(dialect, _records, ("scope", "key")).returning(
+        _records.c.id
+    )
+)
+_RECORD_RESPONSE = HotStatement(
     update(_records)
     .where(_records.c.scope == bindparam("in_scope"), _records.c.key == bindparam("of_key"))
     .values(response_status=bindparam("status"), response_body=bindparam("body"))

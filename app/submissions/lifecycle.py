@@ -16,12 +16,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.db import table_of
+from app.db import HotStatement, table_of
 from app.errors import Conflict
 from app.submissions.models import Submission, SubmissionEvent
 
@@ -244,18 +244,21 @@ async def receive_new(
     for key, value in row.items():  # every column loaded: nothing left to expire
         setattr(submission, key, value)
     # None left out: SQL NULL, as the ORM writes an attribute never set (not JSON null).
-    await session.execute(
-        _INSERT_SUBMISSION, {key: value for key, value in row.items() if value is not None}
+    await _INSERT_SUBMISSION.run(
+        session, {key: value for key, value in row.items() if value is not None}
     )
     created = _event_row(submission, None, Status.DRAFT, actor, None, now, paid_amount=0)
     # As record_creation stored it: before the fee and the identity method were known.
     created.update(fee_total=None, identity_method=None)
     received = _event_row(submission, Status.DRAFT, to, actor, None, now, paid_amount=0)
-    event_ids = (await session.scalars(_INSERT_EVENTS, [created, received])).all()
+    rows = await _INSERT_TWO_EVENTS.rows(
+        session, {**_numbered(created, 0), **_numbered(received, 1)}
+    )
+    received_id = next(event_id for event_id, status in rows if status != Status.DRAFT)
     make_transient_to_detached(submission)
     session.add(submission)
     await listeners.notify(
-        session, _facts(event_ids[1], submission, Status.DRAFT, actor, None, 0, now)
+        session, _facts(received_id, submission, Status.DRAFT, actor, None, 0, now)
     )
 
 
@@ -290,10 +293,42 @@ def _facts(
 
 _submissions = table_of(Submission)
 _events = table_of(SubmissionEvent)
-# Built once: they run on every create+submit. Rows are passed as parameters; the events'
-# ids come back in the order the rows were given.
-_INSERT_SUBMISSION = insert(_submissions)
-_INSERT_EVENTS = insert(_events).returning(_events.c.id, sort_by_parameter_order=True)
+_EVENT_COLUMNS = (
+    "submission_id",
+    "municipality_code",
+    "procedure_id",
+    "procedure_code",
+    "channel",
+    "from_status",
+    "to_status",
+    "actor_kind",
+    "actor_id",
+    "comment",
+    "occurred_at",
+    "fee_total",
+    "identity_method",
+    "paid_amount",
+)
+"""The columns `_event_row` gives."""
+
+
+def _numbered(row: Mapping[str, object], index: int) -> dict[str, object]:
+    return {f"{key}_{index}": value for key, value in row.items()}
+
+
+# Built once: they run on every create+submit; rows are passed as parameters. The two
+# events go in with one statement, their rows named `<column>_0` and `<column>_1`.
+_INSERT_SUBMISSION = HotStatement(insert(_submissions))
+_INSERT_TWO_EVENTS = HotStatement(
+    insert(_events)
+    .values(
+        [
+            {key: bindparam(f"{key}_{index}", type_=_events.c[key].type) for key in _EVENT_COLUMNS}
+            for index in (0, 1)
+        ]
+    )
+    .returning(_events.c.id, _events.c.to_status)
+)
 
 
 def _event_row(

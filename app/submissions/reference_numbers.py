@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.db import table_of
+from app.db import HotStatement, table_of
 from app.jp_calendar import fiscal_year_era, fiscal_year_of
 from app.municipalities.models import Municipality
 from app.submissions.models import ReferenceCounter, Submission
@@ -64,7 +64,7 @@ async def assign_reference_number(
     head = reference_number_head(municipality.reference_prefix, fiscal_year)
     values = {"code": municipality.code, "year": fiscal_year, "submission": submission.id}
     if session.get_bind().dialect.name == "postgresql":
-        number = await session.scalar(_NUMBER_ON_POSTGRESQL, {**values, "head": head})
+        number = await _NUMBER_ON_POSTGRESQL.scalar(session, {**values, "head": head})
     else:
         value = await session.scalar(_INCREMENT_ON_SQLITE, values)
         number = format_reference_number(municipality.reference_prefix, fiscal_year, int(value))
@@ -121,7 +121,7 @@ def _number_on_postgresql() -> Any:
     )
 
 
-_NUMBER_ON_POSTGRESQL = _number_on_postgresql()
+_NUMBER_ON_POSTGRESQL = HotStatement(_number_on_postgresql())
 _INCREMENT_ON_SQLITE = _increment(sqlite.insert(_counters))
 _WRITE_NUMBER = (
     update(_submissions)
