@@ -203,7 +203,7 @@ class HotStatement:
         dialect = session.get_bind().dialect
         if dialect.name != "postgresql":
             result = await session.execute(self.statement_for(dialect.name), dict(params))
-            return result.all() if result.returns_rows else []
+            return result.all() if getattr(result, "returns_rows", True) else []
         names = frozenset(params)
         compiled = self._compiled.get(names)
         if compiled is None:
@@ -266,12 +266,23 @@ class _CompiledForDriver:
 
 async def _adapted_connection(session: AsyncSession) -> Any:
     """SQLAlchemy's asyncpg adapter of the session's connection, its transaction begun
-    (the adapter begins it lazily, on the first statement it runs itself)."""
-    connection = await session.connection()
-    adapted = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+    (the adapter begins it lazily, on the first statement it runs itself). Found once
+    per session transaction: asking the session for its connection costs more than a
+    statement on the driver."""
+    transaction = session.sync_session.get_transaction()
+    held = session.info.get(_HOT_CONNECTION)
+    if held is not None and transaction is not None and held[0] is transaction:
+        adapted = held[1]
+    else:
+        connection = await session.connection()
+        adapted = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+        session.info[_HOT_CONNECTION] = (session.sync_session.get_transaction(), adapted)
     if adapted._transaction is None:
         await adapted._start_transaction()
     return adapted
+
+
+_HOT_CONNECTION = "hot_statement_connection"
 
 
 def _as_sqlalchemy_error(

@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import table_of
+from app.db import HotStatement, table_of
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.forms.compiler import CompiledForm, cached_form, check_definition, compiled_form_for
 from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
@@ -282,15 +282,12 @@ async def get_current_form(
     """What `get_published` finds (the same errors), in one query and without reading
     the definition again: a published version's compiled form is kept in the process."""
     await get_municipality(session, municipality_code)
-    row = (
-        await session.execute(
-            _CURRENT_VERSION,
-            {"municipality_code": municipality_code, "procedure_code": procedure_code},
-        )
-    ).first()
-    if row is None:
+    rows = await _CURRENT_VERSION.rows(
+        session, {"municipality_code": municipality_code, "procedure_code": procedure_code}
+    )
+    if not rows:
         raise _procedure_not_found(municipality_code, procedure_code)
-    procedure_id, code, version_id, number, digest = row
+    procedure_id, code, version_id, number, digest = rows[0]
     _published_digests[version_id] = digest
     form = cached_form(f"{version_id}:{digest}")
     if form is None:
@@ -312,7 +309,7 @@ changes), so its compiled form is found in the cache by id alone."""
 
 _procedures = table_of(Procedure)
 _versions = table_of(ProcedureVersion)
-_CURRENT_VERSION = (
+_CURRENT_VERSION = HotStatement(
     select(
         _procedures.c.id,
         _procedures.c.code,
