@@ -38,13 +38,14 @@ def free_port() -> int:
 
 
 def start_server(
-    app: str, *, port: int, workers: int, env: dict[str, str]
+    app: str, *, port: int, workers: int, env: dict[str, str], root: Path = PROJECT_ROOT
 ) -> subprocess.Popen[bytes]:
     """`app` (a uvicorn factory) on the production server stack: `python -m bench.serve`
-    runs it with the options of `python -m app.serve` (uvloop, httptools, workers)."""
+    runs it with the options of `python -m app.serve` (uvloop, httptools, workers).
+    `root` is the checkout it is imported from (another one to compare two versions)."""
     return subprocess.Popen(
         [sys.executable, "-m", "bench.serve", app],
-        cwd=PROJECT_ROOT,
+        cwd=root,
         env={
             **os.environ,
             "LOG_LEVEL": "WARNING",
@@ -58,13 +59,19 @@ def start_server(
 
 @contextmanager
 def uvicorn_server(
-    app: str, *, env: dict[str, str] | None = None, factory: bool = True, workers: int = 1
+    app: str,
+    *,
+    env: dict[str, str] | None = None,
+    factory: bool = True,
+    workers: int = 1,
+    root: Path = PROJECT_ROOT,
 ) -> Iterator[str]:
-    """Runs the factory `app` on a free loopback port until the block ends; yields its URL."""
+    """Runs the factory `app` (imported from the checkout `root`) on a free loopback port
+    until the block ends; yields its URL."""
     if not factory:
         raise ValueError("benchmark apps are uvicorn factories")
     port = free_port()
-    process = start_server(app, port=port, workers=workers, env=env or {})
+    process = start_server(app, port=port, workers=workers, env=env or {}, root=root)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -170,30 +177,58 @@ class Database:
     """Plain libpq DSN for asyncpg."""
 
 
-@asynccontextmanager
-async def scratch_database(prefix: str = "madoguchi_bench") -> AsyncIterator[Database]:
-    """A PostgreSQL database of the benchmark's own, migrated to head; dropped at the end.
-    The server is `BENCH_DATABASE_URL` (an account that may create databases)."""
-    admin_url = os.environ.get(
+def _admin_url() -> str:
+    return os.environ.get(
         "BENCH_DATABASE_URL",
         f"postgresql+asyncpg://{os.environ.get('PGUSER', 'postgres')}@127.0.0.1:5432/postgres",
     )
-    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = make_url(admin_url).set(database=name)
-    database = Database(
+
+
+def _database(name: str) -> Database:
+    url = make_url(_admin_url()).set(database=name)
+    return Database(
         name=name,
         url=url.render_as_string(hide_password=False),
         dsn=url.set(drivername="postgresql").render_as_string(hide_password=False),
     )
-    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+
+
+async def _migrate(database: Database) -> None:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database.url
+    # Alembic's async env calls asyncio.run(), so it runs in a thread of its own.
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+
+@asynccontextmanager
+async def scratch_database(prefix: str = "madoguchi_bench") -> AsyncIterator[Database]:
+    """A PostgreSQL database of the benchmark's own, migrated to head; dropped at the end.
+    The server is `BENCH_DATABASE_URL` (an account that may create databases)."""
+    database = _database(f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}")
+    await _admin(_admin_url(), f'CREATE DATABASE "{database.name}"')
     try:
-        config = Config(str(PROJECT_ROOT / "alembic.ini"))
-        config.attributes["database_url"] = database.url
-        # Alembic's async env calls asyncio.run(), so it runs in a thread of its own.
-        await asyncio.to_thread(command.upgrade, config, "head")
+        await _migrate(database)
         yield database
     finally:
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _admin(_admin_url(), f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
+
+
+async def kept_database(name: str) -> Database:
+    """The PostgreSQL database `name`, kept between runs (a large data set is built
+    once): created when missing, migrated to head, never dropped here."""
+    database = _database(name)
+    engine = make_engine(_admin_url())
+    try:
+        async with engine.connect() as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+    finally:
+        await engine.dispose()
+    if not exists:
+        await _admin(_admin_url(), f'CREATE DATABASE "{name}"')
+    await _migrate(database)
+    return database
 
 
 async def _admin(admin_url: str, statement: str) -> None:

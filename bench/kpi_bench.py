@@ -1,10 +1,13 @@
 """KPI endpoints at scale on PostgreSQL, next to a plain GROUP BY over the raw tables.
 
     .venv/bin/python -m bench.kpi_bench [--applications 1000000] [--requests 20]
-                                        [--baseline-repeats 5]
+                                        [--baseline-repeats 5] [--database NAME]
+                                        [--compare-with DIR]
 
-Creates its own database, migrates it with Alembic, publishes the sample catalog for
-東御市 and 上田市 (publication dates spread over FY2020-FY2022), and generates
+Creates its own database (or, with `--database`, a kept one: the data set is built on
+the first run only; drop it yourself afterwards), migrates it with Alembic, publishes
+the sample catalog for 東御市 and 上田市 (publication dates spread over FY2020-FY2022),
+and generates
 `--applications` applications over five fiscal years (FY2020-FY2024) and both
 municipalities: their submissions rows and full event histories (creation, receipt,
 payment, review, returns, decisions, withdrawals), loaded with COPY. The rollups are
@@ -16,21 +19,28 @@ same call repeated, answered from the report the app kept, app.kpi.reports); eac
 timed next to a plain SQL GROUP BY computing the same figures from submission_events
 (asyncpg, same run).
 The usage figures of both are compared and must be identical. Drops the database.
+
+`--compare-with DIR` serves a second checkout's app (e.g. main, from
+`git worktree add --detach DIR main`) on the same database: the two are called one
+after the other for every timed call (taking turns at going first), so both see the
+same load, and their CSV bodies are compared byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import random
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -39,6 +49,7 @@ from sqlalchemy import select
 
 from app.audit.service import AuditActor
 from app.auth import staff_service, staff_tokens
+from app.auth.staff_models import StaffUser
 from app.config import Settings
 from app.db import make_engine, make_session_factory, utcnow
 from app.forms import service as forms_service
@@ -54,12 +65,21 @@ from app.kpi.rollups import contribution
 from app.municipalities.service import upsert_municipality
 from app.seed import SAMPLE_MUNICIPALITIES
 from app.submissions.repository import RecordedTransition
-from bench.harness import LoadResult, closed_loop, scratch_database, uvicorn_server
+from bench.harness import (
+    PROJECT_ROOT,
+    Database,
+    LoadResult,
+    closed_loop,
+    kept_database,
+    scratch_database,
+    uvicorn_server,
+)
 
 TOMI = "202193"
 FIRST_DAY = datetime(2020, 4, 1, tzinfo=JAPAN)
 LAST_DAY = datetime(2025, 3, 31, 23, 59, tzinfo=JAPAN)
 CHUNK = 50_000
+ANALYST_EMAIL = "bench-analyst@tomi.example"
 SUBMISSION_COLUMNS = (
     "id",
     "municipality_code",
@@ -129,7 +149,7 @@ async def _seed(database_url: str) -> tuple[list[CatalogEntry], dict[str, str]]:
                 session,
                 AuditActor("system", "bench"),
                 municipality_code=TOMI,
-                email="bench-analyst@tomi.example",
+                email=ANALYST_EMAIL,
                 display_name="統計担当",
                 department="企画課",
                 roles=["analyst"],
@@ -590,64 +610,152 @@ def _same_figures(body: dict[str, Any], rows: list[Any]) -> bool:
     return ours == theirs
 
 
-async def run(total: int, repeat: int, baseline_repeat: int) -> None:
-    async with scratch_database("madoguchi_bench_kpi") as database:
-        database_url, dsn = database.url, database.dsn
-        catalog, headers = await _seed(database_url)
-        connection = await asyncpg.connect(dsn)
-        server_version = await connection.fetchval("SHOW server_version")
+@dataclass(frozen=True)
+class Options:
+    total: int
+    repeat: int
+    baseline_repeat: int
+    database: str | None
+    compare_with: Path | None
+
+
+async def run(options: Options) -> None:
+    if options.database is None:
+        async with scratch_database("madoguchi_bench_kpi") as database:
+            await measure(database, options)
+    else:
+        await measure(await kept_database(options.database), options)
+
+
+async def _prepared(database: Database, total: int) -> dict[str, str]:
+    """The data set (generated and loaded unless the database holds it already) and the
+    analyst's Authorization header."""
+    connection = await asyncpg.connect(database.dsn)
+    try:
+        present = await connection.fetchval("SELECT count(*) FROM submissions")
+    finally:
         await connection.close()
-        print(
-            f"PostgreSQL {server_version}, Python {platform.python_version()}, "
-            f"{os.cpu_count()} CPUs; {total:,} applications, 2 municipalities, FY2020-FY2024"
-        )
-        loaded, analyzed = await load(dsn, total, catalog)
-        connection = await asyncpg.connect(dsn)
-        sizes = {
-            table: await connection.fetchval(f"SELECT count(*) FROM {table}")
-            for table in ("submissions", "submission_events", "kpi_usage_daily",
-                          "kpi_usage_monthly")
-        }  # fmt: skip
-        await connection.close()
-        print(f"generated and loaded in {loaded:.0f} s (ANALYZE {analyzed:.0f} s): " + ", ".join(
-            f"{table} {count:,}" for table, count in sizes.items()
-        ))  # fmt: skip
-        today = local_date(datetime.now(UTC))
-        app_env = {"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
-        # "rebuilt": every call builds its report (a zero delta before each, untimed);
-        # "kept": the same call again, answered from the report the app kept.
-        print(
-            f"{'endpoint (HTTP, sequential)':<42} {'rebuilt p50/p95 ms':>19} "
-            f"{'kept p50/p95 ms':>16}   {'plain GROUP BY p50/p95 ms':>26}   x p50"
-        )
-        with uvicorn_server("app.main:create_app", env=app_env, factory=True) as app_url:
-            for case in cases(today):
-                rebuilt = await _time_rebuilt(app_url, dsn, case, headers, repeat)
-                result = await _time_endpoint(app_url, case, headers, repeat)
-                samples, rows = await _time_sql(dsn, case, baseline_repeat)
-                ours, theirs = rebuilt.percentile(0.5), statistics.median(samples)
+    if present:
+        print(f"reusing the data set of {database.name} ({present:,} applications)")
+        return await _analyst(database.url)
+    catalog, headers = await _seed(database.url)
+    loaded, analyzed = await load(database.dsn, total, catalog)
+    print(f"generated and loaded in {loaded:.0f} s (ANALYZE {analyzed:.0f} s)")
+    return headers
+
+
+async def _analyst(database_url: str) -> dict[str, str]:
+    """The Authorization header of the analyst a previous run created."""
+    engine = make_engine(database_url)
+    try:
+        async with make_session_factory(engine)() as session:
+            analyst = await session.scalar(
+                select(StaffUser).where(StaffUser.email == ANALYST_EMAIL)
+            )
+    finally:
+        await engine.dispose()
+    assert analyst is not None, "the kept database has no benchmark analyst"
+    token = staff_tokens.issue(
+        Settings(database_url=database_url),
+        staff_id=analyst.id,
+        municipality_code=TOMI,
+        roles=("analyst",),
+        now=utcnow(),
+    )
+    return {"Authorization": f"Bearer {token.access_token}"}
+
+
+async def measure(database: Database, options: Options) -> None:
+    database_url, dsn = database.url, database.dsn
+    connection = await asyncpg.connect(dsn)
+    server_version = await connection.fetchval("SHOW server_version")
+    await connection.close()
+    print(
+        f"PostgreSQL {server_version}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs; {options.total:,} applications, 2 municipalities, "
+        "FY2020-FY2024"
+    )
+    headers = await _prepared(database, options.total)
+    connection = await asyncpg.connect(dsn)
+    sizes = {
+        table: await connection.fetchval(f"SELECT count(*) FROM {table}")
+        for table in ("submissions", "submission_events", "kpi_usage_daily",
+                      "kpi_usage_monthly")
+    }  # fmt: skip
+    await connection.close()
+    print(", ".join(f"{table} {count:,}" for table, count in sizes.items()))
+    today = local_date(datetime.now(UTC))
+    app_env = {"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    roots = {"this checkout": PROJECT_ROOT}
+    if options.compare_with is not None:
+        roots = {"compared": options.compare_with, **roots}
+    print(f"load average at the start: {_load_average()}")
+    # "rebuilt": every call builds its report (a zero delta before each, untimed);
+    # "kept": the same call again, answered from the report the app kept. With a
+    # compared checkout, both apps are called alternately, one call each in turn.
+    print(
+        f"{'endpoint (HTTP, sequential)':<42} {'rebuilt p50/p95 ms':>19} "
+        f"{'kept p50/p95 ms':>16}   {'plain GROUP BY p50/p95 ms':>26}   x p50"
+    )
+    with contextlib.ExitStack() as servers:
+        urls = {
+            name: servers.enter_context(
+                uvicorn_server("app.main:create_app", env=app_env, factory=True, root=root)
+            )
+            for name, root in roots.items()
+        }
+        for case in cases(today):
+            rebuilt = await _time_rebuilt(urls, dsn, case, headers, options.repeat)
+            kept = await _time_endpoint(urls, case, headers, options.repeat)
+            samples, rows = await _time_sql(dsn, case, options.baseline_repeat)
+            theirs = statistics.median(samples)
+            print(
+                f"{case.label:<42} {'':19} {'':16}   "
+                f"{theirs:13.1f} {_percentile(samples, 0.95):12.1f}"
+            )
+            for name in urls:
+                ours = rebuilt[name].percentile(0.5)
                 ratio = f"x{theirs / ours:.1f}" if case.same_figures else "—"
-                failed = rebuilt.errors + result.errors
+                failed = rebuilt[name].errors + kept[name].errors
                 errors = f"  errors {failed}" if failed else ""
                 print(
-                    f"{case.label:<42} {ours:9.1f} {rebuilt.percentile(0.95):9.1f} "
-                    f"{result.percentile(0.5):8.1f} {result.percentile(0.95):7.1f}   "
-                    f"{theirs:13.1f} {_percentile(samples, 0.95):12.1f}   {ratio}{errors}"
+                    f"  {name:<40} {ours:9.1f} {rebuilt[name].percentile(0.95):9.1f} "
+                    f"{kept[name].percentile(0.5):8.1f} {kept[name].percentile(0.95):7.1f}"
+                    f"   {'':26}   {ratio}{errors}"
                 )
-                if case.path == "/api/v1/kpi/usage":
-                    async with httpx.AsyncClient(base_url=app_url, timeout=120) as client:
+            if case.path == "/api/v1/kpi/usage":
+                for name, url in urls.items():
+                    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
                         body = (
                             await client.get(case.path, params=case.params, headers=headers)
                         ).json()
-                    print(f"{'':<4}figures identical to the GROUP BY: {_same_figures(body, rows)}")
+                    same = _same_figures(body, rows)
+                    print(f"{'':<4}{name}: figures identical to the GROUP BY: {same}")
+            if len(urls) > 1 and case.path.endswith(".csv"):
+                bodies = set()
+                for url in urls.values():
+                    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+                        response = await client.get(case.path, params=case.params, headers=headers)
+                    bodies.add(response.content)
+                print(f"{'':<4}the same bytes from both: {len(bodies) == 1}")
+    print(f"load average at the end: {_load_average()}")
 
 
-async def _time_endpoint(app_url: str, case: Case, headers: dict[str, str], repeat: int) -> Any:
+def _load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+async def _time_endpoint(
+    urls: dict[str, str], case: Case, headers: dict[str, str], repeat: int
+) -> dict[str, LoadResult]:
+    """`repeat` calls to each app, in turn, each answered from its kept report."""
+
     async def send(client: httpx.AsyncClient, _: int) -> httpx.Response:
         return await client.get(case.path, params=case.params, headers=headers)
 
-    await closed_loop("warm-up", send, base_url=app_url, total=2, concurrency=1)
-    return await closed_loop(case.label, send, base_url=app_url, total=repeat, concurrency=1)
+    for url in urls.values():
+        await closed_loop("warm-up", send, base_url=url, total=2, concurrency=1)
+    return await _alternately(urls, case, headers, repeat, before=None)
 
 
 ZERO_DELTA = """
@@ -660,23 +768,52 @@ FROM kpi_usage_daily WHERE municipality_code = $1 LIMIT 1
 
 
 async def _time_rebuilt(
-    app_url: str, dsn: str, case: Case, headers: dict[str, str], repeat: int
-) -> LoadResult:
+    urls: dict[str, str], dsn: str, case: Case, headers: dict[str, str], repeat: int
+) -> dict[str, LoadResult]:
     """Like `_time_endpoint`, with a zero delta appended (untimed) before each call."""
     connection = await asyncpg.connect(dsn)
-    latencies, errors = [], 0
-    started = time.perf_counter()
     try:
-        async with httpx.AsyncClient(base_url=app_url, timeout=60) as client:
-            for _ in range(repeat):
-                await connection.execute(ZERO_DELTA, TOMI)
-                sent = time.perf_counter()
-                response = await client.get(case.path, params=case.params, headers=headers)
-                latencies.append((time.perf_counter() - sent) * 1000)
-                errors += response.status_code >= 400
+
+        async def zero_delta() -> None:
+            await connection.execute(ZERO_DELTA, TOMI)
+
+        return await _alternately(urls, case, headers, repeat, before=zero_delta)
     finally:
         await connection.close()
-    return LoadResult(case.label, repeat, errors, time.perf_counter() - started, latencies)
+
+
+async def _alternately(
+    urls: dict[str, str],
+    case: Case,
+    headers: dict[str, str],
+    repeat: int,
+    *,
+    before: Callable[[], Awaitable[None]] | None,
+) -> dict[str, LoadResult]:
+    """`repeat` timed calls per app, the apps taking turns (first one, then the other
+    first), `before` (untimed) ahead of each call."""
+    latencies: dict[str, list[float]] = {name: [] for name in urls}
+    errors = dict.fromkeys(urls, 0)
+    clients = {name: httpx.AsyncClient(base_url=url, timeout=60) for name, url in urls.items()}
+    started = time.perf_counter()
+    try:
+        for turn in range(repeat):
+            order = list(urls) if turn % 2 == 0 else list(reversed(urls))
+            for name in order:
+                if before is not None:
+                    await before()
+                sent = time.perf_counter()
+                response = await clients[name].get(case.path, params=case.params, headers=headers)
+                latencies[name].append((time.perf_counter() - sent) * 1000)
+                errors[name] += response.status_code >= 400
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    seconds = time.perf_counter() - started
+    return {
+        name: LoadResult(case.label, repeat, errors[name], seconds, latencies[name])
+        for name in urls
+    }
 
 
 def main() -> None:
@@ -689,8 +826,29 @@ def main() -> None:
         default=5,
         help="timed runs of each GROUP BY (seconds each at full size; p95 of 5 is the max)",
     )
+    parser.add_argument(
+        "--database",
+        help="keep the data set in this PostgreSQL database (built when empty, never dropped),"
+        " so the next run reuses it",
+    )
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        help="another checkout of the project (e.g. `git worktree add --detach DIR main`):"
+        " its app is served too, on the same database, and both are called alternately",
+    )
     arguments = parser.parse_args()
-    asyncio.run(run(arguments.applications, arguments.requests, arguments.baseline_repeats))
+    asyncio.run(
+        run(
+            Options(
+                arguments.applications,
+                arguments.requests,
+                arguments.baseline_repeats,
+                arguments.database,
+                arguments.compare_with,
+            )
+        )
+    )
 
 
 if __name__ == "__main__":
