@@ -50,6 +50,16 @@ class CsvWriter:
             self.writerow(row)
 
 
+def written_cell(value: Cell) -> str:
+    """`value` exactly as `CsvWriter` writes it in a row of several cells: escaped, then
+    quoted where RFC 4180 needs it. For a cell repeated on thousands of rows (a
+    procedure's name), worked out once; rows are then joined by hand with `,` and CRLF."""
+    buffer = io.StringIO()
+    # A second, empty cell: csv writes a row of one empty cell as "" (not as nothing).
+    CsvWriter(buffer).writerow([value, None])
+    return buffer.getvalue()[: -len(",\r\n")]
+
+
 def encode(header: Sequence[str], rows: Iterable[Sequence[Cell]], *, bom: bool) -> bytes:
     """One header row, then the rows, as UTF-8; every line ends in CRLF, the last too.
     A byte order mark first when Excel is the reader (staff's downloads), none for

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Subquery, and_, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
@@ -115,9 +115,10 @@ async def publication_history(session: AsyncSession, municipality_code: str) -> 
     return history
 
 
-def publication_marks(municipality_code: str) -> tuple[Any, Any]:
+def publication_marks(municipality_code: str | ColumnElement[str]) -> tuple[Any, Any]:
     """The number and the last id of the municipality's publish/retire events, as scalar
-    subqueries to embed in a query: the history is append-only, so whenever anything in
+    subqueries to embed in a query (the code may be a bound parameter, for a statement
+    built once): the history is append-only, so whenever anything in
     `publication_history` changes, so does one of them."""
     events = select(ProcedureEvent.id).where(ProcedureEvent.municipality_code == municipality_code)
     return (

@@ -12,16 +12,19 @@ nobody can be singled out. Never commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+import functools
+import uuid
+from collections import OrderedDict, defaultdict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.csv_writer import MEDIA_TYPE, encode
+from app.csv_writer import MEDIA_TYPE, encode, written_cell
 from app.kpi import service
-from app.kpi.models import usage_deltas, usage_monthly
 from app.kpi.periods import (
     Period,
     end_of_day,
@@ -29,16 +32,16 @@ from app.kpi.periods import (
     fiscal_year_label,
     fiscal_year_of,
     local_date,
-    month_key,
-    month_label,
 )
 from app.kpi.schemas import OpenDataColumn, OpenDataIndex, OpenDataset, OpenDataSuppression
+from app.kpi.service import MonthCounts
 from app.municipalities.models import Municipality
 
 SUPPRESSION_THRESHOLD = 3
 """Counts under this (but above zero) are suppressed."""
 SUPPRESSED = "X"
 """秘匿: the marker Japanese official statistics use for a suppressed cell."""
+_HIDDEN_ROW = (SUPPRESSED,) * 4
 DEFAULT_LICENSE = "CC BY 4.0"
 """Compatible with the 公共データ利用規約（第1.0版）; a municipality may name its own in
 settings["open_data_license"]."""
@@ -127,92 +130,234 @@ async def online_procedures(
     return Table(tuple(name for name, _ in ONLINE_PROCEDURES_COLUMNS), rows)
 
 
-async def applications(
+async def applications_csv(
     session: AsyncSession,
     municipality: Municipality,
     *,
     fiscal_year: int | None,
     today: date,
-) -> Table:
+    kept: KeptParts | None = None,
+) -> bytes:
     """Applications received per procedure and month, complete months only: a row for
     every procedure that was online during the month, 0 included, so that a row's
-    presence says nothing and a zero can hide a small count (complementary suppression)."""
-    header = tuple(name for name, _ in APPLICATIONS_COLUMNS)
-    period = await complete_months(session, municipality, fiscal_year=fiscal_year, today=today)
-    if period is None:
-        return Table(header, [])
-    counts = await service.received_by_procedure_month(session, municipality.code, period)
-    months: dict[str, dict[str, MonthRow]] = {month: {} for month in _months(period)}
-    bounds = {month: _month_moments(month) for month in months}
-    histories = await service.procedure_histories(session, municipality.code)
-    for history in histories:
-        facts = history.latest
-        if facts is None:
-            continue
-        for month, month_rows in months.items():
-            if _online_during(history, *bounds[month]):
-                month_rows[history.code] = MonthRow(history.code, facts.title_ja, facts.department)
-    by_id = {history.procedure_id: history for history in histories}
-    for (procedure_id, month_number), figures in counts.items():
-        known = by_id.get(procedure_id)
-        facts = known.latest if known is not None else None
-        code = known.code if known is not None else str(procedure_id)
-        counted = months[month_label(month_number)].setdefault(
-            code,
-            MonthRow(code, facts.title_ja if facts else "", facts.department if facts else ""),
-        )
-        counted.total, counted.online, counted.counter = figures
-    start_month = municipality.fiscal_year_start_month
-    published: list[tuple[str, MonthRow, tuple[str, str, str, str]]] = []
-    for month, by_code in months.items():
-        in_month = [by_code[code] for code in sorted(by_code)]
-        shown = suppressed_month([(r.total, r.online, r.counter) for r in in_month])
-        published.extend((month, r, cells) for r, cells in zip(in_month, shown, strict=True))
-    published.sort(key=lambda entry: (entry[1].procedure_code, entry[0]))
-    years = {
-        month: fiscal_year_of(date.fromisoformat(f"{month}-01"), start_month) for month in months
-    }
-    labels = {year: fiscal_year_label(year) for year in set(years.values())}
-    table = []
-    for month, row, (total, online, counter, rate) in published:
-        year = years[month]
-        table.append(
-            [
-                municipality.code,
-                f"{month}_{row.procedure_code}",
-                municipality.name_ja,
-                str(year),
-                labels[year],
-                month,
-                row.procedure_code,
-                row.title,
-                row.department,
-                total,
-                online,
-                counter,
-                rate,
-            ]
-        )
-    return Table(header, table)
+    presence says nothing and a zero can hide a small count (complementary suppression).
+    Rows by procedure code, then month.
+
+    Rebuilt at every change of any figure (a new delta), so built from plain numbers:
+    with `kept` (one per app process) only the deltas are read while the month rows'
+    generation and the catalog are unchanged; the cells shared by every row of a
+    procedure or month are written once (app.csv_writer.written_cell) and each line is
+    joined by hand. The bytes are those of app.csv_writer.encode over the same cells."""
+    header = _APPLICATIONS_HEADER
+    first, last = _complete_months(municipality, fiscal_year=fiscal_year, today=today)
+    if first is not None and first > last:
+        return header
+    counts = await _received(session, kept or KeptParts(), municipality.code, first, last)
+    if first is None:
+        # From the first month with an application (a row, folded or not), if any.
+        if not counts.sums:
+            return header
+        first_month = min(month for _, month in counts.sums)
+        first = date(first_month // 100, first_month % 100, 1)
+    months = _months(Period(first, last))
+    catalog_key = (municipality.code, counts.publications, first, last)
+    catalog = kept.catalog(catalog_key) if kept is not None else None
+    if catalog is None:
+        histories = await service.procedure_histories(session, municipality.code)
+        catalog = _Catalog(histories, [_month_moments(month) for month in months])
+        if kept is not None:
+            kept.keep_catalog(catalog_key, catalog)
+    month_rows = [dict.fromkeys(online, _NONE) for online in catalog.online_codes]
+    month_index = {_month_number(month): index for index, month in enumerate(months)}
+    for (procedure_id, month_number), (online, counter) in counts.sums.items():
+        procedure = catalog.procedure(procedure_id)
+        month_rows[month_index[month_number]][procedure.code] = (online + counter, online, counter)
+    shown: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for index, by_code in enumerate(month_rows):
+        codes = sorted(by_code)
+        rows = [by_code[code] for code in codes]
+        for code, row, published in zip(codes, rows, suppressed_month(rows), strict=True):
+            # A count below zero (a broken rollup) is written escaped, like any text
+            # starting with '-'; the others never need escaping or quoting.
+            written = published if min(row) >= 0 else map(written_cell, published)
+            shown[code].append((index, ",".join(written)))
+    month_cells = [_month_cells(month, municipality.fiscal_year_start_month) for month in months]
+    code_cell, name_cell = written_cell(municipality.code), written_cell(municipality.name_ja)
+    lines = [header.decode("utf-8")]
+    for procedure_code in sorted(shown):
+        procedure = catalog.by_code[procedure_code]
+        for index, cells in shown[procedure_code]:
+            lines.append(
+                f"{code_cell},{procedure.row_id(months[index])},{name_cell},"
+                f"{month_cells[index]},{procedure.cells},{cells}\r\n"
+            )
+    return "".join(lines).encode("utf-8")
 
 
-@dataclass
-class MonthRow:
-    """One procedure's applications in one month."""
+_NONE = (0, 0, 0)
+_APPLICATIONS_HEADER = encode(tuple(name for name, _ in APPLICATIONS_COLUMNS), [], bom=False)
 
-    procedure_code: str
-    title: str
-    department: str
-    total: int = 0
-    online: int = 0
-    counter: int = 0
+
+@functools.lru_cache(maxsize=4096)
+def _month_cells(month: str, start_month: int) -> str:
+    """年度, 年度_和暦, 年月 of the month YYYY-MM, as written."""
+    year = fiscal_year_of(date.fromisoformat(f"{month}-01"), start_month)
+    return ",".join(map(written_cell, (str(year), fiscal_year_label(year), month)))
+
+
+@dataclass(frozen=True)
+class _Counts:
+    sums: MonthCounts
+    """(online, counter) per (procedure, yyyymm): month rows plus deltas."""
+    publications: tuple[int, int]
+    """The catalog's marks, read with them."""
+
+
+async def _received(
+    session: AsyncSession, kept: KeptParts, code: str, first: date | None, last: date
+) -> _Counts:
+    """The month rows' sums, kept for their generation, plus the deltas, read in one
+    statement with the generation (a fold between two statements would otherwise count
+    its deltas twice or not at all)."""
+    bounds = (code, first, last)
+    held = kept.folded(bounds)
+    read = await service.received_by_procedure_month(
+        session, code, first=first, last=last, folded=held is None
+    )
+    if read.folded is not None:
+        kept.keep_folded(bounds, read.generation, read.folded)
+        folded = read.folded
+    elif held is not None and held[0] == read.generation:
+        folded = held[1]
+    else:  # folded since: read them again, with the deltas of that moment
+        read = await service.received_by_procedure_month(session, code, first=first, last=last)
+        assert read.folded is not None
+        kept.keep_folded(bounds, read.generation, read.folded)
+        folded = read.folded
+    sums = dict(folded)
+    for key, (online, counter) in read.unfolded.items():
+        before = sums.get(key)
+        sums[key] = (before[0] + online, before[1] + counter) if before else (online, counter)
+    return _Counts(sums, read.publications)
+
+
+class _Procedure:
+    """The cells a procedure's rows share (its code, name and department), written once."""
+
+    def __init__(self, code: str, title: str, department: str) -> None:
+        self.code = code
+        written_code = written_cell(code)
+        self.cells = ",".join((written_code, written_cell(title), written_cell(department)))
+        """手続コード, 手続名, 担当課 as written."""
+        # The ID (YYYY-MM_code) starts with a digit, so it is never escaped; a code that
+        # needs neither escaping nor quoting gives an ID that needs neither.
+        self._plain_code = written_code == code
+
+    def row_id(self, month: str) -> str:
+        """The ID cell of its row of `month`, as written."""
+        row_id = f"{month}_{self.code}"
+        return row_id if self._plain_code else written_cell(row_id)
+
+
+class _Catalog:
+    """What applications.csv takes from the catalog's history for a run of months:
+    which procedures were online in each month, and each procedure's shared cells
+    (named as its latest published version names it)."""
+
+    def __init__(
+        self,
+        histories: Sequence[service.ProcedureHistory],
+        bounds: Sequence[tuple[datetime, datetime]],
+    ) -> None:
+        self._histories = {history.procedure_id: history for history in histories}
+        self.by_code: dict[str, _Procedure] = {}
+        self._by_id: dict[uuid.UUID, _Procedure] = {}
+        self.online_codes: list[list[str]] = [[] for _ in bounds]
+        """The codes of the procedures online during each month."""
+        for history in histories:
+            if history.latest is None:
+                continue
+            self.procedure(history.procedure_id)
+            for codes, online in zip(
+                self.online_codes, _online_months(history, bounds), strict=True
+            ):
+                if online:
+                    codes.append(history.code)
+
+    def procedure(self, procedure_id: uuid.UUID) -> _Procedure:
+        """A procedure with applications, by id (one unknown to the history is named by
+        its id, with no name or department)."""
+        procedure = self._by_id.get(procedure_id)
+        if procedure is None:
+            history = self._histories.get(procedure_id)
+            facts = history.latest if history is not None else None
+            procedure = _Procedure(
+                history.code if history is not None else str(procedure_id),
+                facts.title_ja if facts else "",
+                facts.department if facts else "",
+            )
+            self._by_id[procedure_id] = self.by_code[procedure.code] = procedure
+        return procedure
+
+
+KEPT_PARTS = 64
+"""Month-row sums and catalogs kept per app process (a few per municipality: all
+months and the 年度 asked for)."""
+
+
+class KeptParts:
+    """What applications.csv keeps between builds in one app process: the month rows'
+    sums of each municipality and run of months, for the rollup generation they were
+    read at (the month rows change only with it: app.kpi.rollups.next_generation), and
+    the catalog's part, for the publication marks it was read at (the publish/retire
+    history is append-only). Like the kept reports (app.kpi.reports), one per app."""
+
+    def __init__(self, capacity: int = KEPT_PARTS) -> None:
+        self._folded: OrderedDict[Hashable, tuple[int, MonthCounts]] = OrderedDict()
+        self._catalogs: OrderedDict[Hashable, _Catalog] = OrderedDict()
+        self._capacity = capacity
+
+    def folded(self, bounds: Hashable) -> tuple[int, MonthCounts] | None:
+        """(generation, sums) of the month rows last read for `bounds`."""
+        return _get(self._folded, bounds)
+
+    def keep_folded(self, bounds: Hashable, generation: int, sums: MonthCounts) -> None:
+        _put(self._folded, bounds, (generation, sums), self._capacity)
+
+    def catalog(self, key: Hashable) -> _Catalog | None:
+        return _get(self._catalogs, key)
+
+    def keep_catalog(self, key: Hashable, catalog: _Catalog) -> None:
+        _put(self._catalogs, key, catalog, self._capacity)
+
+
+V = TypeVar("V")
+
+
+def _get(kept: OrderedDict[Hashable, V], key: Hashable) -> V | None:
+    value = kept.get(key)
+    if value is not None:
+        kept.move_to_end(key)
+    return value
+
+
+def _put(kept: OrderedDict[Hashable, V], key: Hashable, value: V, capacity: int) -> None:
+    kept[key] = value
+    kept.move_to_end(key)
+    if len(kept) > capacity:
+        kept.popitem(last=False)
+
+
+def _month_number(month: str) -> int:
+    """yyyymm of YYYY-MM."""
+    return int(month[:4]) * 100 + int(month[5:])
 
 
 def suppressed(total: int, online: int, counter: int) -> tuple[str, str, str, str]:
     """(申請件数, オンライン, 窓口, 利用率) as published, small cells replaced by X."""
     if 0 < total < SUPPRESSION_THRESHOLD:
-        return (SUPPRESSED,) * 4
-    if any(0 < part < SUPPRESSION_THRESHOLD for part in (online, counter)):
+        return _HIDDEN_ROW
+    if 0 < online < SUPPRESSION_THRESHOLD or 0 < counter < SUPPRESSION_THRESHOLD:
         # Showing either part would give away the other by subtraction from the total.
         return str(total), SUPPRESSED, SUPPRESSED, SUPPRESSED
     rate = f"{online * 100 / total:.1f}" if total else ""
@@ -236,7 +381,7 @@ def suppressed_month(rows: Sequence[tuple[int, int, int]]) -> list[tuple[str, st
         candidates = [index for index in range(len(rows)) if index not in hidden]
         if candidates:
             complement = min(candidates, key=lambda index: (rows[index][0], index))
-            shown[complement] = (SUPPRESSED,) * 4
+            shown[complement] = _HIDDEN_ROW
     return shown
 
 
@@ -258,52 +403,45 @@ def _month_moments(month: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _online_during(history: service.ProcedureHistory, start: datetime, end: datetime) -> bool:
-    """Whether the procedure was online at any moment from `start` to `end`."""
-    state = history.state_at(start)
-    if state is not None and state.online:
-        return True
-    return any(
-        event.action == "published" and start <= event.occurred_at < end for event in history.events
-    )
+def _online_months(
+    history: service.ProcedureHistory, bounds: Sequence[tuple[datetime, datetime]]
+) -> list[bool]:
+    """For each month (its first and last moment, in order): whether the procedure was
+    online at any moment of it, i.e. online as it stood at the month's start
+    (`ProcedureHistory.state_at`) or published during the month. One pass over the
+    history for all the months, applying its events as `state_at` does."""
+    events = history.events
+    published = sorted(event.occurred_at for event in events if event.action == "published")
+    online, version, applied = False, None, 0
+    during = []
+    for start, end in bounds:
+        while applied < len(events) and events[applied].occurred_at < start:
+            event = events[applied]
+            applied += 1
+            if event.action == "published":
+                online = True
+                version = event.version if event.version is not None else version
+            elif event.action == "retired":
+                online = False
+        if online and version is not None and version in history.versions:
+            during.append(True)
+            continue
+        next_publication = bisect.bisect_left(published, start)
+        during.append(next_publication < len(published) and published[next_publication] < end)
+    return during
 
 
-async def complete_months(
-    session: AsyncSession,
-    municipality: Municipality,
-    *,
-    fiscal_year: int | None,
-    today: date,
-) -> Period | None:
-    """From the first month with an application (or the fiscal year's start) to the end
-    of last month (or of the fiscal year, if earlier); None when that is empty."""
+def _complete_months(
+    municipality: Municipality, *, fiscal_year: int | None, today: date
+) -> tuple[date | None, date]:
+    """The first day of the first month and the last day of the last month the open
+    data covers: the fiscal year's (cut at the end of last month), or up to the end of
+    last month from the first month with an application (None: found from the rows)."""
     last = today.replace(day=1) - timedelta(days=1)
-    if fiscal_year is not None:
-        first, year_end = fiscal_year_bounds(fiscal_year, municipality.fiscal_year_start_month)
-        last = min(last, year_end)
-    else:
-        # The month rows (folded with the daily rows) and the deltas not folded yet: the
-        # earliest month of either, each read from the front of its index.
-        code = municipality.code
-        folded, unfolded = (
-            await session.execute(
-                select(
-                    select(func.min(usage_monthly.c.month))
-                    .where(usage_monthly.c.municipality_code == code)
-                    .scalar_subquery(),
-                    select(func.min(usage_deltas.c.received_on))
-                    .where(usage_deltas.c.municipality_code == code)
-                    .scalar_subquery(),
-                )
-            )
-        ).one()
-        months = [month for month in (folded, unfolded and month_key(unfolded)) if month]
-        if not months:
-            return None
-        first = date(min(months) // 100, min(months) % 100, 1)
-    if first > last:
-        return None
-    return Period(first, last)
+    if fiscal_year is None:
+        return None, last
+    first, year_end = fiscal_year_bounds(fiscal_year, municipality.fiscal_year_start_month)
+    return first, min(last, year_end)
 
 
 def index(municipality: Municipality, *, base_url: str, today: date) -> OpenDataIndex:

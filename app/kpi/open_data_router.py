@@ -105,15 +105,27 @@ async def applications_csv(
     """手続別・月別申請件数: complete months only, counts of 1-2 suppressed (X)."""
 
     async def build() -> bytes:
-        table = await open_data.applications(
-            session, query.municipality, fiscal_year=fiscal_year, today=query.today
+        return await open_data.applications_csv(
+            session,
+            query.municipality,
+            fiscal_year=fiscal_year,
+            today=query.today,
+            kept=_kept_parts(query.reports.request),
         )
-        return table.csv()
 
     body = await query.reports.report(("applications.csv", fiscal_year), build)
     name = f"{query.municipality.code}_applications"
     name += f"_{fiscal_year}" if fiscal_year is not None else ""
     return _csv(body, name, settings.open_data_max_age_seconds)
+
+
+def _kept_parts(request: Request) -> open_data.KeptParts:
+    """The app's parts of applications.csv kept between builds (one per app, like its
+    reports: tests that build an app each start empty)."""
+    kept: open_data.KeptParts | None = getattr(request.app.state, "open_data_parts", None)
+    if kept is None:
+        kept = request.app.state.open_data_parts = open_data.KeptParts()
+    return kept
 
 
 def _cache_control(max_age: int) -> str:

@@ -19,13 +19,17 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast, get_args
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    CompoundSelect,
     Select,
     Subquery,
     bindparam,
     case,
     func,
     literal,
+    literal_column,
+    null,
     select,
     union_all,
 )
@@ -40,6 +44,7 @@ from app.kpi.models import (
     LEAD_TIME_BUCKETS,
     LEAD_TIME_COLUMNS,
     USAGE_COUNTERS,
+    rollup_generations,
     usage_daily,
     usage_deltas,
     usage_monthly,
@@ -520,18 +525,104 @@ async def _figures(
     return grouped, _figures_of(total_sums, _percentiles(merged))
 
 
+MonthCounts = dict[tuple[uuid.UUID, int], tuple[int, int]]
+"""(online, counter) received per (procedure, yyyymm)."""
+
+
+@dataclass(frozen=True)
+class ReceivedCounts:
+    """Applications received per procedure and month, as read in one statement (one
+    snapshot of the database), split by where they were read from."""
+
+    generation: int
+    """The municipality's rollup generation (kpi_rollup_generations, 0 before the first
+    fold): the month rows change only together with it, so `folded` read at the same
+    generation is the same."""
+    publications: tuple[int, int]
+    """The number and last id of the municipality's publish/retire events
+    (forms_repository.publication_marks): the catalog history changes only with them."""
+    folded: MonthCounts | None
+    """From the month rows (kpi_usage_monthly); None when not asked for."""
+    unfolded: MonthCounts
+    """From the deltas not folded yet."""
+
+
+_FOLDED, _UNFOLDED, _MARKS = 0, 1, 2
+
+
 async def received_by_procedure_month(
-    session: AsyncSession, municipality_code: str, period: Period
-) -> dict[tuple[uuid.UUID, int], tuple[int, int, int]]:
-    """(申請件数, online, counter) per procedure and yyyymm received in the period, from
-    the same rollups as `usage`; plain numbers, since the open data builds thousands of
-    cells from them."""
-    query = UsageQuery(municipality_code, period, ("procedure", "month"), {}, 4, False)
-    rows = await session.execute(*query.statement())
-    return {
-        (procedure_id, int(month)): (int(received or 0), int(online or 0), int(counter or 0))
-        for procedure_id, month, received, online, counter, *_ in rows
-    }
+    session: AsyncSession,
+    municipality_code: str,
+    *,
+    first: date | None,
+    last: date,
+    folded: bool = True,
+) -> ReceivedCounts:
+    """Applications received online and at the counter per procedure and yyyymm, in
+    the whole months from `first` (from the earliest row when None) to `last`, from the
+    same rollups as `usage`: the month rows (unless `folded` is False, e.g. when the
+    caller holds them for the current generation) and the deltas not folded yet. A
+    procedure and month with a row of zeros has an entry of zeros. Plain numbers: the
+    open data builds thousands of cells from them."""
+    rows = await session.execute(
+        _received_by_procedure_month(folded),
+        {
+            "municipality_code": municipality_code,
+            "first_month": month_key(first) if first is not None else 0,
+            "last_month": month_key(last),
+            "first_day": first or date.min,
+            "last_day": last,
+        },
+    )
+    counts: dict[int, MonthCounts] = {_FOLDED: {}, _UNFOLDED: {}}
+    generation, publications = 0, (0, 0)
+    for source, procedure_id, month, online, counter in rows:
+        if source == _MARKS:
+            generation, publications = int(month or 0), (int(online or 0), int(counter or 0))
+        else:
+            counts[source][(procedure_id, int(month))] = (int(online), int(counter))
+    return ReceivedCounts(
+        generation, publications, counts[_FOLDED] if folded else None, counts[_UNFOLDED]
+    )
+
+
+@functools.cache
+def _received_by_procedure_month(folded: bool) -> CompoundSelect[Any]:
+    """Built once per shape: the sums per source, procedure and month, then one row of
+    the marks (the generation, the publication count and last id) read with them."""
+
+    def rows_of(table: Any, source: int, *conditions: ColumnElement[bool]) -> Select[Any]:
+        return select(
+            literal_column(str(source)).label("source"),
+            table.c.procedure_id,
+            table.c.channel,
+            table.c.month,
+            table.c.received,
+        ).where(table.c.municipality_code == bindparam("municipality_code"), *conditions)
+
+    days = usage_deltas.c.received_on.between(bindparam("first_day"), bindparam("last_day"))
+    parts = [rows_of(usage_deltas, _UNFOLDED, days)]
+    if folded:
+        months = usage_monthly.c.month.between(bindparam("first_month"), bindparam("last_month"))
+        parts.append(rows_of(usage_monthly, _FOLDED, months))
+    source = union_all(*parts).subquery()
+    online = source.c.channel == "online"
+    sums = select(
+        source.c.source,
+        source.c.procedure_id,
+        source.c.month,
+        func.sum(case((online, source.c.received), else_=0)),
+        func.sum(case((online, 0), else_=source.c.received)),
+    ).group_by(source.c.source, source.c.procedure_id, source.c.month)
+    code: BindParameter[str] = bindparam("municipality_code")
+    generation = (
+        select(rollup_generations.c.generation)
+        .where(rollup_generations.c.municipality_code == code)
+        .scalar_subquery()
+    )
+    published, last_published = forms_repository.publication_marks(code)
+    marks = select(literal_column(str(_MARKS)), null(), generation, published, last_published)
+    return union_all(sums, marks)
 
 
 def _percentiles(histogram: dict[int, int]) -> tuple[int | None, int | None]:
