@@ -232,10 +232,10 @@ async def receive_new(
     """A new application created and moved out of draft in one request (create+submit):
     what `record_creation` then `transition` do, without the ORM's unit of work.
 
-    `submission` is built but not added to the session. Its row goes in with one INSERT,
-    its two events (None -> draft, draft -> `to`) with another; then the object joins
-    the session as if just loaded (so listeners find it there without a query) and the
-    listeners hear the transition, in the caller's transaction."""
+    `submission` is built but not added to the session. Its row and its two events (None
+    -> draft, draft -> `to`) go in with one statement on PostgreSQL, two elsewhere; then
+    the object joins the session as if just loaded (so listeners find it there without
+    a query) and the listeners hear the transition, in the caller's transaction."""
     ensure_allowed(Status.DRAFT, to)
     submission.status = to
     submission.updated_at = now
@@ -243,17 +243,21 @@ async def receive_new(
     row = {column.key: getattr(submission, column.key) for column in _submissions.columns}
     for key, value in row.items():  # every column loaded: nothing left to expire
         setattr(submission, key, value)
-    # None left out: SQL NULL, as the ORM writes an attribute never set (not JSON null).
-    await _INSERT_SUBMISSION.run(
-        session, {key: value for key, value in row.items() if value is not None}
-    )
     created = _event_row(submission, None, Status.DRAFT, actor, None, now, paid_amount=0)
     # As record_creation stored it: before the fee and the identity method were known.
     created.update(fee_total=None, identity_method=None)
     received = _event_row(submission, Status.DRAFT, to, actor, None, now, paid_amount=0)
-    rows = await _INSERT_TWO_EVENTS.rows(
-        session, {**_numbered(created, 0), **_numbered(received, 1)}
-    )
+    events = {**_numbered(created, 0), **_numbered(received, 1)}
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip: the application's row goes in as a WITH of the events' INSERT.
+        new = {f"new_{key}": value for key, value in row.items()}
+        rows = await _INSERT_WITH_EVENTS_ON_POSTGRESQL.rows(session, {**new, **events})
+    else:
+        # None left out: SQL NULL, as the ORM writes an attribute never set (not JSON null).
+        await _INSERT_SUBMISSION.run(
+            session, {key: value for key, value in row.items() if value is not None}
+        )
+        rows = await _INSERT_TWO_EVENTS.rows(session, events)
     received_id = next(event_id for event_id, status in rows if status != Status.DRAFT)
     make_transient_to_detached(submission)
     session.add(submission)
@@ -319,7 +323,7 @@ def _numbered(row: Mapping[str, object], index: int) -> dict[str, object]:
 # Built once: they run on every create+submit; rows are passed as parameters. The two
 # events go in with one statement, their rows named `<column>_0` and `<column>_1`.
 _INSERT_SUBMISSION = HotStatement(insert(_submissions))
-_INSERT_TWO_EVENTS = HotStatement(
+_two_events = (
     insert(_events)
     .values(
         [
@@ -329,6 +333,16 @@ _INSERT_TWO_EVENTS = HotStatement(
     )
     .returning(_events.c.id, _events.c.to_status)
 )
+_INSERT_TWO_EVENTS = HotStatement(_two_events)
+_INSERT_WITH_EVENTS_ON_POSTGRESQL = HotStatement(
+    _two_events.add_cte(
+        insert(_submissions)
+        .values({c.key: bindparam(f"new_{c.key}", type_=c.type) for c in _submissions.columns})
+        .cte("new_submission")
+    )
+)
+"""The same, on PostgreSQL with the application's row (`new_<column>`; None is SQL NULL)
+inserted by a WITH of the same statement: the events' foreign key is checked at its end."""
 
 
 def _event_row(
