@@ -216,24 +216,20 @@ class _Counts:
 async def _received(
     session: AsyncSession, kept: KeptParts, code: str, first: date | None, last: date
 ) -> _Counts:
-    """The month rows' sums, kept for their generation, plus the deltas, read in one
-    statement with the generation (a fold between two statements would otherwise count
-    its deltas twice or not at all)."""
+    """The month rows' sums, kept for their generation, plus the deltas: one statement
+    reads the deltas with the generation, and the month rows too when it moved (a fold
+    between two statements could count its deltas twice or not at all)."""
     bounds = (code, first, last)
     held = kept.folded(bounds)
     read = await service.received_by_procedure_month(
-        session, code, first=first, last=last, folded=held is None
+        session, code, first=first, last=last, held_generation=held[0] if held else None
     )
     if read.folded is not None:
         kept.keep_folded(bounds, read.generation, read.folded)
         folded = read.folded
-    elif held is not None and held[0] == read.generation:
+    else:
+        assert held is not None
         folded = held[1]
-    else:  # folded since: read them again, with the deltas of that moment
-        read = await service.received_by_procedure_month(session, code, first=first, last=last)
-        assert read.folded is not None
-        kept.keep_folded(bounds, read.generation, read.folded)
-        folded = read.folded
     sums = dict(folded)
     for key, (online, counter) in read.unfolded.items():
         before = sums.get(key)

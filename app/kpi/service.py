@@ -542,7 +542,8 @@ class ReceivedCounts:
     """The number and last id of the municipality's publish/retire events
     (forms_repository.publication_marks): the catalog history changes only with them."""
     folded: MonthCounts | None
-    """From the month rows (kpi_usage_monthly); None when not asked for."""
+    """From the month rows (kpi_usage_monthly); None when the generation is the one the
+    caller holds them for (they were not read)."""
     unfolded: MonthCounts
     """From the deltas not folded yet."""
 
@@ -556,40 +557,47 @@ async def received_by_procedure_month(
     *,
     first: date | None,
     last: date,
-    folded: bool = True,
+    held_generation: int | None = None,
 ) -> ReceivedCounts:
     """Applications received online and at the counter per procedure and yyyymm, in
     the whole months from `first` (from the earliest row when None) to `last`, from the
-    same rollups as `usage`: the month rows (unless `folded` is False, e.g. when the
-    caller holds them for the current generation) and the deltas not folded yet. A
-    procedure and month with a row of zeros has an entry of zeros. Plain numbers: the
-    open data builds thousands of cells from them."""
+    same rollups as `usage`: the deltas not folded yet, and the month rows unless the
+    generation is still `held_generation` (the caller holds them). A procedure and
+    month with a row of zeros has an entry of zeros. Plain numbers: the open data
+    builds thousands of cells from them."""
     rows = await session.execute(
-        _received_by_procedure_month(folded),
+        _RECEIVED_BY_PROCEDURE_MONTH,
         {
             "municipality_code": municipality_code,
             "first_month": month_key(first) if first is not None else 0,
             "last_month": month_key(last),
             "first_day": first or date.min,
             "last_day": last,
+            "held_generation": -1 if held_generation is None else held_generation,
         },
     )
     counts: dict[int, MonthCounts] = {_FOLDED: {}, _UNFOLDED: {}}
     generation, publications = 0, (0, 0)
     for source, procedure_id, month, online, counter in rows:
         if source == _MARKS:
-            generation, publications = int(month or 0), (int(online or 0), int(counter or 0))
+            generation, publications = int(month), (int(online), int(counter))
         else:
             counts[source][(procedure_id, int(month))] = (int(online), int(counter))
-    return ReceivedCounts(
-        generation, publications, counts[_FOLDED] if folded else None, counts[_UNFOLDED]
+    folded = counts[_FOLDED] if generation != held_generation else None
+    return ReceivedCounts(generation, publications, folded, counts[_UNFOLDED])
+
+
+def _received_by_procedure_month() -> CompoundSelect[Any]:
+    """The sums per source, procedure and month, then one row of the marks (the
+    generation, the publication count and last id) read with them; the month rows only
+    when the generation is not the one held."""
+    code: BindParameter[str] = bindparam("municipality_code")
+    generation = func.coalesce(
+        select(rollup_generations.c.generation)
+        .where(rollup_generations.c.municipality_code == code)
+        .scalar_subquery(),
+        0,
     )
-
-
-@functools.cache
-def _received_by_procedure_month(folded: bool) -> CompoundSelect[Any]:
-    """Built once per shape: the sums per source, procedure and month, then one row of
-    the marks (the generation, the publication count and last id) read with them."""
 
     def rows_of(table: Any, source: int, *conditions: ColumnElement[bool]) -> Select[Any]:
         return select(
@@ -598,14 +606,14 @@ def _received_by_procedure_month(folded: bool) -> CompoundSelect[Any]:
             table.c.channel,
             table.c.month,
             table.c.received,
-        ).where(table.c.municipality_code == bindparam("municipality_code"), *conditions)
+        ).where(table.c.municipality_code == code, *conditions)
 
     days = usage_deltas.c.received_on.between(bindparam("first_day"), bindparam("last_day"))
-    parts = [rows_of(usage_deltas, _UNFOLDED, days)]
-    if folded:
-        months = usage_monthly.c.month.between(bindparam("first_month"), bindparam("last_month"))
-        parts.append(rows_of(usage_monthly, _FOLDED, months))
-    source = union_all(*parts).subquery()
+    months = usage_monthly.c.month.between(bindparam("first_month"), bindparam("last_month"))
+    moved = generation != bindparam("held_generation")
+    source = union_all(
+        rows_of(usage_deltas, _UNFOLDED, days), rows_of(usage_monthly, _FOLDED, months, moved)
+    ).subquery()
     online = source.c.channel == "online"
     sums = select(
         source.c.source,
@@ -614,15 +622,19 @@ def _received_by_procedure_month(folded: bool) -> CompoundSelect[Any]:
         func.sum(case((online, source.c.received), else_=0)),
         func.sum(case((online, 0), else_=source.c.received)),
     ).group_by(source.c.source, source.c.procedure_id, source.c.month)
-    code: BindParameter[str] = bindparam("municipality_code")
-    generation = (
-        select(rollup_generations.c.generation)
-        .where(rollup_generations.c.municipality_code == code)
-        .scalar_subquery()
-    )
     published, last_published = forms_repository.publication_marks(code)
-    marks = select(literal_column(str(_MARKS)), null(), generation, published, last_published)
+    marks = select(
+        literal_column(str(_MARKS)),
+        null(),
+        generation,
+        func.coalesce(published, 0),
+        func.coalesce(last_published, 0),
+    )
     return union_all(sums, marks)
+
+
+_RECEIVED_BY_PROCEDURE_MONTH = _received_by_procedure_month()
+"""Built once (every rebuild of the open data runs it)."""
 
 
 def _percentiles(histogram: dict[int, int]) -> tuple[int | None, int | None]:
