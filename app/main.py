@@ -30,6 +30,7 @@ from app.municipalities.router import router as municipalities_router
 from app.notifications import sender as notification_sender
 from app.notifications.router import admin_router as notifications_admin_router
 from app.payments.router import router as payments_router
+from app.payments.router import webhook_router as payments_webhook_router
 from app.submissions.router import router as submissions_router
 from app.web import router as web
 
@@ -137,7 +138,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # proxy names. The server itself runs with proxy headers off (app/serve.py).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(health_router)
-    # First of the API: every request walks the routes in order until one matches, and
+    # The providers' webhook (one route; each payment event, and its retries) ahead of
+    # the API it shares no path with.
+    app.include_router(payments_webhook_router, prefix=API_PREFIX)
+    # Then the rest of the API: every request walks the routes in order until one matches, and
     # these (create, submit, read) are the busiest. No other router's paths overlap them.
     app.include_router(submissions_router, prefix=API_PREFIX)
     app.include_router(municipalities_router, prefix=API_PREFIX)

@@ -1,6 +1,7 @@
-"""Every payment route, gathered for create_app(): citizens, the provider webhooks and
-the demo page, finance (/admin/payments, /admin/refunds, /admin/submissions/{id}/fee)
-and reconciliation (/admin/reconciliation)."""
+"""Every payment route, gathered for create_app(): citizens and the demo page, finance
+(/admin/payments, /admin/refunds, /admin/submissions/{id}/fee) and reconciliation
+(/admin/reconciliation) in `router`; the provider webhooks in `webhook_router`, which
+create_app() includes ahead of the rest of the API."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter
 
 from app.payments.admin_router import router as admin_router
 from app.payments.citizen_router import router as citizen_router
+from app.payments.citizen_router import webhook_router as webhook_router
 from app.payments.dependencies import close_providers
 from app.payments.reconciliation.router import router as reconciliation_router
 

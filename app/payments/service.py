@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -319,6 +319,58 @@ async def find_payment(
     return None
 
 
+async def lock_payment(session: AsyncSession, payment_id: str) -> Payment | None:
+    """The payment with our id `payment_id` (a provider's metadata), read afresh and
+    locked until commit together with its application, in two statements: the
+    application first (found through the payment), then the payment, the order
+    apply_facts locks them in. None when no payment has that id. apply_facts then
+    neither reads nor locks them again in this transaction."""
+    try:
+        wanted = uuid.UUID(payment_id)
+    except ValueError:
+        return None
+    submission = await session.scalar(
+        _LOCK_SUBMISSION_OF_PAYMENT, {"payment_id": wanted}, execution_options=_FRESH
+    )
+    if submission is None:
+        return None
+    lifecycle.held_locks(session).add(submission.id)
+    payment = await _locked(session, wanted)
+    _held_payment_locks(session)[payment.id] = submission
+    return payment
+
+
+_FRESH = {"populate_existing": True}
+_LOCK_SUBMISSION_OF_PAYMENT = (
+    select(Submission)
+    .where(
+        Submission.id
+        == select(Payment.submission_id)
+        .where(Payment.id == bindparam("payment_id"))
+        .scalar_subquery()
+    )
+    .with_for_update()
+)
+"""Built once: every webhook that names our payment runs it."""
+
+
+def _held_payment_locks(session: AsyncSession) -> dict[uuid.UUID, Submission]:
+    """The payments this transaction read with FOR UPDATE through lock_payment, each with
+    its application, locked with it (see app.submissions.lifecycle.held_locks, which
+    records the applications). Holding the application here also keeps it in the
+    session: the session holds unchanged objects only weakly."""
+    transaction = session.sync_session.get_transaction()
+    held = session.info.get(_HELD_PAYMENT_LOCKS)
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        session.info[_HELD_PAYMENT_LOCKS] = held
+    locked: dict[uuid.UUID, Submission] = held[1]
+    return locked
+
+
+_HELD_PAYMENT_LOCKS = "payments_locked_for_update"
+
+
 async def apply_facts(
     session: AsyncSession,
     payment_id: uuid.UUID,
@@ -338,8 +390,13 @@ async def apply_facts(
     loaded = await session.get(Payment, payment_id)
     if loaded is None:
         raise PaymentNotFound()
-    submission = await submissions.get_for_update(session, loaded.submission_id)
-    payment = await _locked(session, payment_id)
+    held = _held_payment_locks(session).get(payment_id)
+    if held is not None and held.id in lifecycle.held_locks(session):
+        # lock_payment locked and read both afresh in this transaction
+        submission, payment = held, loaded
+    else:
+        submission = await submissions.get_for_update(session, loaded.submission_id)
+        payment = await _locked(session, payment_id)
     changed = False
     if payment_intent_id and payment.provider_payment_intent_id is None:
         payment.provider_payment_intent_id, changed = payment_intent_id, True
@@ -386,10 +443,22 @@ async def net_paid(session: AsyncSession, submission_id: uuid.UUID) -> int:
     """What the applicant has paid for the submission, net of refunds (yen): the paid
     amount every lifecycle transition records (registered in app.listeners). Reads the
     database, so a change to a payment is flushed before the transition it causes."""
-    payments = await session.scalars(
-        select(Payment).where(Payment.submission_id == submission_id, Payment.paid_at.is_not(None))
+    return int(await session.scalar(_NET_PAID, {"submission_id": submission_id}) or 0)
+
+
+def _net_paid_sql() -> Any:
+    """Payment.net_paid summed over one application's payments, in SQL."""
+    lost = case(
+        (Payment.dispute_status == "lost", func.coalesce(Payment.dispute_amount, 0)), else_=0
     )
-    return sum(payment.net_paid for payment in payments)
+    kept = Payment.amount - Payment.refunded_amount - lost
+    return select(func.coalesce(func.sum(case((kept > 0, kept), else_=0)), 0)).where(
+        Payment.submission_id == bindparam("submission_id"), Payment.paid_at.is_not(None)
+    )
+
+
+_NET_PAID = _net_paid_sql()
+"""Built once: every transition reads it (app.listeners)."""
 
 
 # --- One balance per application ----------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,12 +48,12 @@ async def receive_event(
     if not await _store(session, provider.name, event, now):
         return ReceivedEvent(event.id, event.type, "duplicate")
     handled = await _handle(session, provider, event, now)
-    await _mark_handled(session, provider.name, event.id, handled, now)
+    waiting = await _mark_handled(session, provider.name, event.id, handled, now)
     if handled.outcome == "unmatched":
         logger.info(
             "%s event %s (%s) names no payment of ours yet", provider.name, event.id, event.type
         )
-    elif handled.learnt_intent and handled.related_id is not None:
+    elif waiting and handled.related_id is not None:
         await _replay_unmatched(session, provider, handled.related_id, now)
     return ReceivedEvent(event.id, event.type, handled.outcome)
 
@@ -95,13 +95,16 @@ async def _handle(
     if found.ref is None:
         return _Handled("ignored")
     ref = found.ref
-    payment = await service.find_payment(
-        session,
-        payment_id=ref.payment_id,
-        checkout_id=ref.checkout_id,
-        payment_intent_id=ref.payment_intent_id,
-        charge_id=ref.charge_id,
-    )
+    # Our id in the metadata (most events): the payment and its application are read
+    # and locked at once, as applying the facts needs them.
+    payment = await service.lock_payment(session, ref.payment_id) if ref.payment_id else None
+    if payment is None:
+        payment = await service.find_payment(
+            session,
+            checkout_id=ref.checkout_id,
+            payment_intent_id=ref.payment_intent_id,
+            charge_id=ref.charge_id,
+        )
     if payment is None:
         return _Handled("unmatched", None, ref.payment_intent_id)
     differences = _differences(payment, provider.name, found.claims)
@@ -222,15 +225,42 @@ def _inbox_insert(dialect: str) -> Any:
 
 async def _mark_handled(
     session: AsyncSession, provider: str, event_id: str, handled: _Handled, now: datetime
-) -> None:
-    await session.execute(
-        update(ProviderEvent)
-        .where(ProviderEvent.provider == provider, ProviderEvent.event_id == event_id)
-        .values(
-            handled_at=now,
-            outcome=handled.outcome,
-            payment_id=handled.payment_id,
-            related_id=handled.related_id,
-        )
-        .execution_options(synchronize_session=False)
+) -> bool:
+    """Record the outcome. True when the event told us its payment's PaymentIntent and
+    events that named it before (`unmatched`) wait in the inbox: the same statement
+    looks, so the common case (none waiting) costs no second round trip."""
+    values = {
+        "inbox_provider": provider,
+        "inbox_event_id": event_id,
+        "handled_at": now,
+        "outcome": handled.outcome,
+        "payment_id": handled.payment_id,
+        "related_id": handled.related_id,
+    }
+    if not (handled.learnt_intent and handled.related_id is not None):
+        await session.execute(_MARK_HANDLED, values)
+        return False
+    waiting = await session.scalar(
+        _MARK_HANDLED_AND_LOOK, {**values, "intent_id": handled.related_id}
     )
+    return bool(waiting)
+
+
+_inbox = cast(Table, ProviderEvent.__table__)
+_waiting = _inbox.alias("waiting")
+# The SET columns come from the parameters (handled_at, outcome, payment_id, related_id).
+_MARK_HANDLED = update(_inbox).where(
+    _inbox.c.provider == bindparam("inbox_provider"),
+    _inbox.c.event_id == bindparam("inbox_event_id"),
+)
+_MARK_HANDLED_AND_LOOK = _MARK_HANDLED.returning(
+    exists()
+    .where(
+        _waiting.c.provider == bindparam("inbox_provider"),
+        _waiting.c.outcome == "unmatched",
+        _waiting.c.related_id == bindparam("intent_id"),
+    )
+    .label("waiting")
+)
+"""Built once. The subquery sees the inbox as the statement started (this event not yet
+marked): the same events the separate query after it used to find."""
