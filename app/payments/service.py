@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, func, select
+from sqlalchemy import ColumnElement, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
@@ -27,7 +28,7 @@ from app.auth.principals import Caller
 from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffPrincipal
 from app.config import Settings
-from app.db import fetch_page, new_uuid, rows_of_submission
+from app.db import fetch_page, new_uuid, rows_of_submission, table_of
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.forms import service as forms
 from app.municipalities.service import get_municipality
@@ -394,6 +395,9 @@ async def apply_facts(
     if held is not None and held.id in lifecycle.held_locks(session):
         # lock_payment locked and read both afresh in this transaction
         submission, payment = held, loaded
+        if _pays_at_once(payment, submission, facts, refund, dispute):
+            await _succeed_at_once(session, payment, submission, now, payment_intent_id, charge_id)
+            return True
     else:
         submission = await submissions.get_for_update(session, loaded.submission_id)
         payment = await _locked(session, payment_id)
@@ -1246,6 +1250,103 @@ async def _record_refund_requested(
         reason=refund.reason,
         details=details,
     )
+
+
+def _pays_at_once(
+    payment: Payment,
+    submission: Submission,
+    facts: Sequence[Fact],
+    refund: RefundReport | None,
+    dispute: DisputeReport | None,
+) -> bool:
+    """The common report: the money arrived for an open payment of an application that
+    waits for it, nothing else said (what _succeed does through its transition)."""
+    return (
+        len(facts) == 1
+        and facts[0].kind == "succeeded"
+        and refund is None
+        and dispute is None
+        and PaymentStatus(payment.status) in OPEN
+        and submission.status == Status.AWAITING_PAYMENT
+    )
+
+
+async def _succeed_at_once(
+    session: AsyncSession,
+    payment: Payment,
+    submission: Submission,
+    now: datetime,
+    payment_intent_id: str | None,
+    charge_id: str | None,
+) -> None:
+    """apply_facts + _succeed for `_pays_at_once`, both rows locked by lock_payment: the
+    payment is written with one UPDATE instead of the unit of work (the same columns
+    the flush would write), which also reads what the application's other payments
+    keep, so the transition to `paid` knows the net amount paid without a query."""
+    target = paid_status(payment.amount, payment.refunded_amount, payment.dispute_status)
+    if not is_allowed(PaymentStatus(payment.status), target):
+        raise AssertionError(f"payment {payment.id}: {payment.status} -> {target}")
+    wanted: dict[str, object] = {
+        "provider_payment_intent_id": payment.provider_payment_intent_id or payment_intent_id,
+        "provider_charge_id": payment.provider_charge_id or charge_id,
+        "paid_at": now,
+        "redirect_url": None,
+        "voucher": None,
+    }
+    # Only what changes, as a flush writes it (None into a JSON column that holds SQL
+    # NULL would write JSON null).
+    changes: dict[str, object] = {
+        key: value for key, value in wanted.items() if getattr(payment, key) != value
+    }
+    changes.update(status=str(target), updated_at=now, row_version=payment.row_version + 1)
+    others = await session.scalar(
+        _PAY, {**changes, "paying_id": payment.id, "paying_version": payment.row_version}
+    )
+    if others is None:
+        raise PaymentChanged()
+    for key, value in changes.items():  # the object as the row now is, nothing to flush
+        set_committed_value(payment, key, value)
+    await lifecycle.transition_held(
+        session,
+        submission,
+        Status.PAID,
+        SYSTEM,
+        "手数料の支払を確認しました",
+        now=now,
+        paid_amount=int(others) + payment.net_paid,
+    )
+
+
+def _pay_statement() -> Any:
+    """UPDATE of one payment (SET columns from the parameters) if its version is still
+    the one read, returning the net amount the application's other payments keep (the
+    sum net_paid reads, without this payment)."""
+    payments = table_of(Payment)
+    other = payments.alias("other")
+    lost = case(
+        (other.c.dispute_status == "lost", func.coalesce(other.c.dispute_amount, 0)), else_=0
+    )
+    kept = other.c.amount - other.c.refunded_amount - lost
+    others = (
+        select(func.coalesce(func.sum(case((kept > 0, kept), else_=0)), 0))
+        .where(
+            other.c.submission_id == payments.c.submission_id,
+            other.c.id != payments.c.id,
+            other.c.paid_at.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    return (
+        update(payments)
+        .where(
+            payments.c.id == bindparam("paying_id"),
+            payments.c.row_version == bindparam("paying_version"),
+        )
+        .returning(others.label("others_paid"))
+    )
+
+
+_PAY = _pay_statement()
 
 
 async def _refresh_refunded(session: AsyncSession, payment: Payment) -> None:

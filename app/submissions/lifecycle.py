@@ -16,9 +16,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from sqlalchemy import bindparam, insert, inspect, select
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import HotStatement, table_of
@@ -226,6 +227,48 @@ async def transition(
     return event
 
 
+async def transition_held(
+    session: AsyncSession,
+    submission: Submission,
+    to: Status,
+    actor: Actor,
+    comment: str | None = None,
+    *,
+    now: datetime,
+    paid_amount: int,
+) -> int:
+    """`transition` for a caller that read the application FOR UPDATE in this transaction
+    (held_locks) and knows the net amount paid after it (e.g. a payment it just
+    recorded): the status and the event go in with two Core statements, without the
+    unit of work; the listeners hear the same facts. The event's id."""
+    ensure_allowed(submission.status, to)
+    if inspect(submission).modified:
+        await flush_submission(session)  # its own changes first, as transition does
+    await _lock_current_version(session, submission)  # a no-op when held
+    previous = Status(submission.status)
+    moved: dict[str, object] = {
+        "status": str(to),
+        "updated_at": now,
+        "row_version": submission.row_version + 1,
+    }
+    if to in DECISIONS:
+        moved["decided_at"] = now
+    result = await session.execute(
+        _MOVE, {**moved, "moving_id": submission.id, "moving_version": submission.row_version}
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise SubmissionChanged()
+    for key, value in moved.items():  # the object as the row now is, nothing to flush
+        set_committed_value(submission, key, value)
+    row = _event_row(submission, previous, to, actor, comment, now, paid_amount=paid_amount)
+    event_id: int = (await session.execute(_INSERT_EVENT, row)).scalar_one()
+    await listeners.notify(
+        session, _facts(event_id, submission, previous, actor, comment, paid_amount, now)
+    )
+    await flush_submission(session)
+    return event_id
+
+
 async def receive_new(
     session: AsyncSession, submission: Submission, to: Status, actor: Actor, *, now: datetime
 ) -> None:
@@ -343,6 +386,13 @@ _INSERT_WITH_EVENTS_ON_POSTGRESQL = HotStatement(
 )
 """The same, on PostgreSQL with the application's row (`new_<column>`; None is SQL NULL)
 inserted by a WITH of the same statement: the events' foreign key is checked at its end."""
+_INSERT_EVENT = insert(_events).returning(_events.c.id)
+# transition_held: the SET columns come from the parameters (status, updated_at,
+# row_version, decided_at); the row only if no one changed it since it was read.
+_MOVE = update(_submissions).where(
+    _submissions.c.id == bindparam("moving_id"),
+    _submissions.c.row_version == bindparam("moving_version"),
+)
 
 
 def _event_row(
