@@ -7,6 +7,7 @@ built from these; `app.forms.definition` re-exports them.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
@@ -67,11 +68,12 @@ class Comparison(Strict):
             )
         return self
 
-    @property
+    # Read on every evaluation of every condition: found once per (immutable) comparison.
+    @cached_property
     def operator(self) -> str:
         return next(name for name in OPERATORS if getattr(self, name) is not None)
 
-    @property
+    @cached_property
     def operand(self) -> Any:
         return getattr(self, self.operator)
 

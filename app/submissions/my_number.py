@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import os
 from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
@@ -136,10 +135,24 @@ def _map(
     answers: Mapping[str, Any],
     convert: Callable[[str], str],
 ) -> dict[str, Any]:
-    result = copy.deepcopy(dict(answers))
+    result = _copied(answers)
     for _, container, key in list(_slots(definition, result)):
         container[key] = convert(container[key])
     return result
+
+
+def _copied(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of JSON answers (dicts, lists and scalars), in a fraction of the time
+    `copy.deepcopy` takes to do the same."""
+    return {key: _copied_value(value) for key, value in answers.items()}
+
+
+def _copied_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copied_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied_value(item) for item in value]
+    return value
 
 
 def _slots(
