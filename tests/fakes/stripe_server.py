@@ -575,7 +575,8 @@ class FakeStripe:
                 body = action(params, request)
                 if request.method == "POST" and key:
                     self.state.idempotency[key] = (fingerprint, 200, body, self.now())
-            return JSONResponse(body, headers=headers)
+                # Rendered under the lock: a body may share values with the state.
+                return JSONResponse(body, headers=headers)
         except StripeError as error:
             return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
@@ -812,11 +813,15 @@ class FakeStripe:
             start = positions[params["starting_after"]] + 1
         page = matching[start : start + limit]
         expand_source = "data.source" in params.get("expand", [])
+        # Views, not copies: the page is rendered before the lock is released (_handle),
+        # and nothing keeps it, so a deep copy per transaction would only cost time.
         data = []
         for txn in page:
-            item = _public(txn)
+            item = _view(txn)
             if expand_source and txn["source"]:
-                item["source"] = copy.deepcopy(self._source_object(txn["source"]))
+                source = self._source_of(txn["source"])
+                if source is not None:
+                    item["source"] = _view(source)
             data.append(item)
         return {
             "object": "list",
@@ -961,7 +966,7 @@ class FakeStripe:
         self._balance_version += 1
         return txn
 
-    def _source_object(self, source_id: str) -> dict[str, Any] | str:
+    def _source_of(self, source_id: str) -> dict[str, Any] | None:
         for collection in (
             self.state.charges,
             self.state.refunds,
@@ -969,8 +974,8 @@ class FakeStripe:
             self.state.payouts,
         ):
             if source_id in collection:
-                return _public(collection[source_id])
-        return source_id
+                return collection[source_id]
+        return None
 
     def _expand(self, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
         expanded = _public(obj)
@@ -1013,6 +1018,12 @@ class FakeStripe:
 def _public(obj: dict[str, Any]) -> dict[str, Any]:
     """A deep copy without the fake's private fields (`_...`)."""
     return {key: copy.deepcopy(value) for key, value in obj.items() if not key.startswith("_")}
+
+
+def _view(obj: dict[str, Any]) -> dict[str, Any]:
+    """`obj` without the fake's private fields, sharing its values: only for a response
+    rendered while the lock is held."""
+    return {key: value for key, value in obj.items() if key[0] != "_"}
 
 
 def _integer(value: Any) -> int | None:

@@ -4,7 +4,7 @@ payments started through it, webhooks delivered signed, rows read back."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,7 +155,7 @@ class StubLedger:
     async def payout(self, payout_id: str) -> LedgerPayout:
         return LedgerPayout(payout_id, 0, "JPY", "paid", None, utcnow())
 
-    async def transactions(self, **_: Any) -> AsyncIterator[LedgerTransaction]:
+    async def transactions(self, **_: Any) -> AsyncGenerator[LedgerTransaction, None]:
         for transaction in ():
             yield transaction
 

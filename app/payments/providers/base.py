@@ -15,7 +15,7 @@ app.payments.providers, reached at `/api/v1/payments/{name}/webhook`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Protocol
@@ -211,8 +211,9 @@ class Ledger(Protocol):
         payout_id: str | None = None,
         created_from: datetime | None = None,
         created_to: datetime | None = None,
-    ) -> AsyncIterator[LedgerTransaction]:
-        """Every balance transaction of the payout, or created in [from, to)."""
+    ) -> AsyncGenerator[LedgerTransaction, None]:
+        """Every balance transaction of the payout, or created in [from, to); closed
+        (`aclose`) when the caller stops early."""
         ...
 
 

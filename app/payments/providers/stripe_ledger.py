@@ -8,7 +8,9 @@ does what matters: authentication, the pinned API version, retries, Stripe's err
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -39,7 +41,7 @@ class StripeLedger:
         payout_id: str | None = None,
         created_from: datetime | None = None,
         created_to: datetime | None = None,
-    ) -> AsyncIterator[LedgerTransaction]:
+    ) -> AsyncGenerator[LedgerTransaction, None]:
         # The source is expanded so a charge or refund names our ids (its metadata)
         # without one more request per transaction.
         params: dict[str, Any] = {"limit": PAGE_SIZE, "expand": ["data.source"]}
@@ -52,20 +54,34 @@ class StripeLedger:
             created["lt"] = int(created_to.timestamp())
         if created:
             params["created"] = created
-        while True:
-            try:
-                response = await self._client.raw_request_async(
-                    "get", "/v1/balance_transactions", **params
-                )
-            except stripe.StripeError as error:
-                raise _unavailable(error) from error
-            page: Mapping[str, Any] = response.data
-            data = page.get("data") or []
-            for transaction in data:
-                yield transaction_from(transaction)
-            if not page.get("has_more") or not data:
-                return
-            params["starting_after"] = data[-1]["id"]
+        # The next page is asked for as soon as this one names its last transaction, so
+        # Stripe works on it while this one is converted and handed on.
+        pending: asyncio.Task[Mapping[str, Any]] | None = asyncio.create_task(self._page(params))
+        try:
+            while pending is not None:
+                page = await pending
+                pending = None
+                data = page.get("data") or []
+                if page.get("has_more") and data:
+                    params = {**params, "starting_after": data[-1]["id"]}
+                    pending = asyncio.create_task(self._page(params))
+                for transaction in data:
+                    yield transaction_from(transaction)
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ProviderUnavailable):
+                    await pending
+
+    async def _page(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        try:
+            response = await self._client.raw_request_async(
+                "get", "/v1/balance_transactions", **params
+            )
+        except stripe.StripeError as error:
+            raise _unavailable(error) from error
+        page: Mapping[str, Any] = response.data
+        return page
 
 
 def payout_from(payout: Mapping[str, Any]) -> LedgerPayout:

@@ -23,7 +23,7 @@ from operator import itemgetter
 from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, exists, func, insert, literal_column, select, text, update
+from sqlalchemy import Table, any_, exists, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -287,15 +287,17 @@ async def _prefetched_batches(
     async def fetch() -> None:
         batch: list[LedgerTransaction] = []
         try:
-            async for transaction in ledger.transactions(
+            transactions = ledger.transactions(
                 payout_id=scope.payout_id,
                 created_from=scope.created_from,
                 created_to=scope.created_to,
-            ):
-                batch.append(transaction)
-                if len(batch) >= BATCH_SIZE:
-                    await queue.put(batch)
-                    batch = []
+            )
+            async with contextlib.aclosing(transactions):
+                async for transaction in transactions:
+                    batch.append(transaction)
+                    if len(batch) >= BATCH_SIZE:
+                        await queue.put(batch)
+                        batch = []
             if batch:
                 await queue.put(batch)
             await queue.put(None)
@@ -358,43 +360,60 @@ async def _reconcile_batch(
 ) -> None:
     payments = await _payments_for(session, batch)
     refunds = await _refunds_for(session, batch)
-    items: list[dict[str, Any]] = []
-    stored: list[tuple[LedgerTransaction, MatchedPayment | None]] = []
+    stored: list[tuple[Any, ...]] = []
+    items: list[tuple[Any, ...]] = []
+    municipality_code = run.municipality_code
+    counts = tally.counts
     for transaction in batch:
         payment = _payment_of(transaction, payments)
-        owner = (
-            payment.municipality_code if payment else transaction.metadata.get("municipality_code")
+        if payment is not None:
+            owner: str | None = payment.municipality_code
+            payment_id: uuid.UUID | None = payment.id
+        else:
+            owner, payment_id = transaction.metadata.get("municipality_code"), None
+        stored.append(
+            (
+                transaction.id,
+                transaction.type[:40],
+                (transaction.reporting_category or "")[:40] or None,
+                transaction.amount,
+                transaction.fee,
+                transaction.net,
+                transaction.currency[:3],
+                transaction.source_id,
+                payment_id,
+                owner,
+                transaction.created,
+                transaction.available_on,
+            )
         )
-        stored.append((transaction, payment))
-        if owner is not None and owner != run.municipality_code:
+        if owner is not None and owner != municipality_code:
             continue  # another municipality's money: their run reports it
         if transaction.type in PAYOUT_TYPES:
             continue
         kind, expected, note = _classify(transaction, payment, refunds)
-        tally.counts[kind] += 1
-        tally.transactions += 1
+        counts[kind] += 1
         tally.gross += transaction.amount
         tally.fee += transaction.fee
         tally.net += transaction.net
         items.append(
-            {
-                "run_id": run.id,
-                "kind": kind.value,
-                "provider_transaction_id": transaction.id,
-                "transaction_type": transaction.type,
-                "source_id": transaction.source_id,
-                "payment_id": payment.id if payment else None,
-                "reference_number": payment.reference_number if payment else None,
-                "amount": transaction.amount,
-                "fee": transaction.fee,
-                "net": transaction.net,
-                "expected_amount": expected,
-                "occurred_at": transaction.created,
-                "note": note,
-            }
+            (
+                kind.value,
+                transaction.id,
+                transaction.type,
+                transaction.source_id,
+                payment_id,
+                payment.reference_number if payment is not None else None,
+                transaction.amount,
+                transaction.fee,
+                transaction.net,
+                expected,
+                transaction.created,
+                note,
+            )
         )
-    await _store_transactions(session, provider, scope, stored, now)
-    await _insert_rows(session, _table(ReconciliationItem), items)
+    tally.transactions += len(items)
+    await _write_batch(session, provider, run, scope, stored, items, now)
 
 
 def _classify(
@@ -500,12 +519,20 @@ async def _payments_for(
                 if key:
                     found[key] = payment
 
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def among(column: Any, keys: set[Any]) -> Any:
+        # PostgreSQL: one array parameter, not a bound parameter per key.
+        if postgres:
+            return column == any_(literal(list(keys), postgresql.ARRAY(column.type)))
+        return column.in_(keys)
+
     payment_ids = set()
     for transaction in transactions:
         with contextlib.suppress(ValueError):
             payment_ids.add(uuid.UUID(transaction.metadata.get("payment_id", "")))
     if payment_ids:
-        remember(await session.execute(_MATCHED.where(Payment.id.in_(payment_ids))))
+        remember(await session.execute(_MATCHED.where(among(Payment.id, payment_ids))))
     unresolved = [t for t in transactions if _payment_of(t, found) is None]
     for column, keys in (
         (Payment.provider_charge_id, {t.charge_id for t in unresolved if t.charge_id}),
@@ -515,7 +542,7 @@ async def _payments_for(
         ),
     ):
         if keys:
-            remember(await session.execute(_MATCHED.where(column.in_(keys))))
+            remember(await session.execute(_MATCHED.where(among(column, keys))))
     return found
 
 
@@ -529,55 +556,87 @@ async def _refunds_for(
     return {refund.provider_refund_id: refund for refund in rows if refund.provider_refund_id}
 
 
-async def _store_transactions(
+_STORED_COLUMNS = (
+    "provider_transaction_id",
+    "type",
+    "reporting_category",
+    "amount",
+    "fee",
+    "net",
+    "currency",
+    "source_id",
+    "payment_id",
+    "municipality_code",
+    "created_at",
+    "available_on",
+)
+"""A balance transaction's row as `_reconcile_batch` builds it; provider, payout and
+import time are the same for the whole batch."""
+_ITEM_COLUMNS = (
+    "kind",
+    "provider_transaction_id",
+    "transaction_type",
+    "source_id",
+    "payment_id",
+    "reference_number",
+    "amount",
+    "fee",
+    "net",
+    "expected_amount",
+    "occurred_at",
+    "note",
+)
+"""A reconciliation item's row as `_reconcile_batch` builds it; the run is the batch's."""
+
+
+async def _write_batch(
     session: AsyncSession,
     provider: str,
+    run: ReconciliationRun,
     scope: RunScope,
-    stored: list[tuple[LedgerTransaction, MatchedPayment | None]],
+    stored: list[tuple[Any, ...]],
+    items: list[tuple[Any, ...]],
     now: datetime,
 ) -> None:
     """Insert new balance transactions and refresh known ones in one upsert (the unique
-    index finds them, however large the table grew in this transaction); a payout once
-    learnt stays when a date-range run meets the transaction again."""
-    rows = [
-        {
-            "provider": provider,
-            "provider_transaction_id": transaction.id,
-            "type": transaction.type[:40],
-            "reporting_category": (transaction.reporting_category or "")[:40] or None,
-            "amount": transaction.amount,
-            "fee": transaction.fee,
-            "net": transaction.net,
-            "currency": transaction.currency[:3],
-            "source_id": transaction.source_id,
-            "provider_payout_id": scope.payout_id,
-            "payment_id": payment.id if payment else None,
-            "municipality_code": (
-                payment.municipality_code
-                if payment
-                else transaction.metadata.get("municipality_code")
-            ),
-            "created_at": transaction.created,
-            "available_on": transaction.available_on,
-            "imported_at": now,
-        }
-        for transaction, payment in stored
-    ]
-    table = _table(BalanceTransaction)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    dialect = postgresql if postgres else sqlite
-    if postgres:
-        # COPY into a scratch table, then one INSERT ... SELECT: no per-row binding.
-        await _copy_rows(session, _STAGED_TRANSACTIONS, rows, create=_STAGE_TRANSACTIONS)
-        statement = dialect.insert(table).from_select(
-            list(rows[0]),
-            select(*(literal_column(name) for name in rows[0])).select_from(
-                text(_STAGED_TRANSACTIONS)
-            ),
+    index finds them, however large the table grew in this transaction), and insert the
+    run's items. A payout once learnt stays when a date-range run meets the transaction
+    again. On PostgreSQL both are one statement, one round trip: each column travels as
+    one array parameter (unnest), nothing is bound row by row."""
+    if session.get_bind().dialect.name == "postgresql":
+        await (await _driver(session)).execute(
+            _WRITE_BATCH,
+            provider,
+            scope.payout_id,
+            now,
+            run.id,
+            *_columns(stored, len(_STORED_COLUMNS)),
+            *_columns(items, len(_ITEM_COLUMNS)),
         )
-    else:
-        statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
+        return
+    shared = {"provider": provider, "provider_payout_id": scope.payout_id, "imported_at": now}
+    await session.execute(
+        _UPSERT_TRANSACTIONS,
+        [dict(zip(_STORED_COLUMNS, row, strict=True), **shared) for row in stored],
+    )
+    await _insert_rows(
+        session,
+        _table(ReconciliationItem),
+        [dict(zip(_ITEM_COLUMNS, row, strict=True), run_id=run.id) for row in items],
+    )
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows turned into one list per column (empty lists for no rows)."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _upsert_transactions() -> Any:
+    table = _table(BalanceTransaction)
+    statement = sqlite.insert(table)
+    return statement.on_conflict_do_update(
         index_elements=["provider_transaction_id"],
         set_={
             "payment_id": statement.excluded.payment_id,
@@ -588,17 +647,41 @@ async def _store_transactions(
             "imported_at": statement.excluded.imported_at,
         },
     )
-    if postgres:
-        await session.execute(statement)
-    else:
-        await session.execute(statement, rows)
 
 
-_STAGED_TRANSACTIONS = "reconciliation_staged_transactions"
-_STAGE_TRANSACTIONS = (
-    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGED_TRANSACTIONS} "
-    "(LIKE balance_transactions INCLUDING DEFAULTS) ON COMMIT DROP"
-)
+def _write_batch_sql() -> str:
+    """The PostgreSQL statement of `_write_batch`: $1 provider, $2 payout, $3 import
+    time, $4 run, then one array per column of `_STORED_COLUMNS` and of `_ITEM_COLUMNS`
+    (their types read from the tables)."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+    def arrays(table: Table, columns: Sequence[str], first: int) -> str:
+        return ", ".join(
+            f"${first + offset}::{table.c[name].type.compile(dialect=dialect)}[]"
+            for offset, name in enumerate(columns)
+        )
+
+    def cast(table: Table, name: str, number: int) -> str:
+        return f"${number}::{table.c[name].type.compile(dialect=dialect)}"
+
+    transactions, items = _table(BalanceTransaction), _table(ReconciliationItem)
+    first_item = 5 + len(_STORED_COLUMNS)
+    return (
+        f"WITH stored AS (INSERT INTO {transactions.name} AS known"
+        f" (provider, provider_payout_id, imported_at, {', '.join(_STORED_COLUMNS)})"
+        f" SELECT {cast(transactions, 'provider', 1)},"
+        f" {cast(transactions, 'provider_payout_id', 2)},"
+        f" {cast(transactions, 'imported_at', 3)}, *"
+        f" FROM unnest({arrays(transactions, _STORED_COLUMNS, 5)})"
+        " ON CONFLICT (provider_transaction_id) DO UPDATE SET"
+        " payment_id = excluded.payment_id,"
+        " municipality_code = excluded.municipality_code,"
+        " provider_payout_id = coalesce(excluded.provider_payout_id, known.provider_payout_id),"
+        " imported_at = excluded.imported_at)"
+        f" INSERT INTO {items.name} (run_id, {', '.join(_ITEM_COLUMNS)})"
+        f" SELECT {cast(items, 'run_id', 4)}, *"
+        f" FROM unnest({arrays(items, _ITEM_COLUMNS, first_item)})"
+    )
 
 
 async def _insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -611,22 +694,20 @@ async def _insert_rows(session: AsyncSession, table: Table, rows: list[dict[str,
         await session.execute(insert(table), rows)
 
 
-async def _copy_rows(
-    session: AsyncSession, table_name: str, rows: list[dict[str, Any]], *, create: str = ""
-) -> None:
+async def _copy_rows(session: AsyncSession, table_name: str, rows: list[dict[str, Any]]) -> None:
     """COPY `rows` (dicts with the same keys) into `table_name` on the session's own
-    connection, so inside its transaction. `create` makes the table first (a scratch
-    table); one already there is emptied."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
-    if create:
-        await driver.execute(create)
-        await driver.execute(f"TRUNCATE {table_name}")
+    connection, so inside its transaction."""
     columns = list(rows[0])
-    await driver.copy_records_to_table(
+    await (await _driver(session)).copy_records_to_table(
         table_name, records=list(map(itemgetter(*columns), rows)), columns=columns
     )
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session's, in its transaction."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
 
 
 async def _report_not_in_payout(
@@ -697,3 +778,7 @@ def _csv_row(item: ReconciliationItem) -> list[Cell]:
         occurred,
         item.note or "",
     ]
+
+
+_UPSERT_TRANSACTIONS = _upsert_transactions()
+_WRITE_BATCH = _write_batch_sql()
