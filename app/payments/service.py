@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,7 +29,7 @@ from app.auth.principals import Caller
 from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffPrincipal
 from app.config import Settings
-from app.db import fetch_page, new_uuid, rows_of_submission, table_of
+from app.db import HotStatement, fetch_page, new_uuid, rows_of_submission, table_of
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.forms import service as forms
 from app.municipalities.service import get_municipality
@@ -330,29 +331,62 @@ async def lock_payment(session: AsyncSession, payment_id: str) -> Payment | None
         wanted = uuid.UUID(payment_id)
     except ValueError:
         return None
-    submission = await session.scalar(
-        _LOCK_SUBMISSION_OF_PAYMENT, {"payment_id": wanted}, execution_options=_FRESH
-    )
-    if submission is None:
+    rows = await _LOCK_SUBMISSION_OF_PAYMENT.rows(session, {"payment_id": wanted})
+    if not rows:
         return None
+    submission = _as_loaded(session, Submission, _SUBMISSION_COLUMNS, rows[0])
     lifecycle.held_locks(session).add(submission.id)
-    payment = await _locked(session, wanted)
+    rows = await _LOCK_PAYMENT.rows(session, {"payment_id": wanted})
+    if not rows:
+        raise PaymentNotFound()
+    payment = _as_loaded(session, Payment, _PAYMENT_COLUMNS, rows[0])
     _held_payment_locks(session)[payment.id] = submission
     return payment
 
 
-_FRESH = {"populate_existing": True}
-_LOCK_SUBMISSION_OF_PAYMENT = (
-    select(Submission)
+Loaded = TypeVar("Loaded", Submission, Payment)
+
+
+def _as_loaded(
+    session: AsyncSession, model: type[Loaded], columns: tuple[str, ...], row: Sequence[Any]
+) -> Loaded:
+    """The object of a row read with every column, as a query with populate_existing
+    would give it: the one in the session refreshed, or a new one joining the session
+    as if loaded (every column committed, nothing to flush)."""
+    values = dict(zip(columns, row, strict=True))
+    key = inspect(model).identity_key_from_primary_key((values["id"],))
+    existing = session.sync_session.identity_map.get(key)
+    if existing is not None:
+        for name, value in values.items():
+            set_committed_value(existing, name, value)
+        return existing
+    loaded = model(**values)
+    make_transient_to_detached(loaded)
+    session.add(loaded)
+    return loaded
+
+
+_submissions_table = table_of(Submission)
+_payments_table = table_of(Payment)
+_SUBMISSION_COLUMNS = tuple(column.key for column in _submissions_table.columns)
+_PAYMENT_COLUMNS = tuple(column.key for column in _payments_table.columns)
+# Built once and run on the driver (HotStatement): every webhook that names our payment
+# runs them.
+_LOCK_SUBMISSION_OF_PAYMENT = HotStatement(
+    select(*_submissions_table.columns)
     .where(
-        Submission.id
-        == select(Payment.submission_id)
-        .where(Payment.id == bindparam("payment_id"))
+        _submissions_table.c.id
+        == select(_payments_table.c.submission_id)
+        .where(_payments_table.c.id == bindparam("payment_id"))
         .scalar_subquery()
     )
     .with_for_update()
 )
-"""Built once: every webhook that names our payment runs it."""
+_LOCK_PAYMENT = HotStatement(
+    select(*_payments_table.columns)
+    .where(_payments_table.c.id == bindparam("payment_id"))
+    .with_for_update()
+)
 
 
 def _held_payment_locks(session: AsyncSession) -> dict[uuid.UUID, Submission]:
@@ -1299,9 +1333,14 @@ async def _succeed_at_once(
         key: value for key, value in wanted.items() if getattr(payment, key) != value
     }
     changes.update(status=str(target), updated_at=now, row_version=payment.row_version + 1)
-    others = await session.scalar(
-        _PAY, {**changes, "paying_id": payment.id, "paying_version": payment.row_version}
-    )
+    params = {**changes, "paying_id": payment.id, "paying_version": payment.row_version}
+    if "voucher" in changes:
+        # Through the session: None in a JSON column is then JSON null, as a flush writes
+        # it (the driver would write SQL NULL).
+        dialect = session.get_bind().dialect.name
+        others = await session.scalar(_PAY.statement_for(dialect), params)
+    else:
+        others = await _PAY.scalar(session, params)
     if others is None:
         raise PaymentChanged()
     for key, value in changes.items():  # the object as the row now is, nothing to flush
@@ -1346,7 +1385,7 @@ def _pay_statement() -> Any:
     )
 
 
-_PAY = _pay_statement()
+_PAY = HotStatement(_pay_statement())
 
 
 async def _refresh_refunded(session: AsyncSession, payment: Payment) -> None:

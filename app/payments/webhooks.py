@@ -12,7 +12,6 @@ as the provider sent them and never logged.
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from sqlalchemy import Table, bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import HotStatement
 from app.payments import alerts, service
 from app.payments.models import Payment, ProviderEvent
 from app.payments.providers import demo
@@ -197,8 +197,8 @@ async def _replay_unmatched(
 async def _store(session: AsyncSession, provider: str, event: VerifiedEvent, now: datetime) -> bool:
     """Insert into the inbox; False when the event is there already. On PostgreSQL a
     concurrent delivery of the same event waits here until the first one commits."""
-    inserted = await session.scalar(
-        _inbox_insert(session.get_bind().dialect.name),
+    inserted = await _INBOX_INSERT.scalar(
+        session,
         {
             "provider": provider,
             "event_id": event.id,
@@ -210,10 +210,9 @@ async def _store(session: AsyncSession, provider: str, event: VerifiedEvent, now
     return inserted is not None
 
 
-@functools.cache
 def _inbox_insert(dialect: str) -> Any:
     """The inbox INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per dialect
-    and run with each event's values."""
+    (_INBOX_INSERT) and run with each event's values."""
     table = cast(Table, ProviderEvent.__table__)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
@@ -221,6 +220,9 @@ def _inbox_insert(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["provider", "event_id"])
         .returning(table.c.id)
     )
+
+
+_INBOX_INSERT = HotStatement(_inbox_insert)
 
 
 async def _mark_handled(
@@ -238,10 +240,10 @@ async def _mark_handled(
         "related_id": handled.related_id,
     }
     if not (handled.learnt_intent and handled.related_id is not None):
-        await session.execute(_MARK_HANDLED, values)
+        await _MARK_HANDLED.run(session, values)
         return False
-    waiting = await session.scalar(
-        _MARK_HANDLED_AND_LOOK, {**values, "intent_id": handled.related_id}
+    waiting = await _MARK_HANDLED_AND_LOOK.scalar(
+        session, {**values, "intent_id": handled.related_id}
     )
     return bool(waiting)
 
@@ -249,18 +251,21 @@ async def _mark_handled(
 _inbox = cast(Table, ProviderEvent.__table__)
 _waiting = _inbox.alias("waiting")
 # The SET columns come from the parameters (handled_at, outcome, payment_id, related_id).
-_MARK_HANDLED = update(_inbox).where(
+_mark_handled_statement = update(_inbox).where(
     _inbox.c.provider == bindparam("inbox_provider"),
     _inbox.c.event_id == bindparam("inbox_event_id"),
 )
-_MARK_HANDLED_AND_LOOK = _MARK_HANDLED.returning(
-    exists()
-    .where(
-        _waiting.c.provider == bindparam("inbox_provider"),
-        _waiting.c.outcome == "unmatched",
-        _waiting.c.related_id == bindparam("intent_id"),
+_MARK_HANDLED = HotStatement(_mark_handled_statement)
+_MARK_HANDLED_AND_LOOK = HotStatement(
+    _mark_handled_statement.returning(
+        exists()
+        .where(
+            _waiting.c.provider == bindparam("inbox_provider"),
+            _waiting.c.outcome == "unmatched",
+            _waiting.c.related_id == bindparam("intent_id"),
+        )
+        .label("waiting")
     )
-    .label("waiting")
 )
 """Built once. The subquery sees the inbox as the statement started (this event not yet
 marked): the same events the separate query after it used to find."""

@@ -253,15 +253,15 @@ async def transition_held(
     }
     if to in DECISIONS:
         moved["decided_at"] = now
-    result = await session.execute(
-        _MOVE, {**moved, "moving_id": submission.id, "moving_version": submission.row_version}
+    found = await _MOVE.scalar(
+        session, {**moved, "moving_id": submission.id, "moving_version": submission.row_version}
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if found is None:
         raise SubmissionChanged()
     for key, value in moved.items():  # the object as the row now is, nothing to flush
         set_committed_value(submission, key, value)
     row = _event_row(submission, previous, to, actor, comment, now, paid_amount=paid_amount)
-    event_id: int = (await session.execute(_INSERT_EVENT, row)).scalar_one()
+    event_id: int = await _INSERT_EVENT.scalar(session, row)
     await listeners.notify(
         session, _facts(event_id, submission, previous, actor, comment, paid_amount, now)
     )
@@ -386,12 +386,17 @@ _INSERT_WITH_EVENTS_ON_POSTGRESQL = HotStatement(
 )
 """The same, on PostgreSQL with the application's row (`new_<column>`; None is SQL NULL)
 inserted by a WITH of the same statement: the events' foreign key is checked at its end."""
-_INSERT_EVENT = insert(_events).returning(_events.c.id)
-# transition_held: the SET columns come from the parameters (status, updated_at,
-# row_version, decided_at); the row only if no one changed it since it was read.
-_MOVE = update(_submissions).where(
-    _submissions.c.id == bindparam("moving_id"),
-    _submissions.c.row_version == bindparam("moving_version"),
+# transition_held: the event; the application's SET columns come from the parameters
+# (status, updated_at, row_version, decided_at), the row only if no one changed it since
+# it was read.
+_INSERT_EVENT = HotStatement(insert(_events).returning(_events.c.id))
+_MOVE = HotStatement(
+    update(_submissions)
+    .where(
+        _submissions.c.id == bindparam("moving_id"),
+        _submissions.c.row_version == bindparam("moving_version"),
+    )
+    .returning(_submissions.c.id)
 )
 
 
