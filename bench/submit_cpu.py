@@ -8,8 +8,9 @@ PostgreSQL database seeded like `make bench-load` (20 municipalities of 長野�
 catalog's street-light-request); the app from create_app() is called as an ASGI
 callable directly, one request after another, with the bodies bench-load sends and a
 fresh Idempotency-Key each. Prints the process CPU time (user + system) per request,
-which includes asyncpg's protocol work but not PostgreSQL's; `--profile` writes a
-cProfile of the timed requests for `python -m pstats` or snakeviz.
+which includes asyncpg's protocol work, and, when PostgreSQL runs on this machine, the
+CPU time of the app's PostgreSQL backends per request (read from /proc); `--profile`
+writes a cProfile of the timed requests for `python -m pstats` or snakeviz.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import time
 import uuid
+from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from app.config import Settings
 from app.forms.definition import ProcedureDefinition
@@ -30,6 +35,31 @@ from bench.load.throughput import MUNICIPALITIES, PROCEDURE, _seed
 from tests.forms.sample_answers import sample_answers_without_files
 
 WARM_UP = 200
+
+
+def _backends_cpu(pids: list[int]) -> float | None:
+    """User + system CPU seconds of these processes; None when one is not on this machine."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def _backend_pids(dsn: str) -> list[int]:
+    """The other sessions on the scratch database: the app's pooled connections."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return [row["pid"] for row in rows]
 
 
 async def _call(app: Any, path: str, body: bytes) -> int:
@@ -93,6 +123,8 @@ async def run(requests: int, profile_path: str | None) -> None:
                 if status != 201:
                     raise RuntimeError(f"create+submit answered {status}")
             profiler = cProfile.Profile(time.process_time) if profile_path else None
+            backends = await _backend_pids(database.dsn)
+            database_cpu = _backends_cpu(backends)
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler:
                 profiler.enable()
@@ -104,12 +136,22 @@ async def run(requests: int, profile_path: str | None) -> None:
                 profiler.disable()
                 profiler.dump_stats(profile_path)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            database_after = _backends_cpu(backends)
+            if database_cpu is not None and database_after is not None:
+                database_cpu = database_after - database_cpu
+            else:
+                database_cpu = None
         finally:
             await app.state.engine.dispose()
     print(
         f"{requests} create+submit in one process: {cpu / requests * 1000:.2f} ms CPU and "
         f"{wall / requests * 1000:.2f} ms wall per request"
         + (" (under cProfile)" if profile_path else "")
+        + (
+            f"; PostgreSQL backends {database_cpu / requests * 1000:.2f} ms CPU per request"
+            if database_cpu is not None
+            else "; PostgreSQL's CPU not measured (not on this machine)"
+        )
     )
 
 
