@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import io
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -184,8 +185,9 @@ async def run_reconciliation(
     await session.flush()
 
     tally = _Tally(Counter())
-    async for batch in _prefetched_batches(ledger, scope):
-        await _reconcile_batch(session, ledger.provider, run, scope, batch, tally, now)
+    with _collector_paused():
+        async for batch in _prefetched_batches(ledger, scope):
+            await _reconcile_batch(session, ledger.provider, run, scope, batch, tally, now)
     await _report_not_in_payout(session, ledger.provider, run, tally, now)
 
     run.transaction_count = tally.transactions
@@ -275,6 +277,23 @@ async def record_payout(
 
 
 # --- Internals ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while the batches are processed. Every
+    transaction leaves a few objects alive across collections (in the queue, in a batch),
+    which triggers full collections over all of the process's objects: a sixth of the CPU
+    of a 100,000-transaction run. What a batch makes is freed by reference counting when
+    the batch is done, so memory stays flat; the collector runs again afterwards (unless
+    it was off before)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 async def _prefetched_batches(
