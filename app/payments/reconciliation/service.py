@@ -281,19 +281,18 @@ async def record_payout(
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while the batches are processed. Every
+    """The objects that exist before the batches are left out of Python's garbage
+    collection while they are processed (`gc.freeze`), and put back afterwards. Every
     transaction leaves a few objects alive across collections (in the queue, in a batch),
-    which triggers full collections over all of the process's objects: a sixth of the CPU
-    of a 100,000-transaction run. What a batch makes is freed by reference counting when
-    the batch is done, so memory stays flat; the collector runs again afterwards (unless
-    it was off before)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    which triggers full collections; each went through all of the process's objects
+    (the SDK's, SQLAlchemy's, ~200,000) and together they cost a sixth of the CPU of a
+    100,000-transaction run. Collections go on for what the run makes, so the cycles
+    that each HTTP request leaves behind are still freed and memory stays flat."""
+    gc.freeze()
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        gc.unfreeze()
 
 
 async def _prefetched_batches(
