@@ -285,6 +285,10 @@ def test_the_error_page_says_what_happened_and_passes_axe(phone, screenshots):
     step("16c-error-page-english-200-percent")
     page.get_by_role("button", name="日本語").click()
     page.evaluate("document.documentElement.style.fontSize = ''")
+    # Switching the language draws the page again, asking the server again: wait until
+    # that answer (still no connection) is shown before the server comes back.
+    page.get_by_role("heading", name="ページを表示できませんでした").wait_for()
+    page.locator("#error-detail").filter(has_text="通信できませんでした").wait_for()
 
     # The server answers again: もう一度読み込む shows the page asked for.
     page.unroute(procedures)
