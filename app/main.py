@@ -138,23 +138,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # proxy names. The server itself runs with proxy headers off (app/serve.py).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(health_router)
-    # The providers' webhook (one route; each payment event, and its retries) ahead of
-    # the API it shares no path with.
-    app.include_router(payments_webhook_router, prefix=API_PREFIX)
-    # Then the rest of the API: every request walks the routes in order until one matches, and
-    # these (create, submit, read) are the busiest. No other router's paths overlap them.
-    app.include_router(submissions_router, prefix=API_PREFIX)
-    app.include_router(municipalities_router, prefix=API_PREFIX)
-    app.include_router(catalog_router, prefix=API_PREFIX)
-    app.include_router(admin_router, prefix=API_PREFIX)
-    app.include_router(attachments.router, prefix=API_PREFIX)
-    app.include_router(attachments.admin_router, prefix=API_PREFIX)
-    app.include_router(notifications_admin_router, prefix=API_PREFIX)
-    app.include_router(jpki_router, prefix=API_PREFIX)
-    app.include_router(payments_router, prefix=API_PREFIX)
-    app.include_router(kpi_router, prefix=API_PREFIX)
-    app.include_router(open_data_router, prefix=API_PREFIX)
-    app.include_router(web.api, prefix=API_PREFIX)
+    # Every request walks the routes in order until one matches, so the busiest come first:
+    # the providers' webhook (one route; each payment event, and its retries), then the
+    # submissions routes (create, submit, read). No router's paths overlap another's.
+    api_routers = (
+        payments_webhook_router,
+        submissions_router,
+        municipalities_router,
+        catalog_router,
+        admin_router,
+        attachments.router,
+        attachments.admin_router,
+        notifications_admin_router,
+        jpki_router,
+        payments_router,
+        kpi_router,
+        open_data_router,
+        web.api,
+    )
+    for api_router in api_routers:
+        app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(web.pages)
     app.mount(web.ASSETS_PATH, web.static_files(), name="web-assets")
 
