@@ -45,6 +45,8 @@ _BODY_ERRORS = (
     service.DefinitionMediaTypeUnsupported,
     DefinitionInvalid,
 )
+_VERSION_ERRORS = (forms.ProcedureNotFound, forms.ProcedureVersionNotFound)
+"""What a route naming /{procedure_code}/versions/{version} answers when either is unknown."""
 
 
 async def definition_body(request: Request, settings: AppSettings) -> dict[str, Any]:
@@ -142,9 +144,7 @@ async def add_version(
 
 @router.get(
     "/{procedure_code}/versions/{version}",
-    responses=problem_responses(
-        *ACCESS_ERRORS, forms.ProcedureNotFound, forms.ProcedureVersionNotFound
-    ),
+    responses=problem_responses(*ACCESS_ERRORS, *_VERSION_ERRORS),
 )
 async def get_version(
     procedure_code: ProcedureCode, version: VersionNumber, staff: AdminStaff, session: DbSession
@@ -159,8 +159,7 @@ async def get_version(
     responses=problem_responses(
         *ACCESS_ERRORS,
         *_BODY_ERRORS,
-        forms.ProcedureNotFound,
-        forms.ProcedureVersionNotFound,
+        *_VERSION_ERRORS,
         forms.VersionFrozen,
         forms.ProcedureCodeMismatch,
     ),
@@ -182,11 +181,7 @@ async def update_draft(
 @router.post(
     "/{procedure_code}/versions/{version}/publish",
     responses=problem_responses(
-        *ACCESS_ERRORS,
-        forms.ProcedureNotFound,
-        forms.ProcedureVersionNotFound,
-        forms.VersionFrozen,
-        DefinitionInvalid,
+        *ACCESS_ERRORS, *_VERSION_ERRORS, forms.VersionFrozen, DefinitionInvalid
     ),
 )
 async def publish_version(

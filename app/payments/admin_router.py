@@ -43,6 +43,11 @@ def _summary(payment: Payment) -> PaymentSummary:
     return PaymentSummary.model_validate(payment)
 
 
+_REFUND_SEND_ERRORS = (service.RefundableAmountChanged, service.PaymentChanged, ProviderUnavailable)
+"""What sending a refund to the provider may meet: the money moved meanwhile, the payment
+changed under us, or the provider could not be reached."""
+
+
 @router.get("/payments", response_model=PaymentList, responses=problem_responses(*ACCESS_ERRORS))
 async def list_payments(
     staff: FinanceStaff,
@@ -88,10 +93,8 @@ async def get_payment(
         *ACCESS_ERRORS,
         service.PaymentNotFound,
         service.PaymentNotRefundable,
-        service.RefundableAmountChanged,
         service.RefundAmountInvalid,
-        service.PaymentChanged,
-        ProviderUnavailable,
+        *_REFUND_SEND_ERRORS,
     ),
 )
 async def refund_payment(
@@ -194,9 +197,7 @@ async def list_refunds(
         *ACCESS_ERRORS,
         service.RefundNotFound,
         service.RefundNotProposed,
-        service.RefundableAmountChanged,
-        service.PaymentChanged,
-        ProviderUnavailable,
+        *_REFUND_SEND_ERRORS,
     ),
 )
 async def confirm_refund(
