@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import rows_of_submission
+from app.db import HotStatement, rows_of_submission
 from app.forms.repository import version_labels
 from app.submissions.lifecycle import Status, held_locks
 from app.submissions.models import (
@@ -367,14 +367,24 @@ async def event_history(
 ) -> list[RecordedTransition]:
     """One application's events in the order recorded (only those before
     `before_event_id`, when given)."""
-    query = (
-        select(*_RECORDED)
-        .where(SubmissionEvent.submission_id == submission_id)
-        .order_by(SubmissionEvent.id)
-    )
-    if before_event_id is not None:
-        query = query.where(SubmissionEvent.id < before_event_id)
-    return [RecordedTransition(*row) for row in await session.execute(query)]
+    if before_event_id is None:
+        rows = await _HISTORY.rows(session, {"submission_id": submission_id})
+    else:
+        rows = await _HISTORY_BEFORE.rows(
+            session, {"submission_id": submission_id, "before_event_id": before_event_id}
+        )
+    return [RecordedTransition(*row) for row in rows]
+
+
+# Built once and run on the driver: the KPI listener reads the history on every
+# transition after receipt (a webhook paying an application, a decision).
+_history = (
+    select(*_RECORDED)
+    .where(SubmissionEvent.submission_id == bindparam("submission_id"))
+    .order_by(SubmissionEvent.id)
+)
+_HISTORY = HotStatement(_history)
+_HISTORY_BEFORE = HotStatement(_history.where(SubmissionEvent.id < bindparam("before_event_id")))
 
 
 async def stream_event_history(
