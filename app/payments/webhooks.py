@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, bindparam, exists, select, update
+from sqlalchemy import String, Table, bindparam, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -105,6 +105,19 @@ async def _handle(
             payment_intent_id=ref.payment_intent_id,
             charge_id=ref.charge_id,
         )
+    # Maybe another delivery is teaching us this PaymentIntent right now: wait for it and
+    # look again, so that either we find the payment or it finds us waiting.
+    if (
+        payment is None
+        and ref.payment_intent_id is not None
+        and await _serialise_on_intent(session, provider.name, ref.payment_intent_id)
+    ):
+        payment = await service.find_payment(
+            session,
+            checkout_id=ref.checkout_id,
+            payment_intent_id=ref.payment_intent_id,
+            charge_id=ref.charge_id,
+        )
     if payment is None:
         return _Handled("unmatched", None, ref.payment_intent_id)
     differences = _differences(payment, provider.name, found.claims)
@@ -128,6 +141,9 @@ async def _handle(
         )
         return _Handled("mismatch", payment.id, ref.payment_intent_id)
     learnt = ref.payment_intent_id is not None and payment.provider_payment_intent_id is None
+    if learnt:
+        assert ref.payment_intent_id is not None
+        await _serialise_on_intent(session, provider.name, ref.payment_intent_id)
     changed = await _apply(session, payment, found, event, now)
     return _Handled(
         "applied" if changed else "no_change", payment.id, ref.payment_intent_id, learnt
@@ -170,6 +186,26 @@ def _differences(payment: Payment, provider: str, claims: Claims) -> dict[str, A
         if got is not None and expected is not None and got != expected:
             found[name] = {"expected": expected, "got": got}
     return found
+
+
+async def _serialise_on_intent(session: AsyncSession, provider: str, intent_id: str) -> bool:
+    """PostgreSQL: a lock on the PaymentIntent id until commit, taken by the delivery
+    that records it on our payment and by one that finds no payment for it. Without it,
+    an event naming only the PaymentIntent (a refund made in the dashboard) could miss
+    a payment whose PaymentIntent is being recorded (not committed yet) and be stored
+    as `unmatched` just after that delivery looked for waiting events: it would never
+    be applied. With it, the second of the two waits for the first to commit, then
+    finds the payment or is found waiting. SQLite runs one writer at a time: False, no
+    lock needed."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    await session.execute(_INTENT_LOCK, {"intent_key": f"{provider}:{intent_id}"})
+    return True
+
+
+_INTENT_LOCK = select(
+    func.pg_advisory_xact_lock(func.hashtext(bindparam("intent_key", type_=String)))
+)
 
 
 async def _replay_unmatched(

@@ -4,9 +4,11 @@ webhooks are settled by `python -m app.payments settle-open`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,17 +17,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.payments import webhooks
 from app.payments.__main__ import settle_open
 from app.payments.models import ProviderEvent
+from app.payments.providers.base import VerifiedEvent
+from app.payments.providers.stripe_checkout import StripeCheckout
 from app.payments.reconciliation.models import Payout
+from tests.conftest import Backend
 from tests.fakes.stripe_server import FakeStripe, sign, signed_delivery
 from tests.payments.helpers import (
     WEBHOOK,
     Application,
+    checkout_id,
     count,
     deliver,
     inbox,
     paid_session,
+    start_payment,
     stored_payment,
     submission_status,
     submit,
@@ -215,3 +223,49 @@ async def test_an_event_naming_an_unknown_payment_is_unmatched(
     }
     [response] = await deliver(stripe_api, [event])
     assert response.status_code == 200 and response.json()["outcome"] == "unmatched"
+
+
+async def test_a_refund_naming_only_the_intent_is_applied_while_the_intent_is_recorded(
+    backend: Backend,
+    stripe_api: httpx.AsyncClient,
+    procedures: None,
+    stripe_settings: Settings,
+    fake: FakeStripe,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A refund made in Stripe's dashboard names the PaymentIntent only. Delivered while
+    the event that tells us the PaymentIntent is being handled (not committed yet), it
+    is applied all the same: it waits for that delivery and then finds the payment."""
+    if backend.name != "postgresql":
+        pytest.skip("concurrent transactions: PostgreSQL only")
+    application = await submit(stripe_api)
+    payment_id = (await start_payment(stripe_api, application)).json()["payment_id"]
+    checkout = await checkout_id(session_factory, payment_id)
+    completed = fake.complete_card(checkout)
+    refund_created = next(
+        event
+        for event in fake.refund_in_dashboard(fake.charge_of(checkout)["id"], 100)
+        if event["type"] == "refund.created"
+    )
+    assert not refund_created["data"]["object"].get("metadata")  # found by its intent only
+    provider = StripeCheckout(stripe_settings)
+    now = datetime.now(UTC)
+
+    def verified(event: dict[str, Any]) -> VerifiedEvent:
+        return VerifiedEvent(event["id"], event["type"], event, event.get("livemode"))
+
+    async def refund_meanwhile() -> str:
+        async with session_factory() as session, session.begin():
+            received = await webhooks.receive_event(
+                session, provider, verified(refund_created), now=now
+            )
+        return received.outcome
+
+    async with session_factory() as learning, learning.begin():
+        for event in completed:
+            await webhooks.receive_event(learning, provider, verified(event), now=now)
+        refund = asyncio.create_task(refund_meanwhile())
+        await asyncio.sleep(0.5)  # the refund is delivered before this commits
+    assert await refund == "applied"
+    payment = await stored_payment(session_factory, payment_id)
+    assert (payment.status, payment.refunded_amount) == ("partially_refunded", 100)
