@@ -206,9 +206,7 @@ async def transition(
     has the version this object was loaded with, so two racing requests cannot both
     move the same application: the loser gets 409 either here or at flush.
     """
-    ensure_allowed(submission.status, to)
-    await _lock_current_version(session, submission)
-    previous = Status(submission.status)
+    previous = await _start_move(session, submission, to)
     # Payments start only from awaiting_payment: a draft has never been paid.
     paid = 0 if previous == Status.DRAFT else await listeners.paid_amount(session, submission.id)
     submission.status = to
@@ -220,10 +218,7 @@ async def transition(
     )
     session.add(event)
     await flush_submission(session)
-    await listeners.notify(
-        session, _facts(event.id, submission, previous, actor, comment, paid, now)
-    )
-    await flush_submission(session)
+    await _announce(session, _facts(event.id, submission, previous, actor, comment, paid, now))
     return event
 
 
@@ -241,11 +236,9 @@ async def transition_held(
     (held_locks) and knows the net amount paid after it (e.g. a payment it just
     recorded): the status and the event go in with two Core statements, without the
     unit of work; the listeners hear the same facts. The event's id."""
-    ensure_allowed(submission.status, to)
     if inspect(submission).modified:
         await flush_submission(session)  # its own changes first, as transition does
-    await _lock_current_version(session, submission)  # a no-op when held
-    previous = Status(submission.status)
+    previous = await _start_move(session, submission, to)  # the lock: a no-op when held
     moved: dict[str, object] = {
         "status": str(to),
         "updated_at": now,
@@ -262,10 +255,9 @@ async def transition_held(
         set_committed_value(submission, key, value)
     row = _event_row(submission, previous, to, actor, comment, now, paid_amount=paid_amount)
     event_id: int = await _INSERT_EVENT.scalar(session, row)
-    await listeners.notify(
+    await _announce(
         session, _facts(event_id, submission, previous, actor, comment, paid_amount, now)
     )
-    await flush_submission(session)
     return event_id
 
 
@@ -435,6 +427,20 @@ async def flush_submission(session: AsyncSession) -> None:
     except StaleDataError as exc:
         raise SubmissionChanged() from exc
 
+
+
+async def _start_move(session: AsyncSession, submission: Submission, to: Status) -> Status:
+    """Checks that `to` may follow the application's status and takes its row lock at the
+    version this object holds; the status it is leaving."""
+    ensure_allowed(submission.status, to)
+    await _lock_current_version(session, submission)
+    return Status(submission.status)
+
+
+async def _announce(session: AsyncSession, facts: TransitionFacts) -> None:
+    """The listeners hear a recorded transition; what they changed is flushed with it."""
+    await listeners.notify(session, facts)
+    await flush_submission(session)
 
 async def _lock_current_version(session: AsyncSession, submission: Submission) -> None:
     if inspect(submission).pending:
