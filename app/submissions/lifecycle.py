@@ -428,7 +428,6 @@ async def flush_submission(session: AsyncSession) -> None:
         raise SubmissionChanged() from exc
 
 
-
 async def _start_move(session: AsyncSession, submission: Submission, to: Status) -> Status:
     """Checks that `to` may follow the application's status and takes its row lock at the
     version this object holds; the status it is leaving."""
@@ -441,6 +440,7 @@ async def _announce(session: AsyncSession, facts: TransitionFacts) -> None:
     """The listeners hear a recorded transition; what they changed is flushed with it."""
     await listeners.notify(session, facts)
     await flush_submission(session)
+
 
 async def _lock_current_version(session: AsyncSession, submission: Submission) -> None:
     if inspect(submission).pending:
