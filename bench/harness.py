@@ -8,6 +8,7 @@ measured in the same run, because the machines are shared and noisy.
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import os
 import socket
 import statistics
@@ -19,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from alembic import command
@@ -239,3 +241,77 @@ async def _admin(admin_url: str, statement: str) -> None:
             await connection.execute(text(statement))
     finally:
         await engine.dispose()
+
+
+# --- In-process CPU figures (bench.submit_cpu, bench.webhook_cpu) -------------------------
+
+
+async def asgi_post(
+    app: Any, path: str, body: bytes, headers: Sequence[tuple[bytes, bytes]]
+) -> tuple[int, bytes]:
+    """One POST through an ASGI app's whole stack (middleware, routing, the handler),
+    without a server or an HTTP client: its status and body."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    sent = False
+    status = 0
+    answer = b""
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status, answer
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            answer += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return status, answer
+
+
+@dataclass
+class Spent:
+    """Seconds a block took: the process's CPU (user + system) and the wall clock."""
+
+    cpu: float = 0.0
+    wall: float = 0.0
+
+
+@contextmanager
+def spent(profile_path: str | None = None) -> Iterator[Spent]:
+    """Measures the block; with `profile_path`, also writes a cProfile of it there."""
+    result = Spent()
+    profiler = cProfile.Profile(time.process_time) if profile_path else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    try:
+        yield result
+    finally:
+        if profiler and profile_path:
+            profiler.disable()
+            profiler.dump_stats(profile_path)
+        result.cpu, result.wall = time.process_time() - cpu, time.perf_counter() - wall

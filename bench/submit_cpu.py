@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import json
 import os
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ import asyncpg
 from app.config import Settings
 from app.forms.definition import ProcedureDefinition
 from app.main import create_app
-from bench.harness import scratch_database
+from bench.harness import asgi_post, scratch_database, spent
 from bench.load.throughput import MUNICIPALITIES, PROCEDURE, _seed
 from tests.forms.sample_answers import sample_answers_without_files
 
@@ -62,45 +60,19 @@ async def _backend_pids(dsn: str) -> list[int]:
     return [row["pid"] for row in rows]
 
 
-async def _call(app: Any, path: str, body: bytes) -> int:
-    """One POST through the whole ASGI stack (middleware, routing, the handler)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1"),
+async def _create_and_submit(app: Any, path: str, body: bytes) -> None:
+    """One create+submit under a fresh Idempotency-Key, as bench-load sends it."""
+    status, _ = await asgi_post(
+        app,
+        path,
+        body,
+        [
             (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
             (b"idempotency-key", str(uuid.uuid4()).encode()),
         ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    sent = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            await asyncio.sleep(3600)
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
+    )
+    if status != 201:
+        raise RuntimeError(f"create+submit answered {status}")
 
 
 async def run(requests: int, profile_path: str | None) -> None:
@@ -119,23 +91,12 @@ async def run(requests: int, profile_path: str | None) -> None:
         app = create_app(settings)
         try:
             for index in range(WARM_UP):
-                status = await _call(app, path, bodies[index % len(bodies)])
-                if status != 201:
-                    raise RuntimeError(f"create+submit answered {status}")
-            profiler = cProfile.Profile(time.process_time) if profile_path else None
+                await _create_and_submit(app, path, bodies[index % len(bodies)])
             backends = await _backend_pids(database.dsn)
             database_cpu = _backends_cpu(backends)
-            cpu, wall = time.process_time(), time.perf_counter()
-            if profiler:
-                profiler.enable()
-            for index in range(requests):
-                status = await _call(app, path, bodies[index % len(bodies)])
-                if status != 201:
-                    raise RuntimeError(f"create+submit answered {status}")
-            if profiler:
-                profiler.disable()
-                profiler.dump_stats(profile_path)
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            with spent(profile_path) as timed:
+                for index in range(requests):
+                    await _create_and_submit(app, path, bodies[index % len(bodies)])
             database_after = _backends_cpu(backends)
             if database_cpu is not None and database_after is not None:
                 database_cpu = database_after - database_cpu
@@ -144,8 +105,8 @@ async def run(requests: int, profile_path: str | None) -> None:
         finally:
             await app.state.engine.dispose()
     print(
-        f"{requests} create+submit in one process: {cpu / requests * 1000:.2f} ms CPU and "
-        f"{wall / requests * 1000:.2f} ms wall per request"
+        f"{requests} create+submit in one process: {timed.cpu / requests * 1000:.2f} ms CPU"
+        f" and {timed.wall / requests * 1000:.2f} ms wall per request"
         + (" (under cProfile)" if profile_path else "")
         + (
             f"; PostgreSQL backends {database_cpu / requests * 1000:.2f} ms CPU per request"

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import json
-import time
 from typing import Any
 
 from pydantic import SecretStr
 
 from app.config import Settings
 from app.main import create_app
-from bench.harness import scratch_database
+from bench.harness import asgi_post, scratch_database, spent
 from bench.load.webhooks import APP_PATH, NAMESPACE, completed_event
 from bench.payments_bench import seed_applications, seed_catalog
 from tests.fakes.stripe_server import API_KEY, WEBHOOK_SECRET, signed_delivery
@@ -34,53 +32,17 @@ from tests.fakes.stripe_server import API_KEY, WEBHOOK_SECRET, signed_delivery
 WARM_UP = 200
 
 
-async def _call(app: Any, body: bytes, signature: str) -> tuple[int, bytes]:
-    """One POST through the whole ASGI stack (middleware, routing, the handler)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": APP_PATH,
-        "raw_path": APP_PATH.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"content-type", b"application/json; charset=utf-8"),
-            (b"content-length", str(len(body)).encode()),
-            (b"stripe-signature", signature.encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    sent = False
-    status = 0
-    answer = b""
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            await asyncio.sleep(3600)
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status, answer
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            answer += message.get("body", b"")
-
-    await app(scope, receive, send)
-    return status, answer
-
-
 async def _deliver(app: Any, deliveries: list[tuple[bytes, str]], outcome: str) -> None:
     for body, signature in deliveries:
-        status, answer = await _call(app, body, signature)
+        status, answer = await asgi_post(
+            app,
+            APP_PATH,
+            body,
+            [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"stripe-signature", signature.encode()),
+            ],
+        )
         if status != 200 or json.loads(answer).get("outcome") != outcome:
             raise RuntimeError(f"webhook answered {status} {answer!r}, expected {outcome}")
 
@@ -107,25 +69,17 @@ async def run(requests: int, profile_path: str | None) -> None:
             async with app.router.lifespan_context(app):
                 await _deliver(app, deliveries[:WARM_UP], "applied")
                 timed = deliveries[WARM_UP:]
-                profiler = cProfile.Profile(time.process_time) if profile_path else None
-                cpu, wall = time.process_time(), time.perf_counter()
-                if profiler:
-                    profiler.enable()
-                await _deliver(app, timed, "applied")
-                if profiler:
-                    profiler.disable()
-                    profiler.dump_stats(profile_path)
-                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-                duplicate_cpu = time.process_time()
-                await _deliver(app, timed, "duplicate")
-                duplicate_cpu = time.process_time() - duplicate_cpu
+                with spent(profile_path) as paying:
+                    await _deliver(app, timed, "applied")
+                with spent() as duplicates:
+                    await _deliver(app, timed, "duplicate")
         finally:
             await app.state.engine.dispose()
     print(
-        f"{requests} paying webhooks in one process: {cpu / requests * 1000:.2f} ms CPU and "
-        f"{wall / requests * 1000:.2f} ms wall per delivery"
+        f"{requests} paying webhooks in one process: {paying.cpu / requests * 1000:.2f} ms CPU"
+        f" and {paying.wall / requests * 1000:.2f} ms wall per delivery"
         + (" (under cProfile)" if profile_path else "")
-        + f"; duplicates {duplicate_cpu / requests * 1000:.2f} ms CPU"
+        + f"; duplicates {duplicates.cpu / requests * 1000:.2f} ms CPU"
     )
 
 
