@@ -484,14 +484,23 @@ async def net_paid(session: AsyncSession, submission_id: uuid.UUID) -> int:
     return int(await session.scalar(_NET_PAID, {"submission_id": submission_id}) or 0)
 
 
+def _kept_sum(payments: Any) -> Any:
+    """Payment.net_paid in SQL, summed over the paid rows of `payments` (the table or an
+    alias of it) that the caller's WHERE selects: received, less refunds and a lost
+    dispute, never below 0 for one payment."""
+    lost = case(
+        (payments.c.dispute_status == "lost", func.coalesce(payments.c.dispute_amount, 0)),
+        else_=0,
+    )
+    kept = payments.c.amount - payments.c.refunded_amount - lost
+    return func.coalesce(func.sum(case((kept > 0, kept), else_=0)), 0)
+
+
 def _net_paid_sql() -> Any:
     """Payment.net_paid summed over one application's payments, in SQL."""
-    lost = case(
-        (Payment.dispute_status == "lost", func.coalesce(Payment.dispute_amount, 0)), else_=0
-    )
-    kept = Payment.amount - Payment.refunded_amount - lost
-    return select(func.coalesce(func.sum(case((kept > 0, kept), else_=0)), 0)).where(
-        Payment.submission_id == bindparam("submission_id"), Payment.paid_at.is_not(None)
+    payments = table_of(Payment)
+    return select(_kept_sum(payments)).where(
+        payments.c.submission_id == bindparam("submission_id"), payments.c.paid_at.is_not(None)
     )
 
 
@@ -1362,12 +1371,8 @@ def _pay_statement() -> Any:
     sum net_paid reads, without this payment)."""
     payments = table_of(Payment)
     other = payments.alias("other")
-    lost = case(
-        (other.c.dispute_status == "lost", func.coalesce(other.c.dispute_amount, 0)), else_=0
-    )
-    kept = other.c.amount - other.c.refunded_amount - lost
     others = (
-        select(func.coalesce(func.sum(case((kept > 0, kept), else_=0)), 0))
+        select(_kept_sum(other))
         .where(
             other.c.submission_id == payments.c.submission_id,
             other.c.id != payments.c.id,
