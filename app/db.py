@@ -167,6 +167,21 @@ async def session_scope(
             raise
 
 
+Kept = TypeVar("Kept")
+
+
+def for_this_transaction(session: AsyncSession, key: str, new: Callable[[], Kept]) -> Kept:
+    """A value kept in `session.info[key]` while the session's current transaction lasts
+    (e.g. the rows it locked): `new()` again once that transaction has ended."""
+    transaction = session.sync_session.get_transaction()
+    held = session.info.get(key)
+    if held is None or held[0] is not transaction:
+        held = (transaction, new())
+        session.info[key] = held
+    value: Kept = held[1]
+    return value
+
+
 # --- Statements on the hot path -------------------------------------------------------------
 
 

@@ -29,7 +29,14 @@ from app.auth.principals import Caller
 from app.auth.staff_models import StaffRole
 from app.auth.staff_service import StaffPrincipal
 from app.config import Settings
-from app.db import HotStatement, fetch_page, new_uuid, rows_of_submission, table_of
+from app.db import (
+    HotStatement,
+    fetch_page,
+    for_this_transaction,
+    new_uuid,
+    rows_of_submission,
+    table_of,
+)
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.forms import service as forms
 from app.municipalities.service import get_municipality
@@ -394,13 +401,7 @@ def _held_payment_locks(session: AsyncSession) -> dict[uuid.UUID, Submission]:
     its application, locked with it (see app.submissions.lifecycle.held_locks, which
     records the applications). Holding the application here also keeps it in the
     session: the session holds unchanged objects only weakly."""
-    transaction = session.sync_session.get_transaction()
-    held = session.info.get(_HELD_PAYMENT_LOCKS)
-    if held is None or held[0] is not transaction:
-        held = (transaction, {})
-        session.info[_HELD_PAYMENT_LOCKS] = held
-    locked: dict[uuid.UUID, Submission] = held[1]
-    return locked
+    return for_this_transaction(session, _HELD_PAYMENT_LOCKS, dict)
 
 
 _HELD_PAYMENT_LOCKS = "payments_locked_for_update"

@@ -22,7 +22,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.db import HotStatement, table_of
+from app.db import HotStatement, for_this_transaction, table_of
 from app.errors import Conflict
 from app.submissions.models import Submission, SubmissionEvent
 
@@ -458,13 +458,7 @@ def held_locks(session: AsyncSession) -> set[uuid.UUID]:
     """The applications this transaction read with FOR UPDATE (repository.get_for_update):
     their locks are held until commit and the versions read then are current (every change
     since went through this session, which keeps the version up to date)."""
-    transaction = session.sync_session.get_transaction()
-    held = session.info.get(_HELD_LOCKS)
-    if held is None or held[0] is not transaction:
-        held = (transaction, set())
-        session.info[_HELD_LOCKS] = held
-    locked: set[uuid.UUID] = held[1]
-    return locked
+    return for_this_transaction(session, _HELD_LOCKS, set)
 
 
 _HELD_LOCKS = "submissions_locked_for_update"
