@@ -12,6 +12,7 @@ as the provider sent them and never logged.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -95,16 +96,18 @@ async def _handle(
     if found.ref is None:
         return _Handled("ignored")
     ref = found.ref
+    find_by_provider_ids = functools.partial(
+        service.find_payment,
+        session,
+        checkout_id=ref.checkout_id,
+        payment_intent_id=ref.payment_intent_id,
+        charge_id=ref.charge_id,
+    )
     # Our id in the metadata (most events): the payment and its application are read
     # and locked at once, as applying the facts needs them.
     payment = await service.lock_payment(session, ref.payment_id) if ref.payment_id else None
     if payment is None:
-        payment = await service.find_payment(
-            session,
-            checkout_id=ref.checkout_id,
-            payment_intent_id=ref.payment_intent_id,
-            charge_id=ref.charge_id,
-        )
+        payment = await find_by_provider_ids()
     # Maybe another delivery is teaching us this PaymentIntent right now: wait for it and
     # look again, so that either we find the payment or it finds us waiting.
     if (
@@ -112,12 +115,7 @@ async def _handle(
         and ref.payment_intent_id is not None
         and await _serialise_on_intent(session, provider.name, ref.payment_intent_id)
     ):
-        payment = await service.find_payment(
-            session,
-            checkout_id=ref.checkout_id,
-            payment_intent_id=ref.payment_intent_id,
-            charge_id=ref.charge_id,
-        )
+        payment = await find_by_provider_ids()
     if payment is None:
         return _Handled("unmatched", None, ref.payment_intent_id)
     differences = _differences(payment, provider.name, found.claims)
