@@ -185,7 +185,7 @@ async def run_reconciliation(
     await session.flush()
 
     tally = _Tally(Counter())
-    with _collector_paused():
+    with _existing_objects_frozen():
         async for batch in _prefetched_batches(ledger, scope):
             await _reconcile_batch(session, ledger.provider, run, scope, batch, tally, now)
     await _report_not_in_payout(session, ledger.provider, run, tally, now)
@@ -280,7 +280,7 @@ async def record_payout(
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def _existing_objects_frozen() -> Iterator[None]:
     """The objects that exist before the batches are left out of Python's garbage
     collection while they are processed (`gc.freeze`), and put back afterwards. Every
     transaction leaves a few objects alive across collections (in the queue, in a batch),
