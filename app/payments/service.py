@@ -1355,7 +1355,7 @@ async def _succeed_at_once(
         raise PaymentChanged()
     for key, value in changes.items():  # the object as the row now is, nothing to flush
         set_committed_value(payment, key, value)
-    await lifecycle.transition_held(
+    await lifecycle.transition(
         session,
         submission,
         Status.PAID,

@@ -198,67 +198,56 @@ async def transition(
     comment: str | None = None,
     *,
     now: datetime,
-) -> SubmissionEvent:
+    paid_amount: int | None = None,
+) -> int:
     """Move `submission` to `to`, record the event and notify the listeners, all in the
-    caller's transaction.
+    caller's transaction; the event's id.
 
-    Takes the row lock (PostgreSQL; a no-op on SQLite) and checks that the row still
-    has the version this object was loaded with, so two racing requests cannot both
-    move the same application: the loser gets 409 either here or at flush.
+    Takes the row lock (PostgreSQL; a no-op on SQLite, and for an application the caller
+    read FOR UPDATE in this transaction: held_locks) and checks that the row still has
+    the version this object was loaded with, so two racing requests cannot both move the
+    same application: the loser gets 409. `paid_amount` is the net amount paid after the
+    move when the caller knows it (a payment it just recorded); otherwise the payments
+    module is asked (nothing was paid on a draft). The event goes in with one Core
+    statement, the status with another unless the object has changes of its own to flush.
     """
     previous = await _start_move(session, submission, to)
-    # Payments start only from awaiting_payment: a draft has never been paid.
-    paid = 0 if previous == Status.DRAFT else await listeners.paid_amount(session, submission.id)
-    submission.status = to
-    submission.updated_at = now
-    if to in DECISIONS:
-        submission.decided_at = now
-    event = SubmissionEvent(
-        **_event_row(submission, previous, to, actor, comment, now, paid_amount=paid)
-    )
-    session.add(event)
-    await flush_submission(session)
-    await _announce(session, _facts(event.id, submission, previous, actor, comment, paid, now))
-    return event
-
-
-async def transition_held(
-    session: AsyncSession,
-    submission: Submission,
-    to: Status,
-    actor: Actor,
-    comment: str | None = None,
-    *,
-    now: datetime,
-    paid_amount: int,
-) -> int:
-    """`transition` for a caller that read the application FOR UPDATE in this transaction
-    (held_locks) and knows the net amount paid after it (e.g. a payment it just
-    recorded): the status and the event go in with two Core statements, without the
-    unit of work; the listeners hear the same facts. The event's id."""
-    if inspect(submission).modified:
-        await flush_submission(session)  # its own changes first, as transition does
-    previous = await _start_move(session, submission, to)  # the lock: a no-op when held
-    moved: dict[str, object] = {
-        "status": str(to),
-        "updated_at": now,
-        "row_version": submission.row_version + 1,
-    }
+    if paid_amount is None:
+        paid_amount = (
+            0 if previous == Status.DRAFT else await listeners.paid_amount(session, submission.id)
+        )
+    moved: dict[str, object] = {"status": str(to), "updated_at": now}
     if to in DECISIONS:
         moved["decided_at"] = now
-    found = await _MOVE.scalar(
-        session, {**moved, "moving_id": submission.id, "moving_version": submission.row_version}
-    )
-    if found is None:
-        raise SubmissionChanged()
-    for key, value in moved.items():  # the object as the row now is, nothing to flush
-        set_committed_value(submission, key, value)
+    await _write_move(session, submission, moved)
     row = _event_row(submission, previous, to, actor, comment, now, paid_amount=paid_amount)
     event_id: int = await _INSERT_EVENT.scalar(session, row)
     await _announce(
         session, _facts(event_id, submission, previous, actor, comment, paid_amount, now)
     )
     return event_id
+
+
+async def _write_move(
+    session: AsyncSession, submission: Submission, moved: Mapping[str, object]
+) -> None:
+    """Writes the status columns of a move (the row lock is held): in the flush of the
+    object's own changes when it has some (or is new), else in one UPDATE at the version
+    held, without the unit of work."""
+    state = inspect(submission)
+    if state.pending or state.modified:
+        for key, value in moved.items():
+            setattr(submission, key, value)
+        await flush_submission(session)
+        return
+    written = {**moved, "row_version": submission.row_version + 1}
+    found = await _MOVE.scalar(
+        session, {**written, "moving_id": submission.id, "moving_version": submission.row_version}
+    )
+    if found is None:
+        raise SubmissionChanged()
+    for key, value in written.items():  # the object as the row now is, nothing to flush
+        set_committed_value(submission, key, value)
 
 
 async def receive_new(
@@ -378,7 +367,7 @@ _INSERT_WITH_EVENTS_ON_POSTGRESQL = HotStatement(
 )
 """The same, on PostgreSQL with the application's row (`new_<column>`; None is SQL NULL)
 inserted by a WITH of the same statement: the events' foreign key is checked at its end."""
-# transition_held: the event; the application's SET columns come from the parameters
+# transition: the event; the application's SET columns come from the parameters
 # (status, updated_at, row_version, decided_at), the row only if no one changed it since
 # it was read.
 _INSERT_EVENT = HotStatement(insert(_events).returning(_events.c.id))
