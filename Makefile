@@ -33,7 +33,7 @@ serve: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/ruff format --check app tests bench migrations
-	$(BIN)/mypy app
+	$(BIN)/mypy app bench
 
 # Debian's chromium for the web client's tests (Playwright never downloads a browser),
 # and a Japanese font so the screenshots under test-output/web/ are legible.

@@ -195,8 +195,8 @@ async def _reconciliation(database_url: str, count: int) -> dict[str, Any]:
             environment="test",
             database_url=database_url,
             payment_provider="stripe",
-            stripe_api_key=API_KEY,  # type: ignore[arg-type]
-            stripe_webhook_secret=WEBHOOK_SECRET,  # type: ignore[arg-type]
+            stripe_api_key=API_KEY,
+            stripe_webhook_secret=WEBHOOK_SECRET,
             stripe_api_base=base_url,
         )
         provider = StripeCheckout(settings)

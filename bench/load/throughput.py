@@ -100,7 +100,9 @@ class Load:
 
 
 async def _seed(database: Database) -> dict[str, Any]:
-    raw = yaml.safe_load((CATALOG_DIR / f"{PROCEDURE}.yaml").read_text(encoding="utf-8"))
+    raw: dict[str, Any] = yaml.safe_load(
+        (CATALOG_DIR / f"{PROCEDURE}.yaml").read_text(encoding="utf-8")
+    )
     engine = make_engine(database.url)
     try:
         async with make_session_factory(engine)() as session, session.begin():
@@ -260,16 +262,18 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
     print(header)
     summary: dict[str, Any] = {}
     for key, sides in figures.items():
-        base, ours = median_figures(sides["baseline"]), median_figures(sides["app"])
-        ratio = ours["req_s"] / base["req_s"] if base["req_s"] else 0.0
+        base_median = median_figures(sides["baseline"])
+        app_median = median_figures(sides["app"])
+        ratio = app_median["req_s"] / base_median["req_s"] if base_median["req_s"] else 0.0
         print(
-            f"{key:<26} {base['req_s']:14.1f} {base['p50_ms']:7.1f} {base['p99_ms']:7.1f} | "
-            f"{ours['req_s']:9.1f} {ours['p50_ms']:7.1f} {ours['p99_ms']:8.1f} "
-            f"{ours['non_2xx']:7.0f} {ours['socket_errors']:8.0f} | {ratio:5.1%}"
+            f"{key:<26} {base_median['req_s']:14.1f} {base_median['p50_ms']:7.1f} "
+            f"{base_median['p99_ms']:7.1f} | "
+            f"{app_median['req_s']:9.1f} {app_median['p50_ms']:7.1f} {app_median['p99_ms']:8.1f} "
+            f"{app_median['non_2xx']:7.0f} {app_median['socket_errors']:8.0f} | {ratio:5.1%}"
         )
         summary[key] = {
-            "baseline": base,
-            "app": ours,
+            "baseline": base_median,
+            "app": app_median,
             "ratio": round(ratio, 4),
             "runs": {side: [r.as_dict() for r in runs] for side, runs in sides.items()},
         }

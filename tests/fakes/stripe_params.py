@@ -78,7 +78,7 @@ def _resolve(annotation: Any, module: types.ModuleType) -> Any:
 
 def _fields(typed_dict: type) -> dict[str, tuple[Any, types.ModuleType, bool]]:
     """name -> (annotation, module to resolve it in, required)."""
-    required = getattr(typed_dict, "__required_keys__", frozenset())
+    required: frozenset[str] = getattr(typed_dict, "__required_keys__", frozenset())
     found: dict[str, tuple[Any, types.ModuleType, bool]] = {}
     for klass in reversed(typed_dict.__mro__):
         module = sys.modules[klass.__module__]

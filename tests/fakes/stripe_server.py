@@ -88,7 +88,8 @@ def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
-    return _listify(root)
+    listed: dict[str, Any] = _listify(root)
+    return listed
 
 
 def _listify(node: Any) -> Any:
@@ -377,7 +378,7 @@ class FakeStripe:
                 "latest_charge": None,
                 "created": self.now(),
             }
-            self.state.intents[intent["id"]] = intent
+            self.state.intents[str(intent["id"])] = intent
             return str(self._charge(intent, amount)["id"])
 
     def add_fee_adjustment(self, amount: int, *, type_: str = "stripe_fee") -> str:
