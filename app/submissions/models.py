@@ -4,7 +4,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
@@ -15,10 +25,20 @@ class Submission(Base):
     its 受付番号 once submitted, and where it stands in the lifecycle."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("municipality_code", "reference_number"),)
+    __table_args__ = (
+        # Also the index of lookups by municipality_code alone (its leading column).
+        UniqueConstraint("municipality_code", "reference_number"),
+        # Anonymous applicants (most rows) have no subject: only My Page's rows are indexed.
+        Index(
+            "ix_submissions_citizen_subject",
+            "citizen_subject",
+            postgresql_where=text("citizen_subject IS NOT NULL"),
+            sqlite_where=text("citizen_subject IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
-    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"))
     procedure_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("procedures.id"), index=True)
     procedure_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("procedure_versions.id"))
     """The exact version the answers were filled against; never moves to a newer one."""
@@ -39,7 +59,7 @@ class Submission(Base):
     """年度 of the reference number (the calendar year in which it starts)."""
     access_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     """SHA-256 of the access token shown once at creation; the token itself is never stored."""
-    citizen_subject: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
+    citizen_subject: Mapped[str | None] = mapped_column(String(255), default=None)
     """The logged-in citizen owning it (JPKI issuer + serial); filled by the login issue."""
     prefilled_from_card: Mapped[list[str] | None] = mapped_column(JSONType, default=None)
     """Keys of answers filled from the My Number card (ワンスオンリー) and unchanged since."""
