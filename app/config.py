@@ -26,8 +26,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'madoguchi.db'}"
     database_echo: bool = False
-    database_pool_size: int = Field(default=10, ge=1, le=100)
-    """PostgreSQL connections per worker process, all kept open (no overflow)."""
+    database_pool_size: int = Field(default=4, ge=1, le=100)
+    """PostgreSQL connections per worker process, all kept open (no overflow). Few: on
+    a machine whose cores PostgreSQL shares, more transactions in flight only make its
+    backends compete for the cores and queue on the 受付番号 counter row."""
     database_pool_timeout_seconds: float = Field(default=30, gt=0)
     """How long a request waits for a free pooled connection before failing."""
     database_pool_recycle_seconds: int = Field(default=1800, ge=60)

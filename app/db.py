@@ -120,7 +120,7 @@ def make_engine(
     database_url: str,
     *,
     echo: bool = False,
-    pool_size: int = 10,
+    pool_size: int = 4,
     pool_timeout_seconds: float = 30,
     pool_recycle_seconds: int = 1800,
 ) -> AsyncEngine:
