@@ -300,7 +300,8 @@ async def update_answers(
     submission.prefilled_from_card = sorted({*kept, *filled}) or None
     submission.answers = _sealed(form, result.answers, settings)
     submission.updated_at = now
-    _record_fee(submission, form, result.answers)
+    if not await _fee_fixed_by_staff(session, submission, form):
+        _record_fee(submission, form, result.answers)
     await lifecycle.flush_submission(session)
     return submission
 

@@ -574,3 +574,88 @@ async def test_the_whole_sequence_ends_with_net_paid_equal_to_the_fee(
     assert len(charged) == 2
     assert sum(c["amount"] - c["amount_refunded"] for c in charged) == 0
     assert (await stripe_api.get(ALERTS, headers=finance)).json()["items"] == []
+
+
+async def test_the_whole_sequence_after_review_ends_with_net_paid_equal_to_the_fee(
+    stripe_api: httpx.AsyncClient,
+    staff: Staff,
+    as_staff: Any,
+    fake: FakeStripe,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A fee paid after review, through every step that moves money: fixed and paid,
+    returned, edited and resubmitted (the staff's fee stays), fixed again higher (only
+    the difference asked) and lower (the excess refunded), then withdrawn and the rest
+    refunded: net paid ends equal to the fee owed (0), at Stripe too."""
+    reviewer, finance = as_staff(staff.reviewer), as_staff(staff.finance)
+    application = await submit(stripe_api, copies=1, procedure=AFTER_REVIEW)
+    await staff_action(stripe_api, reviewer, application, "start_review")
+    assert (await fix_fee(stripe_api, reviewer, application, 3)).json()["fee"]["total"] == 900
+    await pay_by_card(stripe_api, fake, session_factory, application)
+
+    await staff_action(stripe_api, reviewer, application, "start_review")
+    returned = await staff_action(
+        stripe_api, reviewer, application, "return", "部数をご確認ください"
+    )
+    assert returned.status_code == 200, returned.text
+    edited = await stripe_api.patch(
+        f"/api/v1/submissions/{application.id}",
+        json={"answers": {"copies": 4, "requester": "self"}},
+        headers=application.headers,
+    )
+    assert edited.status_code == 200, edited.text
+    resubmitted = await stripe_api.post(
+        f"/api/v1/submissions/{application.id}/submit", headers=application.headers
+    )
+    assert resubmitted.status_code == 200, resubmitted.text
+    assert resubmitted.json()["status"] == "resubmitted"
+    shown = await balance(stripe_api, application)
+    assert (shown["fee"], shown["net_paid"], shown["due"]) == (900, 900, 0)
+
+    await staff_action(stripe_api, reviewer, application, "start_review")
+    raised = await fix_fee(stripe_api, reviewer, application, 4)
+    assert (raised.json()["status"], raised.json()["fee"]["total"]) == ("awaiting_payment", 1_200)
+    assert (await pay_by_card(stripe_api, fake, session_factory, application))["amount"] == 300
+    shown = await balance(stripe_api, application)
+    assert (shown["fee"], shown["net_paid"], shown["due"]) == (1_200, 1_200, 0)
+
+    async def confirm_the_proposed_refunds(amount: int) -> None:
+        """Finance confirms what was proposed: `amount` in all, from each payment its part."""
+        proposed = (
+            await stripe_api.get("/api/v1/admin/refunds?status=proposed", headers=finance)
+        ).json()["items"]
+        assert sum(refund["amount"] for refund in proposed) == amount
+        for refund in proposed:
+            confirmed = await stripe_api.post(
+                f"/api/v1/admin/refunds/{refund['id']}/confirm", headers=finance
+            )
+            assert confirmed.json()["status"] == "succeeded", confirmed.text
+
+    await staff_action(stripe_api, reviewer, application, "start_review")
+    lowered = await fix_fee(stripe_api, reviewer, application, 2)
+    assert (lowered.json()["status"], lowered.json()["fee"]["total"]) == ("in_review", 600)
+    await confirm_the_proposed_refunds(600)
+    assert (await balance(stripe_api, application))["net_paid"] == 600
+
+    withdrawn = await stripe_api.post(
+        f"/api/v1/submissions/{application.id}/withdraw", headers=application.headers
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    await confirm_the_proposed_refunds(600)
+    shown = await balance(stripe_api, application)
+    assert (shown["fee"], shown["net_paid"], shown["due"], shown["refund_proposed"]) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    listed = await stripe_api.get(
+        "/api/v1/admin/payments", params={"submission_id": application.id}, headers=finance
+    )
+    charged = [
+        fake.charge_of(str((await stored_payment(session_factory, p["id"])).provider_checkout_id))
+        for p in listed.json()["items"]
+    ]
+    assert sorted(c["amount"] for c in charged) == [300, 900]
+    assert sum(c["amount"] - c["amount_refunded"] for c in charged) == 0
+    assert (await stripe_api.get(ALERTS, headers=finance)).json()["items"] == []
