@@ -211,7 +211,9 @@ async def transition(
     module is asked (nothing was paid on a draft). The event goes in with one Core
     statement, the status with another unless the object has changes of its own to flush.
     """
-    previous = await _start_move(session, submission, to)
+    ensure_allowed(submission.status, to)
+    await _lock_current_version(session, submission)
+    previous = Status(submission.status)
     if paid_amount is None:
         paid_amount = (
             0 if previous == Status.DRAFT else await listeners.paid_amount(session, submission.id)
@@ -222,9 +224,10 @@ async def transition(
     await _write_move(session, submission, moved)
     row = _event_row(submission, previous, to, actor, comment, now, paid_amount=paid_amount)
     event_id: int = await _INSERT_EVENT.scalar(session, row)
-    await _announce(
+    await listeners.notify(
         session, _facts(event_id, submission, previous, actor, comment, paid_amount, now)
     )
+    await flush_submission(session)  # what the listeners changed
     return event_id
 
 
@@ -415,20 +418,6 @@ async def flush_submission(session: AsyncSession) -> None:
         await session.flush()
     except StaleDataError as exc:
         raise SubmissionChanged() from exc
-
-
-async def _start_move(session: AsyncSession, submission: Submission, to: Status) -> Status:
-    """Checks that `to` may follow the application's status and takes its row lock at the
-    version this object holds; the status it is leaving."""
-    ensure_allowed(submission.status, to)
-    await _lock_current_version(session, submission)
-    return Status(submission.status)
-
-
-async def _announce(session: AsyncSession, facts: TransitionFacts) -> None:
-    """The listeners hear a recorded transition; what they changed is flushed with it."""
-    await listeners.notify(session, facts)
-    await flush_submission(session)
 
 
 async def _lock_current_version(session: AsyncSession, submission: Submission) -> None:
