@@ -138,9 +138,9 @@ async def _handle(
             ", ".join(sorted(differences)),
         )
         return _Handled("mismatch", payment.id, ref.payment_intent_id)
-    learnt = ref.payment_intent_id is not None and payment.provider_payment_intent_id is None
-    if learnt:
-        assert ref.payment_intent_id is not None
+    learnt = False
+    if ref.payment_intent_id is not None and payment.provider_payment_intent_id is None:
+        learnt = True
         await _serialise_on_intent(session, provider.name, ref.payment_intent_id)
     changed = await _apply(session, payment, found, event, now)
     return _Handled(
