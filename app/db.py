@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -16,6 +17,8 @@ from sqlalchemy import (
     Select,
     Table,
     TypeDecorator,
+    bindparam,
+    event,
     func,
     select,
 )
@@ -28,7 +31,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, ORMExecuteState, Session
+from sqlalchemy.util import await_only
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -170,14 +174,17 @@ async def session_scope(
 Kept = TypeVar("Kept")
 
 
-def for_this_transaction(session: AsyncSession, key: str, new: Callable[[], Kept]) -> Kept:
+def for_this_transaction(
+    session: AsyncSession | Session, key: str, new: Callable[[], Kept]
+) -> Kept:
     """A value kept in `session.info[key]` while the session's current transaction lasts
     (e.g. the rows it locked): `new()` again once that transaction has ended."""
-    transaction = session.sync_session.get_transaction()
-    held = session.info.get(key)
+    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
+    transaction = sync_session.get_transaction()
+    held = sync_session.info.get(key)
     if held is None or held[0] is not transaction:
         held = (transaction, new())
-        session.info[key] = held
+        sync_session.info[key] = held
     value: Kept = held[1]
     return value
 
@@ -205,7 +212,8 @@ class HotStatement:
     def __init__(self, statement: Executable | Callable[[str], Executable]) -> None:
         self._build = statement if callable(statement) else (lambda _dialect: statement)
         self._statements: dict[str, Executable] = {}
-        self._compiled: dict[frozenset[str], _CompiledForDriver] = {}
+        self._compiled: dict[_Shape, _CompiledForDriver] = {}
+        self._words: dict[str, frozenset[str]] = {}
 
     def statement_for(self, dialect_name: str) -> Executable:
         statement = self._statements.get(dialect_name)
@@ -214,23 +222,109 @@ class HotStatement:
         return statement
 
     async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[Any]:
-        """Every row the statement returns (none without RETURNING)."""
+        """Every row the statement returns (none without RETURNING). On PostgreSQL the
+        transaction's writes left for later (`write_later`) go in with it, as WITHs."""
         dialect = session.get_bind().dialect
         if dialect.name != "postgresql":
             result = await session.execute(self.statement_for(dialect.name), dict(params))
             return result.all() if getattr(result, "returns_rows", True) else []
-        names = frozenset(params)
-        compiled = self._compiled.get(names)
-        if compiled is None:
-            compiled = self._compiled[names] = _CompiledForDriver(
-                self.statement_for(dialect.name), dialect, names
-            )
         adapted = await _adapted_connection(session)
+        later = _writes_left_for_later(session.sync_session)
+        if later and not self._names_none_of(later, dialect):
+            # One snapshot: a statement would not see rows its own WITHs insert.
+            first, first_params = later[0]
+            await first._on_driver(adapted, dialect, first_params, later[1:])
+            later.clear()
+        rows = await self._on_driver(adapted, dialect, params, later)
+        later.clear()
+        return rows
+
+    def _names_none_of(
+        self, later: Sequence[tuple[HotStatement, Mapping[str, Any]]], dialect: Dialect
+    ) -> bool:
+        """Whether this statement names none of the tables the writes go to."""
+        words = self._words.get(dialect.name)
+        if words is None:
+            sql = str(cast(Any, self.statement_for(dialect.name)).compile(dialect=dialect))
+            words = self._words[dialect.name] = frozenset(re.findall(r"\w+", sql))
+        return all(
+            cast(Any, write.statement_for(dialect.name)).table.name not in words
+            for write, _ in later
+        )
+
+    async def write_later(self, session: AsyncSession, params: Mapping[str, Any]) -> None:
+        """Runs this INSERT (ON CONFLICT DO NOTHING at most; its result unused) later in
+        the transaction: on PostgreSQL it goes in with the transaction's next hot
+        statement (as a WITH of it, unless that statement names the same table: a
+        statement does not see what its WITHs insert), saving a round trip; elsewhere at
+        once.
+        For rows whose result nobody needs (KPI deltas, outbox messages); any other
+        statement the session runs, and the commit, writes them first."""
+        if session.get_bind().dialect.name != "postgresql":
+            await self.run(session, params)
+            return
+        await _adapted_connection(session)  # the transaction they belong to has begun
+        _writes_left_for_later(session.sync_session).append((self, dict(params)))
+
+    async def _on_driver(
+        self,
+        adapted: Any,
+        dialect: Dialect,
+        params: Mapping[str, Any],
+        later: Sequence[tuple[HotStatement, Mapping[str, Any]]],
+    ) -> Sequence[Any]:
+        names = frozenset(params)
+        shape = (names, tuple((write, frozenset(values)) for write, values in later))
+        compiled = self._compiled.get(shape)
+        if compiled is None:
+            statement = self.statement_for(dialect.name)
+            renamed = names
+            if later:
+                statement = cast(Any, statement).add_cte(
+                    *(
+                        write._as_cte(dialect.name, keys, _later_prefix(index))
+                        for index, (write, keys) in enumerate(shape[1])
+                    )
+                )
+                renamed = names.union(
+                    _later_prefix(index) + key
+                    for index, (_, keys) in enumerate(shape[1])
+                    for key in keys
+                )
+            compiled = self._compiled[shape] = _CompiledForDriver(
+                statement, dialect, renamed, column_keys=names
+            )
+        if later:
+            params = {
+                **params,
+                **{
+                    _later_prefix(index) + key: value
+                    for index, (_, values) in enumerate(later)
+                    for key, value in values.items()
+                },
+            }
         arguments = compiled.arguments(params)
         try:
             return await adapted.driver_connection.fetch(compiled.sql, *arguments)  # type: ignore[no-any-return]
         except Exception as error:
             raise _as_sqlalchemy_error(adapted, dialect, compiled.sql, arguments, error) from None
+
+    def _as_cte(self, dialect_name: str, keys: frozenset[str], prefix: str) -> Any:
+        """This INSERT of the columns `keys` as a WITH of another statement, its
+        parameters named `<prefix><column>`. A column left out gets its constant default
+        (or the database's)."""
+        statement: Any = self.statement_for(dialect_name)
+        table = statement.table
+        values = {key: bindparam(prefix + key, type_=table.c[key].type) for key in keys}
+        for column in table.columns:
+            if column.key in keys or column.default is None:
+                continue
+            if not column.default.is_scalar:
+                raise ValueError(
+                    f"HotStatement: give {column.key!r} a value (its default is not constant)"
+                )
+            values[column.key] = column.default.arg
+        return statement.values(values).cte(prefix.rstrip("_"))
 
     async def scalar(self, session: AsyncSession, params: Mapping[str, Any]) -> Any:
         """The first column of the first row, or None."""
@@ -241,12 +335,63 @@ class HotStatement:
         await self.rows(session, params)
 
 
+_Shape = tuple[frozenset[str], tuple[tuple["HotStatement", frozenset[str]], ...]]
+"""What a compiled statement was built for: its parameter names, and the writes left for
+later that go in with it (each with its column names)."""
+
+
+def _later_prefix(index: int) -> str:
+    return f"later_{index}_"
+
+
+def _writes_left_for_later(session: Session) -> list[tuple[HotStatement, Mapping[str, Any]]]:
+    """The INSERTs `write_later` left for the session's current transaction."""
+    return for_this_transaction(session, _LATER, list)
+
+
+_LATER = "hot_statement_writes_left_for_later"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_the_rest_before_a_statement(execution: ORMExecuteState) -> None:
+    _write_the_rest(execution.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_the_rest_before_commit(session: Session) -> None:
+    _write_the_rest(session)
+
+
+def _write_the_rest(session: Session) -> None:
+    """The writes left for later that no hot statement took with it: one statement, in
+    the transaction, before any other statement the session runs and before it commits,
+    so nothing ever reads around them (runs inside the async session's greenlet)."""
+    later = _writes_left_for_later(session)
+    if not later:
+        return
+    pending = list(later)
+    later.clear()
+    connection = session.connection()
+    adapted = cast(Any, connection.connection).dbapi_connection
+    if adapted._transaction is None:
+        await_only(adapted._start_transaction())
+    first, params = pending[0]
+    await_only(first._on_driver(adapted, connection.dialect, params, pending[1:]))
+
+
 class _CompiledForDriver:
     """A statement compiled for PostgreSQL, with how to turn named parameters into the
     driver's positional arguments."""
 
-    def __init__(self, statement: Executable, dialect: Dialect, names: frozenset[str]) -> None:
-        compiled = cast(Any, statement).compile(dialect=dialect, column_keys=sorted(names))
+    def __init__(
+        self,
+        statement: Executable,
+        dialect: Dialect,
+        names: frozenset[str],
+        *,
+        column_keys: frozenset[str],
+    ) -> None:
+        compiled = cast(Any, statement).compile(dialect=dialect, column_keys=sorted(column_keys))
         # Columns whose Python-side default SQLAlchemy would compute at execution.
         defaults = {column.key: column.default for column in compiled.insert_prefetch}
         defaults.update({column.key: column.onupdate for column in compiled.update_prefetch})

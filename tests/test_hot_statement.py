@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +20,7 @@ ANSWER = HotStatement(
     .where(_records.c.key == bindparam("of_key"))
     .values(response_status=bindparam("status"), response_body=bindparam("body"))
 )
+NOTHING = HotStatement(select(literal(1)))
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
@@ -77,3 +78,50 @@ async def test_a_failed_statement_raises_sqlalchemys_error_and_rolls_back(
         await INSERT.scalar(session, _record("after"))
         await session.commit()
     assert await _keys(session_factory) == ["after", "twice"]
+
+
+async def test_a_write_left_for_later_goes_in_with_the_next_statement_or_the_commit(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session:
+        # Taken by the next hot statement (on PostgreSQL as a WITH of it).
+        await INSERT.write_later(session, _record("with-the-next"))
+        await INSERT.write_later(session, _record("also-with-the-next"))
+        assert await NOTHING.scalar(session, {}) == 1
+        # Written before a statement on their table, which finds them (as on SQLite).
+        await INSERT.write_later(session, _record("before-an-update"))
+        await ANSWER.run(session, {"of_key": "before-an-update", "status": 201, "body": {}})
+        # Seen by any other statement of the transaction: written before it runs.
+        await INSERT.write_later(session, _record("before-a-query"))
+        seen = set(await session.scalars(select(IdempotencyRecord.key)))
+        assert seen == {"with-the-next", "also-with-the-next", "before-an-update", "before-a-query"}
+        # At the latest at commit.
+        await INSERT.write_later(session, _record("at-commit"))
+        await session.commit()
+    assert await _keys(session_factory) == [
+        "also-with-the-next",
+        "at-commit",
+        "before-a-query",
+        "before-an-update",
+        "with-the-next",
+    ]
+    async with session_factory() as session:
+        record = await session.get(IdempotencyRecord, await _id_of(session, "before-an-update"))
+        assert record is not None and record.response_status == 201
+
+
+async def test_a_write_left_for_later_is_rolled_back_with_its_transaction(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session:
+        await INSERT.write_later(session, _record("rolled-back"))
+        await session.rollback()
+        await INSERT.scalar(session, _record("committed"))
+        await session.commit()
+    assert await _keys(session_factory) == ["committed"]
+
+
+async def _id_of(session: AsyncSession, key: str) -> int:
+    found = await session.scalar(select(IdempotencyRecord.id).where(IdempotencyRecord.key == key))
+    assert found is not None
+    return found

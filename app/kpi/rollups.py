@@ -137,7 +137,8 @@ async def on_transition(session: AsyncSession, facts: TransitionFacts) -> None:
     delta = difference(contribution(earlier), contribution([*earlier, new]))
     if delta is not None:
         cell, figures = delta
-        await _INSERT_DELTA.run(session, {**_cell_values(cell), **figures})
+        # Nobody reads the deltas in this transaction: sent with its next statement.
+        await _INSERT_DELTA.write_later(session, {**_cell_values(cell), **figures})
 
 
 _INSERT_DELTA = HotStatement(insert(usage_deltas))

@@ -20,6 +20,12 @@ async def add_unless_queued(session: AsyncSession, row: dict[str, Any]) -> bool:
     return await _ADD_UNLESS_QUEUED.scalar(session, row) is not None
 
 
+async def add_later(session: AsyncSession, row: dict[str, Any]) -> None:
+    """`add_unless_queued` sent with the transaction's next statement (or at commit), for
+    a message nothing reads back before the commit."""
+    await _ADD_UNLESS_QUEUED.write_later(session, row)
+
+
 _notifications = table_of(Notification)
 _ADD_UNLESS_QUEUED = HotStatement(
     lambda dialect: insert_ignoring_conflicts_of(

@@ -137,6 +137,7 @@ async def on_transition(session: AsyncSession, facts: TransitionFacts, settings:
         settings=settings,
         now=facts.occurred_at,
         message=facts.comment,
+        new_event=True,
     )
 
 
@@ -244,10 +245,13 @@ async def queue(
     now: datetime,
     message: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    new_event: bool = False,
 ) -> uuid.UUID | None:
     """Writes the message to the outbox, in the caller's transaction; the id of the
     message queued. Nothing (None) when the application has no email answer, or this
-    event already queued one for the address."""
+    event already queued one for the address. A `new_event` (recorded in this
+    transaction) cannot have queued one yet: its message goes in with the transaction's
+    next statement, and its id is returned."""
     recipient = application.recipient
     if recipient is None:
         return None
@@ -270,28 +274,26 @@ async def queue(
         kind, application.municipality_code, context, settings.notification_templates_dir
     )
     notification_id = new_uuid()
-    queued = await repository.add_unless_queued(
-        session,
-        {
-            "id": notification_id,
-            "submission_id": application.submission_id,
-            "municipality_code": application.municipality_code,
-            "event_key": event_key,
-            "kind": str(kind),
-            "recipient": recipient,
-            "subject": subject,
-            "body": body,
-            "state": str(
-                DeliveryState.PENDING if settings.smtp_host else DeliveryState.NOT_CONFIGURED
-            ),
-            "attempts": 0,
-            "next_attempt_at": now if settings.smtp_host else None,
-            "last_error": None,
-            "created_at": now,
-            "sent_at": None,
-        },
-    )
-    return notification_id if queued else None
+    row = {
+        "id": notification_id,
+        "submission_id": application.submission_id,
+        "municipality_code": application.municipality_code,
+        "event_key": event_key,
+        "kind": str(kind),
+        "recipient": recipient,
+        "subject": subject,
+        "body": body,
+        "state": str(DeliveryState.PENDING if settings.smtp_host else DeliveryState.NOT_CONFIGURED),
+        "attempts": 0,
+        "next_attempt_at": now if settings.smtp_host else None,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+    if new_event:
+        await repository.add_later(session, row)
+        return notification_id
+    return notification_id if await repository.add_unless_queued(session, row) else None
 
 
 async def fill_reference_number(session: AsyncSession, notification: Notification) -> None:
