@@ -20,7 +20,10 @@ from app.db import HotStatement, table_of
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.forms.compiler import CompiledForm, cached_form, check_definition, compiled_form_for
 from app.forms.models import Procedure, ProcedureEvent, ProcedureVersion
-from app.municipalities.service import get_municipality
+from app.municipalities.models import Municipality
+from app.municipalities.service import adopt as adopt_municipality
+from app.municipalities.service import get_municipality, require_valid_code, with_municipality
+from app.municipalities.service import not_found as municipality_not_found
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 
@@ -267,8 +270,10 @@ def compiled_version(version: ProcedureVersion) -> CompiledForm:
 @dataclass(frozen=True)
 class CurrentForm:
     """The current published version of a procedure, by id, with its compiled form: what
-    an application is created against, without loading the rows."""
+    an application is created against, without loading the rows; and its municipality,
+    read with it."""
 
+    municipality: Municipality
     procedure_id: uuid.UUID
     procedure_code: str
     version_id: uuid.UUID
@@ -279,20 +284,24 @@ class CurrentForm:
 async def get_current_form(
     session: AsyncSession, municipality_code: str, procedure_code: str
 ) -> CurrentForm:
-    """What `get_published` finds (the same errors), in one query and without reading
-    the definition again: a published version's compiled form is kept in the process."""
-    await get_municipality(session, municipality_code)
+    """What `get_published` finds (the same errors), with the municipality, in one query
+    and without reading the definition again: a published version's compiled form is
+    kept in the process. The municipality joins the session."""
+    require_valid_code(municipality_code)
     rows = await _CURRENT_VERSION.rows(
         session, {"municipality_code": municipality_code, "procedure_code": procedure_code}
     )
     if not rows:
+        raise municipality_not_found(municipality_code)
+    municipality = adopt_municipality(session, rows[0])
+    procedure_id, code, version_id, number, digest = rows[0][-5:]
+    if procedure_id is None:
         raise _procedure_not_found(municipality_code, procedure_code)
-    procedure_id, code, version_id, number, digest = rows[0]
     _published_digests[version_id] = digest
     form = cached_form(f"{version_id}:{digest}")
     if form is None:
         form = compiled_version(await get_version(session, version_id))
-    return CurrentForm(procedure_id, code, version_id, number, form)
+    return CurrentForm(municipality, procedure_id, code, version_id, number, form)
 
 
 async def form_of_version(session: AsyncSession, version_id: uuid.UUID) -> CompiledForm:
@@ -310,22 +319,25 @@ changes), so its compiled form is found in the cache by id alone."""
 _procedures = table_of(Procedure)
 _versions = table_of(ProcedureVersion)
 _CURRENT_VERSION = HotStatement(
-    select(
-        _procedures.c.id,
-        _procedures.c.code,
-        _versions.c.id,
-        _versions.c.version,
-        _versions.c.definition_digest,
+    with_municipality(
+        select(
+            _procedures.c.id,
+            _procedures.c.code,
+            _versions.c.id,
+            _versions.c.version,
+            _versions.c.definition_digest,
+        )
+        .join(_versions, _versions.c.procedure_id == _procedures.c.id)
+        .where(
+            _procedures.c.municipality_code == bindparam("municipality_code"),
+            _procedures.c.code == bindparam("procedure_code"),
+            _procedures.c.status == "published",
+            _versions.c.status == "published",
+        )
+        .order_by(_versions.c.version.desc())
+        .limit(1)
+        .subquery("current_version")
     )
-    .join(_versions, _versions.c.procedure_id == _procedures.c.id)
-    .where(
-        _procedures.c.municipality_code == bindparam("municipality_code"),
-        _procedures.c.code == bindparam("procedure_code"),
-        _procedures.c.status == "published",
-        _versions.c.status == "published",
-    )
-    .order_by(_versions.c.version.desc())
-    .limit(1)
 )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import FromClause, Select, bindparam, inspect, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -35,36 +36,62 @@ async def get_municipality(session: AsyncSession, code: str) -> Municipality:
     """The municipality as `session.get` finds it (the session's own object when it has
     one), read without the ORM's query machinery: every create+submit asks for it."""
     require_valid_code(code)
-    known = session.sync_session.identity_map.get(identity_key(Municipality, code))
+    known = _known(session, code)
     if known is None:
-        municipality = await _load(session, code)
+        rows = await _BY_CODE.rows(session, {"municipality_code": code})
+        municipality = adopt(session, rows[0]) if rows else None
     elif inspect(known).expired_attributes or inspect(known).was_deleted:
         municipality = await session.get(Municipality, code)  # refreshed as get does
     else:
         municipality = known
     if municipality is None:
-        raise MunicipalityNotFound(
-            f"No municipality with code {code} is served here.",
-            f"コード{code}の地方公共団体はこのサービスで扱っていません。",
-        )
+        raise not_found(code)
     return municipality
 
 
-async def _load(session: AsyncSession, code: str) -> Municipality | None:
-    row = await _BY_CODE.rows(session, {"code": code})
-    if not row:
-        return None
-    municipality = Municipality(**dict(zip(_COLUMNS, row[0], strict=True)))
-    # As if loaded by a query: every column committed, the object in the identity map.
+def not_found(code: str) -> MunicipalityNotFound:
+    return MunicipalityNotFound(
+        f"No municipality with code {code} is served here.",
+        f"コード{code}の地方公共団体はこのサービスで扱っていません。",
+    )
+
+
+def with_municipality(joined: FromClause) -> Select[Any]:
+    """The municipality `:municipality_code` (its columns first, as `adopt` takes them)
+    with the one row of `joined` next to it, or NULLs: what another module reads with
+    the municipality in one statement (a missing municipality is no row at all)."""
+    return (
+        select(*_municipalities.columns, *joined.c)
+        .select_from(_municipalities.outerjoin(joined, true()))
+        .where(_municipalities.c.code == bindparam("municipality_code"))
+    )
+
+
+def adopt(session: AsyncSession, row: Sequence[Any]) -> Municipality:
+    """The municipality whose columns start `row` (read by `with_municipality`), as if
+    loaded by a query: every column committed, the object in the session's identity
+    map. The session's own object when it has one."""
+    values = dict(zip(_COLUMNS, row[: len(_COLUMNS)], strict=True))
+    known = _known(session, values["code"])
+    if known is not None:
+        return known
+    municipality = Municipality(**values)
     make_transient_to_detached(municipality)
     session.add(municipality)
     return municipality
 
 
+def _known(session: AsyncSession, code: str) -> Municipality | None:
+    known: Municipality | None = session.sync_session.identity_map.get(
+        identity_key(Municipality, code)
+    )
+    return known
+
+
 _municipalities = table_of(Municipality)
 _COLUMNS = tuple(column.key for column in _municipalities.columns)
 _BY_CODE = HotStatement(
-    select(*_municipalities.columns).where(_municipalities.c.code == bindparam("code"))
+    select(*_municipalities.columns).where(_municipalities.c.code == bindparam("municipality_code"))
 )
 
 

@@ -205,9 +205,8 @@ async def create_submission(
 
     A draft's answers may be incomplete but each one given is checked; a submission
     at once is checked in full. Either way a refusal stores nothing."""
-    # Loaded first and held: the procedure lookup and the numbering find it in the session.
-    municipality = await get_municipality(session, municipality_code)
     published = await forms_service.get_current_form(session, municipality_code, procedure_code)
+    municipality = published.municipality
     form = published.form
     if channel == "online":  # at the counter (窓口) staff see the card in person
         require_identity(form.definition, caller, None, submitting=submit)
