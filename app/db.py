@@ -357,6 +357,11 @@ def _write_the_rest_before_a_statement(execution: ORMExecuteState) -> None:
     _write_the_rest(execution.session)
 
 
+@event.listens_for(Session, "before_flush")
+def _write_the_rest_before_a_flush(session: Session, _context: Any, _instances: Any) -> None:
+    _write_the_rest(session)
+
+
 @event.listens_for(Session, "before_commit")
 def _write_the_rest_before_commit(session: Session) -> None:
     _write_the_rest(session)
@@ -364,8 +369,9 @@ def _write_the_rest_before_commit(session: Session) -> None:
 
 def _write_the_rest(session: Session) -> None:
     """The writes left for later that no hot statement took with it: one statement, in
-    the transaction, before any other statement the session runs and before it commits,
-    so nothing ever reads around them (runs inside the async session's greenlet)."""
+    the transaction, before any other statement the session runs, before it flushes and
+    before it commits, so nothing ever reads or writes around them (runs inside the async
+    session's greenlet)."""
     later = _writes_left_for_later(session)
     if not later:
         return
