@@ -221,9 +221,8 @@ async def transition(
     moved: dict[str, object] = {"status": str(to), "updated_at": now}
     if to in DECISIONS:
         moved["decided_at"] = now
-    await _write_move(session, submission, moved)
     row = _event_row(submission, previous, to, actor, comment, now, paid_amount=paid_amount)
-    event_id: int = await _INSERT_EVENT.scalar(session, row)
+    event_id = await _move_and_record(session, submission, moved, row)
     await listeners.notify(
         session, _facts(event_id, submission, previous, actor, comment, paid_amount, now)
     )
@@ -231,26 +230,37 @@ async def transition(
     return event_id
 
 
-async def _write_move(
-    session: AsyncSession, submission: Submission, moved: Mapping[str, object]
-) -> None:
-    """Writes the status columns of a move (the row lock is held): in the flush of the
-    object's own changes when it has some (or is new), else in one UPDATE at the version
-    held, without the unit of work."""
+async def _move_and_record(
+    session: AsyncSession,
+    submission: Submission,
+    moved: Mapping[str, object],
+    event: Mapping[str, object],
+) -> int:
+    """Writes the status columns of a move (the row lock is held) and its event; the
+    event's id. In the flush of the object's own changes when it has some (or is new);
+    else with one UPDATE at the version held, without the unit of work, which on
+    PostgreSQL inserts the event too (as a WITH of the event's INSERT)."""
     state = inspect(submission)
     if state.pending or state.modified:
         for key, value in moved.items():
             setattr(submission, key, value)
         await flush_submission(session)
-        return
+        event_id: int = await _INSERT_EVENT.scalar(session, event)
+        return event_id
     written = {**moved, "row_version": submission.row_version + 1}
-    found = await _MOVE.scalar(
-        session, {**written, "moving_id": submission.id, "moving_version": submission.row_version}
-    )
+    held = {**written, "moving_id": submission.id, "moving_version": submission.row_version}
+    if session.get_bind().dialect.name == "postgresql":
+        statement = _MOVE_WITH_EVENT[frozenset(written)]
+        found = await statement.scalar(session, {**held, **_numbered(event, "event")})
+    else:
+        found = await _MOVE.scalar(session, held)
+        if found is not None:
+            found = await _INSERT_EVENT.scalar(session, event)
     if found is None:
         raise SubmissionChanged()
     for key, value in written.items():  # the object as the row now is, nothing to flush
         set_committed_value(submission, key, value)
+    return int(found)
 
 
 async def receive_new(
@@ -343,7 +353,7 @@ _EVENT_COLUMNS = (
 """The columns `_event_row` gives."""
 
 
-def _numbered(row: Mapping[str, object], index: int) -> dict[str, object]:
+def _numbered(row: Mapping[str, object], index: int | str) -> dict[str, object]:
     return {f"{key}_{index}": value for key, value in row.items()}
 
 
@@ -374,14 +384,38 @@ inserted by a WITH of the same statement: the events' foreign key is checked at 
 # (status, updated_at, row_version, decided_at), the row only if no one changed it since
 # it was read.
 _INSERT_EVENT = HotStatement(insert(_events).returning(_events.c.id))
-_MOVE = HotStatement(
-    update(_submissions)
-    .where(
-        _submissions.c.id == bindparam("moving_id"),
-        _submissions.c.row_version == bindparam("moving_version"),
-    )
-    .returning(_submissions.c.id)
+_move = update(_submissions).where(
+    _submissions.c.id == bindparam("moving_id"),
+    _submissions.c.row_version == bindparam("moving_version"),
 )
+_MOVE = HotStatement(_move.returning(_submissions.c.id))
+
+
+def _move_with_event(columns: frozenset[str]) -> HotStatement:
+    """On PostgreSQL: the move's UPDATE of `columns` as a WITH of the event's INSERT
+    (`<column>_event`), which inserts it only if the row was found at the version held;
+    the event's id, or no row."""
+    moved = (
+        _move.values({key: bindparam(key, type_=_submissions.c[key].type) for key in columns})
+        .returning(_submissions.c.id)
+        .cte("moved")
+    )
+    event = select(
+        *(bindparam(f"{key}_event", type_=_events.c[key].type) for key in _EVENT_COLUMNS)
+    ).select_from(moved)
+    return HotStatement(
+        insert(_events).from_select(list(_EVENT_COLUMNS), event).returning(_events.c.id)
+    )
+
+
+_MOVE_WITH_EVENT = {
+    columns: _move_with_event(columns)
+    for columns in (
+        frozenset({"status", "updated_at", "row_version"}),
+        frozenset({"status", "updated_at", "row_version", "decided_at"}),
+    )
+}
+"""By the columns a move writes (a decision writes decided_at too)."""
 
 
 def _event_row(
