@@ -197,12 +197,12 @@ async def _serialise_on_intent(session: AsyncSession, provider: str, intent_id: 
     lock needed."""
     if session.get_bind().dialect.name != "postgresql":
         return False
-    await session.execute(_INTENT_LOCK, {"intent_key": f"{provider}:{intent_id}"})
+    await _INTENT_LOCK.run(session, {"intent_key": f"{provider}:{intent_id}"})
     return True
 
 
-_INTENT_LOCK = select(
-    func.pg_advisory_xact_lock(func.hashtext(bindparam("intent_key", type_=String)))
+_INTENT_LOCK = HotStatement(
+    select(func.pg_advisory_xact_lock(func.hashtext(bindparam("intent_key", type_=String))))
 )
 
 
