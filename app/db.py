@@ -13,10 +13,12 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Executable,
+    Insert,
     MetaData,
     Select,
     Table,
     TypeDecorator,
+    Update,
     bindparam,
     event,
     func,
@@ -280,7 +282,7 @@ class HotStatement:
             statement = self.statement_for(dialect.name)
             renamed = names
             if later:
-                statement = cast(Any, statement).add_cte(
+                statement = _with_values_of(statement, names).add_cte(
                     *(
                         write._as_cte(dialect.name, keys, _later_prefix(index))
                         for index, (write, keys) in enumerate(shape[1])
@@ -291,9 +293,7 @@ class HotStatement:
                     for index, (_, keys) in enumerate(shape[1])
                     for key in keys
                 )
-            compiled = self._compiled[shape] = _CompiledForDriver(
-                statement, dialect, renamed, column_keys=names
-            )
+            compiled = self._compiled[shape] = _CompiledForDriver(statement, dialect, renamed)
         if later:
             params = {
                 **params,
@@ -333,6 +333,27 @@ class HotStatement:
 
     async def run(self, session: AsyncSession, params: Mapping[str, Any]) -> None:
         await self.rows(session, params)
+
+
+def _values_from_parameters(statement: Executable) -> bool:
+    """An INSERT or UPDATE without values(): its columns are the parameters given."""
+    return (
+        isinstance(statement, (Insert, Update))
+        and not statement._values
+        and not getattr(statement, "_multi_values", ())
+        and getattr(statement, "select", None) is None
+    )
+
+
+def _with_values_of(statement: Executable, names: frozenset[str]) -> Any:
+    """The statement with explicit values for the parameters that name its columns, if
+    it takes them from the parameters (so it can carry WITHs, see _CompiledForDriver)."""
+    if not _values_from_parameters(statement):
+        return statement
+    table = cast(Any, statement).table
+    return cast(Any, statement).values(
+        {key: bindparam(key, type_=table.c[key].type) for key in names if key in table.c}
+    )
 
 
 _Shape = tuple[frozenset[str], tuple[tuple["HotStatement", frozenset[str]], ...]]
@@ -389,15 +410,12 @@ class _CompiledForDriver:
     """A statement compiled for PostgreSQL, with how to turn named parameters into the
     driver's positional arguments."""
 
-    def __init__(
-        self,
-        statement: Executable,
-        dialect: Dialect,
-        names: frozenset[str],
-        *,
-        column_keys: frozenset[str],
-    ) -> None:
-        compiled = cast(Any, statement).compile(dialect=dialect, column_keys=sorted(column_keys))
+    def __init__(self, statement: Executable, dialect: Dialect, names: frozenset[str]) -> None:
+        # Only a statement that takes its columns from the parameters is given their
+        # names: SQLAlchemy applies them to the INSERTs and UPDATEs of its WITHs too,
+        # where a parameter named like a column would be written into it.
+        column_keys = sorted(names) if _values_from_parameters(statement) else None
+        compiled = cast(Any, statement).compile(dialect=dialect, column_keys=column_keys)
         # Columns whose Python-side default SQLAlchemy would compute at execution.
         defaults = {column.key: column.default for column in compiled.insert_prefetch}
         defaults.update({column.key: column.onupdate for column in compiled.update_prefetch})
