@@ -44,6 +44,18 @@ class StoredResponse:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The response to store for a claimed key (`record_response`'s arguments), when it
+    is written by the statement that numbers the application: its `reference_number`
+    is filled in there (app.submissions.reference_numbers)."""
+
+    scope: str
+    key: str
+    status: int
+    body: dict[str, Any]
+
+
 def parse_key(header_value: str | None) -> str | None:
     if header_value is None:
         return None
@@ -131,6 +143,16 @@ async def record_response(
     )
 
 
+def record_response_statement(body: Any) -> Any:
+    """The UPDATE `record_response` runs, with `body` as the stored body's expression
+    (parameters in_scope, of_key, status): for a statement that computes part of it."""
+    return (
+        update(_records)
+        .where(_records.c.scope == bindparam("in_scope"), _records.c.key == bindparam("of_key"))
+        .values(response_status=bindparam("status"), response_body=body)
+    )
+
+
 async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
     """Delete expired records (a periodic job calls this); returns how many."""
     result = await session.execute(
@@ -148,11 +170,7 @@ _CLAIM = HotStatement(
         _records.c.id
     )
 )
-_RECORD_RESPONSE = HotStatement(
-    update(_records)
-    .where(_records.c.scope == bindparam("in_scope"), _records.c.key == bindparam("of_key"))
-    .values(response_status=bindparam("status"), response_body=bindparam("body"))
-)
+_RECORD_RESPONSE = HotStatement(record_response_statement(bindparam("body")))
 
 
 def _in_progress() -> IdempotencyInProgress:

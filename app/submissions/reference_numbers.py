@@ -16,14 +16,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, bindparam, case, cast, func, update
+from sqlalchemy import Text, bindparam, case, cast, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import HotStatement, table_of
 from app.jp_calendar import fiscal_year_era, fiscal_year_of
 from app.municipalities.models import Municipality
+from app.submissions import idempotency
 from app.submissions.models import ReferenceCounter, Submission
 
 __all__ = [
@@ -55,8 +57,11 @@ async def assign_reference_number(
     *,
     now: datetime,
     timezone: ZoneInfo,
+    answer: idempotency.Answer | None = None,
 ) -> str:
-    """Give `submission` (already flushed) the next 受付番号 of the 年度 `now` falls in.
+    """Give `submission` (already flushed) the next 受付番号 of the 年度 `now` falls in;
+    and store `answer` (an idempotent response) with the number in its
+    `reference_number`, in the same statement on PostgreSQL.
 
     Call it as the last statement of the transaction: the counter row stays locked
     from here to the commit, and every other submit of the municipality waits for it."""
@@ -64,13 +69,34 @@ async def assign_reference_number(
     head = reference_number_head(municipality.reference_prefix, fiscal_year)
     values = {"code": municipality.code, "year": fiscal_year, "submission": submission.id}
     if session.get_bind().dialect.name == "postgresql":
-        number = await _NUMBER_ON_POSTGRESQL.scalar(session, {**values, "head": head})
+        if answer is None:
+            number = await _NUMBER_ON_POSTGRESQL.scalar(session, {**values, "head": head})
+        else:
+            number = await _NUMBER_AND_ANSWER_ON_POSTGRESQL.scalar(
+                session,
+                {
+                    **values,
+                    "head": head,
+                    "in_scope": answer.scope,
+                    "of_key": answer.key,
+                    "status": answer.status,
+                    "answer_body": answer.body,
+                },
+            )
     else:
         value = await session.scalar(_INCREMENT_ON_SQLITE, values)
         number = format_reference_number(municipality.reference_prefix, fiscal_year, int(value))
         await session.execute(_WRITE_NUMBER, {**values, "number": number})
     if number is None:  # the application was flushed in this transaction
         raise RuntimeError("the application to number is missing")
+    if answer is not None and session.get_bind().dialect.name != "postgresql":
+        await idempotency.record_response(
+            session,
+            scope=answer.scope,
+            key=answer.key,
+            status=answer.status,
+            body={**answer.body, "reference_number": number},
+        )
     # Written by the statement above: known to the session without a reload.
     set_committed_value(submission, "reference_number", number)
     set_committed_value(submission, "fiscal_year", fiscal_year)
@@ -121,7 +147,22 @@ def _number_on_postgresql() -> Any:
     )
 
 
+def _number_and_answer_on_postgresql() -> Any:
+    """The same, and the idempotent response stored with the number written into its
+    body (`answer_body`; in_scope, of_key, status): a WITH that reads the number the
+    other WITH wrote."""
+    numbered = _number_on_postgresql().cte("numbered")
+    with_number = func.jsonb_set(
+        bindparam("answer_body", type_=JSONB),
+        literal_column("'{reference_number}'"),
+        func.to_jsonb(numbered.c.reference_number),
+    )
+    answered = idempotency.record_response_statement(with_number).cte("answered")
+    return select(numbered.c.reference_number).add_cte(answered)
+
+
 _NUMBER_ON_POSTGRESQL = HotStatement(_number_on_postgresql())
+_NUMBER_AND_ANSWER_ON_POSTGRESQL = HotStatement(_number_and_answer_on_postgresql())
 _INCREMENT_ON_SQLITE = _increment(sqlite.insert(_counters))
 _WRITE_NUMBER = (
     update(_submissions)

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,7 @@ from app.forms.definition import PerUnitFee, ProcedureDefinition
 from app.municipalities.models import Municipality
 from app.municipalities.service import get_municipality
 from app.submissions import lifecycle, my_number, repository, signing
+from app.submissions.idempotency import Answer
 from app.submissions.lifecycle import EDITABLE, Actor, Status
 from app.submissions.models import (
     Submission,
@@ -106,6 +107,13 @@ class CreatedSubmission:
     submission: Submission
     access_token: str | None
     """Shown once in the creation response; only its hash is stored."""
+    answered: bool = False
+    """Whether the idempotent response (`answer`) was stored with the 受付番号."""
+
+
+AnswerOf = Callable[[Submission], Answer]
+"""The idempotent response of a request, built from its application (just before it is
+numbered, for the numbering statement to store)."""
 
 
 @dataclass(frozen=True)
@@ -200,11 +208,14 @@ async def create_submission(
     idempotency_key: str | None = None,
     client_address: str = "",
     channel: str = "online",
+    answer: AnswerOf | None = None,
 ) -> CreatedSubmission:
     """A draft pinned to the current published version, submitted at once if asked.
 
     A draft's answers may be incomplete but each one given is checked; a submission
-    at once is checked in full. Either way a refusal stores nothing."""
+    at once is checked in full. Either way a refusal stores nothing. `answer` gives
+    the idempotent response of a submission at once, built from the application just
+    before it is numbered: stored by the numbering statement, with the number."""
     published = await forms_service.get_current_form(session, municipality_code, procedure_code)
     municipality = published.municipality
     form = published.form
@@ -230,10 +241,19 @@ async def create_submission(
     if issues_access_token(caller):
         access_token = _new_access_token(settings, submission.id, idempotency_key, client_address)
         submission.access_token_hash = hash_access_token(access_token)
+    answered = False
     if submit:
         # Stays out of the session: _submit inserts it with its events in two statements.
-        await _submit(
-            session, submission, municipality, form, result, CITIZEN, settings=settings, now=now
+        answered = await _submit(
+            session,
+            submission,
+            municipality,
+            form,
+            result,
+            CITIZEN,
+            settings=settings,
+            now=now,
+            answer=answer,
         )
     else:
         submission.answers = _sealed(form, result.answers, settings)
@@ -241,7 +261,7 @@ async def create_submission(
         lifecycle.record_creation(session, submission, CITIZEN, now=now)
         _record_fee(submission, form, result.answers)
         await lifecycle.flush_submission(session)
-    return CreatedSubmission(submission, access_token)
+    return CreatedSubmission(submission, access_token, answered)
 
 
 async def get_submission(
@@ -645,7 +665,9 @@ async def _submit(
     settings: Settings,
     now: datetime,
     signed: bool = False,
-) -> None:
+    answer: AnswerOf | None = None,
+) -> bool:
+    """Submits (or resubmits); whether `answer` was stored (with the 受付番号 given)."""
     fee = form.calculate_fee(result.answers)
     submission.answers = _sealed(form, result.answers, settings)
     resubmitting = submission.status == Status.RETURNED
@@ -677,6 +699,7 @@ async def _submit(
             municipality,
             now=now,
             timezone=ZoneInfo(settings.timezone),
+            answer=answer(submission) if answer is not None else None,
         )
     if resubmitting and form.definition.payment_timing == "on_submit":
         # The corrected answers may cost more than was paid: ask for exactly the rest.
@@ -692,6 +715,7 @@ async def _submit(
                 f"手数料の差額 {due:,}円のお支払いをお願いします / {due:,} yen of the fee to pay",
                 now=now,
             )
+    return first_submit and answer is not None
 
 
 async def _fee_fixed_by_staff(

@@ -45,6 +45,9 @@ async def test_a_retried_creation_returns_the_first_response_and_its_token(
         assert record.response_body is not None
         assert "access_token" not in record.response_body
         assert token not in str(record.response_body)
+        # Stored by the statement that gave the number (on PostgreSQL), with it.
+        number = first.json()["reference_number"]
+        assert number is not None and record.response_body["reference_number"] == number
 
 
 async def test_the_same_key_with_another_body_is_refused(

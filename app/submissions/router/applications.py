@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -41,6 +42,7 @@ from app.payments.dependencies import Providers
 from app.payments.schemas import BalanceRead
 from app.submissions import idempotency, service
 from app.submissions.idempotency import (
+    Answer,
     IdempotencyInProgress,
     IdempotencyKeyInvalid,
     IdempotencyKeyReused,
@@ -59,6 +61,7 @@ from app.submissions.schemas import (
     TimelineEntry,
     WithdrawRequest,
 )
+from app.submissions.service import AnswerOf
 from app.submissions.signing import SubmissionSigning
 
 router = APIRouter(tags=["submissions"])
@@ -183,9 +186,13 @@ async def create_submission(
         now=now,
         idempotency_key=key,
         client_address=client_address,
+        answer=claim.answer_of(
+            201, lambda submission: to_receipt(submission).model_dump(mode="json")
+        ),
     )
     receipt = to_receipt(created.submission).model_dump(mode="json")
-    await claim.remember(201, receipt)
+    if not created.answered:
+        await claim.remember(201, receipt)
     return _json(
         201,
         {**receipt, "access_token": created.access_token},
@@ -397,6 +404,16 @@ class _Claim:
     key: str | None
     scope: str
     stored: StoredResponse | None
+
+    def answer_of(
+        self, status: int, body_of: Callable[[Submission], dict[str, Any]]
+    ) -> AnswerOf | None:
+        """The response to store, built from the application when the service asks
+        (before numbering it, to store it in the same statement); None without a key."""
+        key = self.key
+        if key is None:
+            return None
+        return lambda submission: Answer(self.scope, key, status, body_of(submission))
 
     async def remember(self, status: int, body: dict[str, Any]) -> None:
         if self.key is not None:
