@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -66,6 +67,25 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+GARBAGE_THRESHOLDS = (20_000, 20, 20)
+"""Python's default is (700, 10, 10): a young collection every 700 new container
+objects, several per create+submit."""
+
+
+def collect_garbage_less_often() -> None:
+    """Once per process, when it starts serving: what is alive then (modules, routes,
+    compiled forms, the pool) lives as long as the process, so it is left out of
+    garbage collection (`gc.freeze`), and young collections run 28 times less often.
+    Cycles are still freed. On the 2-core machine create+submit at 64 clients answered
+    4-6% more (six alternating runs, README Performance). A reconciliation run in this
+    process unfreezes everything when it ends (app.payments.reconciliation.service)."""
+    if gc.get_threshold() == GARBAGE_THRESHOLDS:
+        return
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GARBAGE_THRESHOLDS)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -94,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             folding = asyncio.create_task(
                 kpi_folding.run(app.state.session_factory, settings, stop)
             )
+        collect_garbage_less_often()
         yield
         stop.set()
         if delivering is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 from collections.abc import AsyncIterator
 
 import httpx
@@ -10,7 +12,7 @@ import pytest
 from fastapi import Request
 
 from app.config import Settings
-from app.main import create_app
+from app.main import GARBAGE_THRESHOLDS, create_app
 from app.middleware import json_nesting_depth
 
 PROBLEM = "application/problem+json"
@@ -178,3 +180,21 @@ async def test_every_401_names_the_bearer_scheme(client: httpx.AsyncClient) -> N
         assert response.status_code == 401, what
         assert response.headers["www-authenticate"] == "Bearer", what
         assert response.headers["content-type"] == PROBLEM, what
+
+
+async def test_a_serving_process_collects_garbage_less_often(settings: Settings) -> None:
+    """What is alive once the app serves is left out of garbage collection and young
+    collections are rarer (app.main.collect_garbage_less_often), once per process;
+    garbage cycles are still freed."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        assert gc.get_threshold() == GARBAGE_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    freed = weakref.ref(Cycle())
+    gc.collect()
+    assert freed() is None
