@@ -664,8 +664,8 @@ async def _submit(
     *,
     settings: Settings,
     now: datetime,
-    signed: bool = False,
     answer: AnswerOf | None = None,
+    signed: bool = False,
 ) -> bool:
     """Submits (or resubmits); whether `answer` was stored (with the 受付番号 given)."""
     fee = form.calculate_fee(result.answers)
