@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import FromClause, Select, bindparam, inspect, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from app.db import HotStatement, table_of
@@ -74,6 +75,9 @@ def adopt(session: AsyncSession, row: Sequence[Any]) -> Municipality:
     values = dict(zip(_COLUMNS, row[: len(_COLUMNS)], strict=True))
     known = _known(session, values["code"])
     if known is not None:
+        if inspect(known).expired_attributes:  # e.g. after a rollback: read afresh
+            for key, value in values.items():
+                set_committed_value(known, key, value)
         return known
     municipality = Municipality(**values)
     make_transient_to_detached(municipality)

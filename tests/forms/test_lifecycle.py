@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.forms import service
 from app.forms.compiler import DefinitionInvalid
 from app.forms.models import ProcedureEvent, ProcedureVersion
+from app.municipalities.service import MunicipalityNotFound
 from tests.factories import TOMI, seed_municipalities, simple_definition
 
 
@@ -107,3 +108,27 @@ async def test_loading_the_catalog_twice_changes_nothing(
     assert set(first.values()) == {"created"}
     assert set(second.values()) == {"unchanged"}
     assert len(first) >= 15
+
+
+async def test_the_current_form_comes_with_its_municipality_and_their_errors(
+    tomi: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """What create+submit reads in one statement: the municipality and the current
+    published version (not a draft), each missing one with its own error."""
+    async with session_factory() as session, session.begin():
+        procedure, version = await service.create_procedure(session, tomi, simple_definition())
+        await service.publish_version(session, version, now=datetime.now(UTC))
+        code = procedure.code
+        await service.add_version(session, procedure, simple_definition())  # a draft
+    async with session_factory() as session:
+        current = await service.get_current_form(session, tomi, code)
+        assert (current.version, current.municipality.name_ja) == (1, "東御市")
+        # After a rollback the session's municipality is expired; it is read afresh.
+        await session.rollback()
+        again = await service.get_current_form(session, tomi, code)
+        assert again.municipality is current.municipality
+        assert again.municipality.reference_prefix == "TOMI"
+        with pytest.raises(service.ProcedureNotFound):
+            await service.get_current_form(session, tomi, "no-such-procedure")
+        with pytest.raises(MunicipalityNotFound):
+            await service.get_current_form(session, "011002", code)
