@@ -260,8 +260,9 @@ class HotStatement:
         statement (as a WITH of it, unless that statement names the same table: a
         statement does not see what its WITHs insert), saving a round trip; elsewhere at
         once.
-        For rows whose result nobody needs (KPI deltas, outbox messages); any other
-        statement the session runs, and the commit, writes them first."""
+
+        For rows whose result nobody needs (KPI deltas, outbox messages): any other
+        statement the session runs, a flush and the commit write them first."""
         if session.get_bind().dialect.name != "postgresql":
             await self.run(session, params)
             return
