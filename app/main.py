@@ -78,8 +78,9 @@ def collect_garbage_less_often() -> None:
     garbage collection (`gc.freeze`), and young collections run 28 times less often.
     Cycles are still freed. On the 2-core machine create+submit at 64 clients answered
     4-6% more (six alternating runs, README Performance). A reconciliation run in this
-    process unfreezes everything when it ends (app.payments.reconciliation.service)."""
-    if gc.get_threshold() == GARBAGE_THRESHOLDS:
+    process (app.payments.reconciliation.service) unfreezes everything when it ends:
+    the process then runs unfrozen, with these thresholds, until it restarts."""
+    if gc.get_threshold() == GARBAGE_THRESHOLDS and gc.get_freeze_count() > 0:
         return
     gc.collect()
     gc.freeze()
