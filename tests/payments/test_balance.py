@@ -168,6 +168,84 @@ async def approved_with_paid_amount(
     return event.fee_total, event.paid_amount
 
 
+async def returned_and_resubmitted(
+    api: httpx.AsyncClient,
+    reviewer: dict[str, str],
+    application: Application,
+    answers: dict[str, Any],
+    message: str,
+) -> str:
+    """Staff return the application with `message`; the citizen saves `answers` and
+    submits again. The status it is in then."""
+    await staff_action(api, reviewer, application, "start_review")
+    returned = await staff_action(api, reviewer, application, "return", message)
+    assert returned.status_code == 200, returned.text
+    edited = await api.patch(
+        f"/api/v1/submissions/{application.id}",
+        json={"answers": answers},
+        headers=application.headers,
+    )
+    assert edited.status_code == 200, edited.text
+    resubmitted = await api.post(
+        f"/api/v1/submissions/{application.id}/submit", headers=application.headers
+    )
+    assert resubmitted.status_code == 200, resubmitted.text
+    status: str = resubmitted.json()["status"]
+    return status
+
+
+async def confirm_proposed_refunds(
+    api: httpx.AsyncClient, finance: dict[str, str], amount: int
+) -> list[dict[str, Any]]:
+    """Finance confirms every refund proposed, `amount` in all (each payment its part);
+    the refunds confirmed."""
+    proposed: list[dict[str, Any]] = (
+        await api.get("/api/v1/admin/refunds?status=proposed", headers=finance)
+    ).json()["items"]
+    assert sum(refund["amount"] for refund in proposed) == amount
+    for refund in proposed:
+        confirmed = await api.post(f"/api/v1/admin/refunds/{refund['id']}/confirm", headers=finance)
+        assert confirmed.json()["status"] == "succeeded", confirmed.text
+    return proposed
+
+
+async def withdrawn_and_refunded(
+    api: httpx.AsyncClient, finance: dict[str, str], application: Application, rest: int
+) -> list[dict[str, Any]]:
+    """The citizen withdraws; finance confirms the refunds of the `rest` paid: nothing
+    is owed, paid or proposed any more. The refunds confirmed."""
+    withdrawn = await api.post(
+        f"/api/v1/submissions/{application.id}/withdraw", headers=application.headers
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    refunds = await confirm_proposed_refunds(api, finance, rest)
+    shown = await balance(api, application)
+    assert (shown["fee"], shown["net_paid"], shown["due"], shown["refund_proposed"]) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    return refunds
+
+
+async def charges_at_stripe(
+    api: httpx.AsyncClient,
+    finance: dict[str, str],
+    fake: FakeStripe,
+    factory: async_sessionmaker[AsyncSession],
+    application: Application,
+) -> list[dict[str, Any]]:
+    """The Stripe charge of every payment of the application, as Stripe holds it."""
+    listed = await api.get(
+        "/api/v1/admin/payments", params={"submission_id": application.id}, headers=finance
+    )
+    return [
+        fake.charge_of(str((await stored_payment(factory, p["id"])).provider_checkout_id))
+        for p in listed.json()["items"]
+    ]
+
+
 async def test_a_resubmission_that_costs_more_asks_for_exactly_the_difference(
     stripe_api: httpx.AsyncClient,
     staff: Staff,
@@ -513,64 +591,28 @@ async def test_the_whole_sequence_ends_with_net_paid_equal_to_the_fee(
     reviewer, finance = as_staff(staff.reviewer), as_staff(staff.finance)
     application, _ = await submit_bulky(stripe_api, items(futon=1))
     await pay_by_card(stripe_api, fake, session_factory, application)
+    check = "品目をご確認ください"
 
-    async def returned_and_resubmitted(answers: dict[str, Any]) -> str:
-        await staff_action(stripe_api, reviewer, application, "start_review")
-        await staff_action(stripe_api, reviewer, application, "return", "品目をご確認ください")
-        edited = await stripe_api.patch(
-            f"/api/v1/submissions/{application.id}",
-            json={"answers": answers},
-            headers=application.headers,
-        )
-        assert edited.status_code == 200, edited.text
-        resubmitted = await stripe_api.post(
-            f"/api/v1/submissions/{application.id}/submit", headers=application.headers
-        )
-        assert resubmitted.status_code == 200, resubmitted.text
-        status: str = resubmitted.json()["status"]
-        return status
-
-    async def confirm_the_proposed_refund(amount: int) -> None:
-        [proposed] = (
-            await stripe_api.get("/api/v1/admin/refunds?status=proposed", headers=finance)
-        ).json()["items"]
-        assert proposed["amount"] == amount
-        confirmed = await stripe_api.post(
-            f"/api/v1/admin/refunds/{proposed['id']}/confirm", headers=finance
-        )
-        assert confirmed.json()["status"] == "succeeded", confirmed.text
-
-    assert await returned_and_resubmitted(items(sofa_multi=2)) == "awaiting_payment"
+    resubmitted = await returned_and_resubmitted(
+        stripe_api, reviewer, application, items(sofa_multi=2), check
+    )
+    assert resubmitted == "awaiting_payment"
     shown = await balance(stripe_api, application)
     assert (shown["fee"], shown["net_paid"], shown["due"]) == (3_000, 300, 2_700)
     started = await pay_by_card(stripe_api, fake, session_factory, application)
     assert started["amount"] == 2_700
 
-    assert await returned_and_resubmitted(items(futon=1)) == "resubmitted"
+    resubmitted = await returned_and_resubmitted(
+        stripe_api, reviewer, application, items(futon=1), check
+    )
+    assert resubmitted == "resubmitted"
     shown = await balance(stripe_api, application)
     assert (shown["fee"], shown["net_paid"], shown["refund_proposed"]) == (300, 3_000, 2_700)
-    await confirm_the_proposed_refund(2_700)
+    assert len(await confirm_proposed_refunds(stripe_api, finance, 2_700)) == 1
     assert (await balance(stripe_api, application))["net_paid"] == 300
 
-    withdrawn = await stripe_api.post(
-        f"/api/v1/submissions/{application.id}/withdraw", headers=application.headers
-    )
-    assert withdrawn.status_code == 200, withdrawn.text
-    await confirm_the_proposed_refund(300)
-    shown = await balance(stripe_api, application)
-    assert (shown["fee"], shown["net_paid"], shown["due"], shown["refund_proposed"]) == (
-        0,
-        0,
-        0,
-        0,
-    )
-    listed = await stripe_api.get(
-        "/api/v1/admin/payments", params={"submission_id": application.id}, headers=finance
-    )
-    charged = [
-        fake.charge_of(str((await stored_payment(session_factory, p["id"])).provider_checkout_id))
-        for p in listed.json()["items"]
-    ]
+    assert len(await withdrawn_and_refunded(stripe_api, finance, application, 300)) == 1
+    charged = await charges_at_stripe(stripe_api, finance, fake, session_factory, application)
     assert len(charged) == 2
     assert sum(c["amount"] - c["amount_refunded"] for c in charged) == 0
     assert (await stripe_api.get(ALERTS, headers=finance)).json()["items"] == []
@@ -593,22 +635,14 @@ async def test_the_whole_sequence_after_review_ends_with_net_paid_equal_to_the_f
     assert (await fix_fee(stripe_api, reviewer, application, 3)).json()["fee"]["total"] == 900
     await pay_by_card(stripe_api, fake, session_factory, application)
 
-    await staff_action(stripe_api, reviewer, application, "start_review")
-    returned = await staff_action(
-        stripe_api, reviewer, application, "return", "部数をご確認ください"
+    resubmitted = await returned_and_resubmitted(
+        stripe_api,
+        reviewer,
+        application,
+        {"copies": 4, "requester": "self"},
+        "部数をご確認ください",
     )
-    assert returned.status_code == 200, returned.text
-    edited = await stripe_api.patch(
-        f"/api/v1/submissions/{application.id}",
-        json={"answers": {"copies": 4, "requester": "self"}},
-        headers=application.headers,
-    )
-    assert edited.status_code == 200, edited.text
-    resubmitted = await stripe_api.post(
-        f"/api/v1/submissions/{application.id}/submit", headers=application.headers
-    )
-    assert resubmitted.status_code == 200, resubmitted.text
-    assert resubmitted.json()["status"] == "resubmitted"
+    assert resubmitted == "resubmitted"
     shown = await balance(stripe_api, application)
     assert (shown["fee"], shown["net_paid"], shown["due"]) == (900, 900, 0)
 
@@ -619,43 +653,14 @@ async def test_the_whole_sequence_after_review_ends_with_net_paid_equal_to_the_f
     shown = await balance(stripe_api, application)
     assert (shown["fee"], shown["net_paid"], shown["due"]) == (1_200, 1_200, 0)
 
-    async def confirm_the_proposed_refunds(amount: int) -> None:
-        """Finance confirms what was proposed: `amount` in all, from each payment its part."""
-        proposed = (
-            await stripe_api.get("/api/v1/admin/refunds?status=proposed", headers=finance)
-        ).json()["items"]
-        assert sum(refund["amount"] for refund in proposed) == amount
-        for refund in proposed:
-            confirmed = await stripe_api.post(
-                f"/api/v1/admin/refunds/{refund['id']}/confirm", headers=finance
-            )
-            assert confirmed.json()["status"] == "succeeded", confirmed.text
-
     await staff_action(stripe_api, reviewer, application, "start_review")
     lowered = await fix_fee(stripe_api, reviewer, application, 2)
     assert (lowered.json()["status"], lowered.json()["fee"]["total"]) == ("in_review", 600)
-    await confirm_the_proposed_refunds(600)
+    await confirm_proposed_refunds(stripe_api, finance, 600)
     assert (await balance(stripe_api, application))["net_paid"] == 600
 
-    withdrawn = await stripe_api.post(
-        f"/api/v1/submissions/{application.id}/withdraw", headers=application.headers
-    )
-    assert withdrawn.status_code == 200, withdrawn.text
-    await confirm_the_proposed_refunds(600)
-    shown = await balance(stripe_api, application)
-    assert (shown["fee"], shown["net_paid"], shown["due"], shown["refund_proposed"]) == (
-        0,
-        0,
-        0,
-        0,
-    )
-    listed = await stripe_api.get(
-        "/api/v1/admin/payments", params={"submission_id": application.id}, headers=finance
-    )
-    charged = [
-        fake.charge_of(str((await stored_payment(session_factory, p["id"])).provider_checkout_id))
-        for p in listed.json()["items"]
-    ]
+    await withdrawn_and_refunded(stripe_api, finance, application, 600)
+    charged = await charges_at_stripe(stripe_api, finance, fake, session_factory, application)
     assert sorted(c["amount"] for c in charged) == [300, 900]
     assert sum(c["amount"] - c["amount_refunded"] for c in charged) == 0
     assert (await stripe_api.get(ALERTS, headers=finance)).json()["items"] == []
