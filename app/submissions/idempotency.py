@@ -6,6 +6,11 @@ and stores the response; all in one transaction. A failed request therefore leav
 record and may be retried. A concurrent request with the same key blocks on the insert
 (PostgreSQL waits for the first transaction's unique-index entry) and, once the first
 commits, finds its response and replays it.
+
+Keys are fresh per action, so a key is almost always new: `claim_assuming_new` leaves the
+insert to go in with the request's first statement (no round trip of its own). When the
+key was taken after all, that statement fails (`is_taken`); the request rolls back and
+claims as above.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import HotStatement, table_of
@@ -134,6 +140,39 @@ async def claim(
     return StoredResponse(existing.response_status, existing.response_body)
 
 
+async def claim_assuming_new(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    request_hash: str,
+    now: datetime,
+    ttl: timedelta,
+) -> None:
+    """`claim` for a key that is most likely new, as every fresh key is: its record goes
+    in with the transaction's next statement (on PostgreSQL as a WITH of it), or at once
+    elsewhere. Go ahead and do the work, then call `record_response`. If the key was
+    taken after all, the statement that writes the record fails with an IntegrityError
+    that `is_taken` recognises: roll back and `claim` (which replays or refuses) instead.
+    A request with the same key still running holds that statement until it ends."""
+    await _INSERT_RECORD.write_later(
+        session,
+        {
+            "scope": scope,
+            "key": key,
+            "request_hash": request_hash,
+            "created_at": now,
+            "expires_at": now + ttl,
+        },
+    )
+
+
+def is_taken(error: IntegrityError) -> bool:
+    """Whether `error` is a record of `claim_assuming_new` meeting its key's record."""
+    message = str(error.orig)
+    return _UNIQUE_KEY in message or _UNIQUE_KEY_ON_SQLITE in message
+
+
 async def record_response(
     session: AsyncSession, *, scope: str, key: str, status: int, body: dict[str, Any]
 ) -> None:
@@ -170,7 +209,13 @@ _CLAIM = HotStatement(
         _records.c.id
     )
 )
+_INSERT_RECORD = HotStatement(insert(_records))
 _RECORD_RESPONSE = HotStatement(record_response_statement(bindparam("body")))
+_UNIQUE_KEY = "uq_idempotency_records_scope_key"
+"""The (scope, key) constraint's name, as PostgreSQL's unique violation names it."""
+_UNIQUE_KEY_ON_SQLITE = (
+    "UNIQUE constraint failed: idempotency_records.scope, idempotency_records.key"
+)
 
 
 def _in_progress() -> IdempotencyInProgress:

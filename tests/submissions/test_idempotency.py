@@ -164,6 +164,49 @@ async def test_50_concurrent_retries_with_one_key_make_one_application(
     assert await count_rows(session_factory, IdempotencyRecord) == 1
 
 
+async def test_a_retry_waits_for_the_first_request_and_goes_ahead_when_it_failed(
+    api: httpx.AsyncClient,
+    tomi: str,
+    backend: Backend,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The retry's key record goes in with its first statement, which waits while the
+    first request (here: a transaction holding the key) runs; that one fails, so the
+    retry is the creation."""
+    if backend.name != "postgresql":
+        pytest.skip("concurrent transactions: PostgreSQL only")
+    key = str(uuid.uuid4())
+    scope = f"anonymous:{TOMI}:test-certificate"
+    async with session_factory() as first:
+        claimed = await idempotency.claim(
+            first, scope=scope, key=key, request_hash="f" * 64, now=utcnow(), ttl=timedelta(hours=1)
+        )
+        assert claimed is None
+        retry = asyncio.create_task(create(api, VALID, submit=True, key=key))
+        await asyncio.sleep(0.5)
+        assert not retry.done()  # waiting for the first request's key
+        await first.rollback()
+    response = await retry
+    assert response.status_code == 201
+    assert "idempotent-replayed" not in response.headers
+    assert response.json()["reference_number"] is not None
+    assert await count_rows(session_factory, Submission) == 1
+    again = await create(api, VALID, submit=True, key=key)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == response.json()["id"]
+
+
+async def test_an_unknown_municipality_or_procedure_leaves_the_key_free(
+    api: httpx.AsyncClient, tomi: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    key = str(uuid.uuid4())
+    assert (await create(api, VALID, key=key, municipality="131016")).status_code == 404
+    assert (await create(api, VALID, key=key, procedure="no-such-procedure")).status_code == 404
+    assert await count_rows(session_factory, IdempotencyRecord) == 0
+    assert (await create(api, VALID, key=key)).status_code == 201
+    assert await count_rows(session_factory, IdempotencyRecord) == 1
+
+
 async def test_a_key_whose_first_request_is_unfinished_answers_in_progress(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:

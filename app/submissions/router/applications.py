@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Body, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attachments.router import Storage
@@ -151,45 +152,55 @@ async def create_submission(
     """Start an application (申請) on the current published version: a draft to finish
     later, or submitted at once with `"submit": true`. Without a login the response
     holds an `access_token`, shown only here."""
-    claim = await _claim(
-        session,
-        settings,
-        idempotency_key,
-        service.creation_scope(caller, code, procedure_code),
-        idempotency.request_fingerprint(
-            "create", code, procedure_code, body.model_dump(mode="json")
-        ),
-        now,
+    scope = service.creation_scope(caller, code, procedure_code)
+    fingerprint = idempotency.request_fingerprint(
+        "create", code, procedure_code, body.model_dump(mode="json")
     )
-    key, stored = claim.key, claim.stored
     client_address = request.client.host if request.client else ""
-    if stored is not None and key is not None:
-        replay = dict(stored.body)
-        if service.issues_access_token(caller):
-            # Not stored anywhere: derived again from the key and the client's address,
-            # so only the client the first response went to sees it (else null).
-            replay["access_token"] = await service.replayed_access_token(
-                session, settings, uuid.UUID(replay["id"]), key, client_address
-            )
-        return _json(
-            stored.status, replay, replayed=True, location=f"/api/v1/submissions/{replay['id']}"
+
+    async def create(claim: _Claim) -> service.CreatedSubmission:
+        return await service.create_submission(
+            session,
+            municipality_code=code,
+            procedure_code=procedure_code,
+            answers=body.answers,
+            submit=body.submit,
+            caller=caller,
+            settings=settings,
+            now=now,
+            idempotency_key=claim.key,
+            client_address=client_address,
+            answer=claim.answer_of(
+                201, lambda submission: to_receipt(submission).model_dump(mode="json")
+            ),
         )
 
-    created = await service.create_submission(
-        session,
-        municipality_code=code,
-        procedure_code=procedure_code,
-        answers=body.answers,
-        submit=body.submit,
-        caller=caller,
-        settings=settings,
-        now=now,
-        idempotency_key=key,
-        client_address=client_address,
-        answer=claim.answer_of(
-            201, lambda submission: to_receipt(submission).model_dump(mode="json")
-        ),
-    )
+    try:
+        # A fresh key (nearly always): its record goes in with the first statement.
+        claim = await _claim(session, settings, idempotency_key, scope, fingerprint, now, new=True)
+        created = await create(claim)
+    except IntegrityError as error:
+        if not idempotency.is_taken(error):
+            raise
+        await session.rollback()  # nothing was done: the key's record was written first
+        claim = await _claim(session, settings, idempotency_key, scope, fingerprint, now)
+        stored = claim.stored
+        if stored is None:  # the request that held the key failed meanwhile
+            created = await create(claim)
+        else:
+            replay = dict(stored.body)
+            if service.issues_access_token(caller):
+                # Not stored anywhere: derived again from the key and the client's
+                # address, so only the client the first response went to sees it.
+                replay["access_token"] = await service.replayed_access_token(
+                    session, settings, uuid.UUID(replay["id"]), claim.key or "", client_address
+                )
+            return _json(
+                stored.status,
+                replay,
+                replayed=True,
+                location=f"/api/v1/submissions/{replay['id']}",
+            )
     receipt = to_receipt(created.submission).model_dump(mode="json")
     if not created.answered:
         await claim.remember(201, receipt)
@@ -429,19 +440,26 @@ async def _claim(
     scope: str,
     fingerprint: str,
     now: datetime,
+    *,
+    new: bool = False,
 ) -> _Claim:
+    """The request's claim of its key. `new`: assume the key is new
+    (`idempotency.claim_assuming_new`): the caller rolls back and claims again when a
+    statement fails with the key taken."""
     key = idempotency.parse_key(idempotency_key)
     if key is None:
         return _Claim(session, None, scope, None)
-    stored = await idempotency.claim(
-        session,
-        scope=scope,
-        key=key,
-        request_hash=fingerprint,
-        now=now,
-        ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
-    )
-    return _Claim(session, key, scope, stored)
+    arguments: dict[str, Any] = {
+        "scope": scope,
+        "key": key,
+        "request_hash": fingerprint,
+        "now": now,
+        "ttl": timedelta(seconds=settings.idempotency_ttl_seconds),
+    }
+    if new:
+        await idempotency.claim_assuming_new(session, **arguments)
+        return _Claim(session, key, scope, None)
+    return _Claim(session, key, scope, await idempotency.claim(session, **arguments))
 
 
 async def _owner_claim(
