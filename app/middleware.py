@@ -213,23 +213,20 @@ async def _send_problem(send: Send, body: dict[str, object]) -> None:
 def json_nesting_depth(body: bytes) -> int:
     """The deepest nesting of arrays/objects in a JSON text (strings skipped)."""
     depth = deepest = 0
-    in_string = escaped = False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub(b"", body)):
+        if bracket in b"[{":
             depth += 1
             deepest = max(deepest, depth)
-        elif byte in (0x5D, 0x7D):  # ] }
+        else:
             depth -= 1
     return deepest
+
+
+# A JSON string: escapes skipped, so an escaped quote does not end it; an unterminated
+# one runs to the end of the text. Replaced by nothing before the brackets are counted:
+# scanned by the regular expression engine, not byte by byte in Python.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
 # PostgreSQL text and JSONB cannot hold U+0000: refused at the door, not as a driver
@@ -269,7 +266,7 @@ def _has_nul_in_body(body: bytes, *, form: bool) -> bool:
         return True
     if form:
         return b"%00" in body
-    return _JSON_NUL_ESCAPE.search(body) is not None
+    return b"\\u0000" in body and _JSON_NUL_ESCAPE.search(body) is not None
 
 
 def _is_form(scope: Scope) -> bool:

@@ -95,7 +95,16 @@ async def test_deeply_nested_json_is_refused_before_parsing(client: httpx.AsyncC
 
 @pytest.mark.parametrize(
     ("text", "depth"),
-    [(b"{}", 1), (b'{"a":[{"b":1}]}', 3), (b'"[[[["', 0), (b'{"a":"\\"[["}', 1), (b"42", 0)],
+    [
+        (b"{}", 1),
+        (b'{"a":[{"b":1}]}', 3),
+        (b'"[[[["', 0),
+        (b'{"a":"\\"[["}', 1),
+        (b"42", 0),
+        (b'[["\\\\"],[{}]]', 3),  # an escaped backslash, then the string ends
+        (b'[{"a":"[[[', 2),  # unterminated: the rest is string
+        (b'[{"a":"x\\', 2),
+    ],
 )
 def test_json_depth_ignores_brackets_inside_strings(text: bytes, depth: int) -> None:
     assert json_nesting_depth(text) == depth
