@@ -330,7 +330,7 @@ async def find_payment(
 
 async def lock_payment(session: AsyncSession, payment_id: str) -> Payment | None:
     """The payment with our id `payment_id` (a provider's metadata), read afresh and
-    locked until commit together with its application, in two statements: the
+    locked until commit together with its application, in one statement: the
     application first (found through the payment), then the payment, the order
     apply_facts locks them in. None when no payment has that id. apply_facts then
     neither reads nor locks them again in this transaction."""
@@ -338,15 +338,14 @@ async def lock_payment(session: AsyncSession, payment_id: str) -> Payment | None
         wanted = uuid.UUID(payment_id)
     except ValueError:
         return None
-    rows = await _LOCK_SUBMISSION_OF_PAYMENT.rows(session, {"payment_id": wanted})
+    rows = await _LOCK_SUBMISSION_AND_PAYMENT.rows(session, {"payment_id": wanted})
     if not rows:
         return None
-    submission = _as_loaded(session, Submission, _SUBMISSION_COLUMNS, rows[0])
+    submission_values = rows[0][: len(_SUBMISSION_COLUMNS)]
+    submission = _as_loaded(session, Submission, _SUBMISSION_COLUMNS, submission_values)
     lifecycle.held_locks(session).add(submission.id)
-    rows = await _LOCK_PAYMENT.rows(session, {"payment_id": wanted})
-    if not rows:
-        raise PaymentNotFound()
-    payment = _as_loaded(session, Payment, _PAYMENT_COLUMNS, rows[0])
+    payment_values = rows[0][len(_SUBMISSION_COLUMNS) :]
+    payment = _as_loaded(session, Payment, _PAYMENT_COLUMNS, payment_values)
     _held_payment_locks(session)[payment.id] = submission
     return payment
 
@@ -378,8 +377,9 @@ _payments_table = table_of(Payment)
 _SUBMISSION_COLUMNS = tuple(column.key for column in _submissions_table.columns)
 _PAYMENT_COLUMNS = tuple(column.key for column in _payments_table.columns)
 # Built once and run on the driver (HotStatement): every webhook that names our payment
-# runs them.
-_LOCK_SUBMISSION_OF_PAYMENT = HotStatement(
+# runs it. The WITH locks the application; the payment is locked above the join, so
+# after it: the application is always locked first, as apply_facts does.
+_locked_submission = (
     select(*_submissions_table.columns)
     .where(
         _submissions_table.c.id
@@ -388,11 +388,17 @@ _LOCK_SUBMISSION_OF_PAYMENT = HotStatement(
         .scalar_subquery()
     )
     .with_for_update()
+    .cte("locked_submission")
 )
-_LOCK_PAYMENT = HotStatement(
-    select(*_payments_table.columns)
+_LOCK_SUBMISSION_AND_PAYMENT = HotStatement(
+    select(*_locked_submission.c, *_payments_table.columns)
+    .select_from(
+        _locked_submission.join(
+            _payments_table, _payments_table.c.submission_id == _locked_submission.c.id
+        )
+    )
     .where(_payments_table.c.id == bindparam("payment_id"))
-    .with_for_update()
+    .with_for_update(of=_payments_table)
 )
 
 

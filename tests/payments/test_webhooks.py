@@ -8,15 +8,18 @@ import asyncio
 import json
 import random
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.payments import service as payments_service
 from app.payments import webhooks
 from app.payments.__main__ import settle_open
 from app.payments.models import ProviderEvent
@@ -223,6 +226,43 @@ async def test_an_event_naming_an_unknown_payment_is_unmatched(
     }
     [response] = await deliver(stripe_api, [event])
     assert response.status_code == 200 and response.json()["outcome"] == "unmatched"
+
+
+async def test_a_webhook_holds_the_application_and_the_payment_from_its_first_read(
+    backend: Backend,
+    stripe_api: httpx.AsyncClient,
+    procedures: None,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The one statement that reads a webhook's payment locks the application and the
+    payment until commit: staff or a second delivery cannot change either meanwhile."""
+    if backend.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only")
+    application = await submit(stripe_api)
+    payment_id = (await start_payment(stripe_api, application)).json()["payment_id"]
+
+    async def locked(table: str, row_id: str) -> bool:
+        async with session_factory() as other, other.begin():
+            try:
+                await other.execute(
+                    text(f"SELECT 1 FROM {table} WHERE id = :id FOR UPDATE NOWAIT"),
+                    {"id": row_id},
+                )
+            except DBAPIError as error:
+                assert "could not obtain lock" in str(error.orig)
+                return True
+            return False
+
+    async with session_factory() as webhook, webhook.begin():
+        payment = await payments_service.lock_payment(webhook, payment_id)
+        assert payment is not None and str(payment.id) == payment_id
+        assert await locked("submissions", application.id)
+        assert await locked("payments", payment_id)
+    assert not await locked("submissions", application.id)
+    assert not await locked("payments", payment_id)
+    async with session_factory() as webhook, webhook.begin():
+        assert await payments_service.lock_payment(webhook, str(uuid.uuid4())) is None
+        assert await payments_service.lock_payment(webhook, "not-a-uuid") is None
 
 
 async def test_a_refund_naming_only_the_intent_is_applied_while_the_intent_is_recorded(
