@@ -16,10 +16,12 @@ type in `app.forms.fields`; this module puts them together and re-exports them.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from app.forms.conditions import ConditionTest, compile_condition
 from app.forms.fields import (
     FIELD_TYPES,
     AddressJpField,
@@ -125,6 +127,11 @@ class Step(_Strict):
     when: Condition | None = None
     fields: list[FormField] = Field(min_length=1)
 
+    @cached_property
+    def when_holds(self) -> ConditionTest:
+        """`when`, compiled once: whether the step is shown."""
+        return compile_condition(self.when)
+
 
 # --- Fees --------------------------------------------------------------------------------
 # Every amount is integer yen. The server computes the fee; a client never sends one.
@@ -135,6 +142,11 @@ class _FeeRuleBase(_Strict):
     label: Localized
     when: Condition | None = None
     """The line item applies only when this condition holds."""
+
+    @cached_property
+    def when_holds(self) -> ConditionTest:
+        """`when`, compiled once: whether the rule applies."""
+        return compile_condition(self.when)
 
 
 class FixedFee(_FeeRuleBase):
@@ -217,6 +229,11 @@ class ProcedureDefinition(_Strict):
     steps: list[Step] = Field(min_length=1)
     retention_days: int | None = Field(default=None, ge=1, le=36500)
     """保存期間 in days after the decision; unset: the RETENTION_DEFAULT_DAYS setting."""
+
+    @cached_property
+    def fields_by_key(self) -> dict[str, FieldDefinition]:
+        """The top-level fields by key, found once per (immutable) definition."""
+        return {field.key: field for step in self.steps for field in step.fields}
 
     @field_validator("my_number_legal_basis")
     @classmethod

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.forms.conditions import holds, top_level_visibility
+from app.forms.conditions import top_level_visibility
 from app.forms.definition import (
     Exemption,
     FieldDefinition,
@@ -77,6 +77,8 @@ def field_at(definition: ProcedureDefinition, dotted: str) -> FieldDefinition | 
 
 def calculate_fee(definition: ProcedureDefinition, answers: Mapping[str, Any]) -> FeeBreakdown:
     """The fee for validated (canonical) answers; hidden answers count as not given."""
+    if not definition.fee_rules:
+        return FeeBreakdown(total=0, items=[])
     visible = top_level_visibility(definition, answers)
     shown = {key: value for key, value in answers.items() if visible.get(key, False)}
     lines: dict[str, list[FeeLineItem]] = {}
@@ -84,11 +86,11 @@ def calculate_fee(definition: ProcedureDefinition, answers: Mapping[str, Any]) -
     for rule in definition.fee_rules:
         if isinstance(rule, Exemption):
             continue
-        charged = _charge(definition, rule, shown) if holds(rule.when, shown, visible) else []
+        charged = _charge(definition, rule, shown) if rule.when_holds(shown, visible) else []
         lines[rule.key] = charged
         due[rule.key] = sum(line.amount for line in charged)
     for rule in definition.fee_rules:
-        if not isinstance(rule, Exemption) or not holds(rule.when, shown, visible):
+        if not isinstance(rule, Exemption) or not rule.when_holds(shown, visible):
             continue
         waived = 0
         for key in rule.applies_to or list(due):

@@ -15,7 +15,7 @@ builds it from the helpers below.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from app.text import without_invisible
@@ -28,18 +28,16 @@ if TYPE_CHECKING:
 def normalize_answers(definition: ProcedureDefinition, answers: Any) -> Any:
     """The canonical form of a whole answer object; unknown keys are kept for the
     validator to refuse. A non-object is returned unchanged."""
-    fields = [field for step in definition.steps for field in step.fields]
-    return normalize_object(fields, answers)
+    return normalize_object(definition.fields_by_key, answers)
 
 
-def normalize_object(fields: Sequence[FieldDefinition], answers: Any) -> Any:
+def normalize_object(fields_by_key: Mapping[str, FieldDefinition], answers: Any) -> Any:
     """The canonical form of an object of fields (the answers, or one group item)."""
     if not isinstance(answers, dict):
         return answers
-    by_key = {field.key: field for field in fields}
     normalized: dict[str, Any] = {}
     for key, value in answers.items():
-        field = by_key.get(key)
+        field = fields_by_key.get(key)
         if field is None:
             normalized[key] = value
             continue

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.errors import FieldError
-from app.forms.conditions import holds
+from app.forms.conditions import top_level_visibility
 from app.forms.jp import DATE_PATTERN
 from app.forms.normalize import normalize_answers
 
@@ -61,14 +61,13 @@ def validate_answers(
         return ValidationResult({}, [error])
     checker = AnswerChecker(partial=partial, today=today)
     canonical = normalize_answers(definition, answers)
-    visible: dict[str, bool] = {}
+    # Visibility depends on the canonical answers alone, not on what checking finds.
+    visible = top_level_visibility(definition, canonical)
     result: dict[str, Any] = {}
     for step in definition.steps:
-        step_shown = holds(step.when, canonical, visible)
         for field in step.fields:
-            shown = step_shown and holds(field.when, canonical, visible)
-            visible[field.key] = shown
-            checked = checker.answer(field, canonical, pointer("", field.key), asked=shown)
+            shown = visible[field.key]
+            checked = checker.answer(field, canonical, field.pointer_segment, asked=shown)
             if shown and field.key in canonical:
                 result[field.key] = checked
     checker.refuse_unknown(canonical, visible.keys(), "")

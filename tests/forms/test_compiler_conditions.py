@@ -176,6 +176,25 @@ def test_numeric_comparisons_and_in() -> None:
     assert codes(form, {}) == []
 
 
+def test_a_comparison_with_an_answer_of_the_wrong_type_does_not_hold() -> None:
+    """The answer is reported, and no condition treats it as a match: a list is not one
+    of the strings, and 1 is not `true`."""
+    form = compile_form(
+        field("kind", "text"),
+        field("detail", "text", required=True, when={"field": "kind", "in": ["a", "b"]}),
+        field("note", "text", required=True, when={"field": "kind", "equals": "a"}),
+        field("flag", "checkbox"),
+        field("reason", "text", required=True, when={"field": "flag", "equals": True}),
+    )
+    assert codes(form, {"kind": ["a"], "flag": 1}) == [("/kind", "type"), ("/flag", "type")]
+    assert codes(form, {"kind": {"a": "b"}}) == [("/kind", "type")]
+    assert codes(form, {"kind": "a", "flag": True}) == [
+        ("/detail", "required"),
+        ("/note", "required"),
+        ("/reason", "required"),
+    ]
+
+
 def test_contains_on_a_multiselect() -> None:
     form = compile_form(
         field("documents", "multiselect", options=options("juminhyo", "koseki", "inkan")),

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import Field
 
+from app.forms.conditions import ConditionTest, compile_condition
 from app.forms.language import KEY_PATTERN, Condition, Localized, Option, Strict
 from app.forms.normalize import normalize_text
+from app.forms.validation import pointer
 
 if TYPE_CHECKING:
     from app.forms.attachments import AttachmentFacts
@@ -45,6 +48,19 @@ class FieldDefinition(Strict):
     and compared with the signer (本人確認) only then."""
     type: str
     """The registered name of the field type; each type narrows it to its Literal."""
+
+    # --- derived once per (immutable) field, read for every answer ----------------------
+
+    @cached_property
+    def when_holds(self) -> ConditionTest:
+        """`when`, compiled: whether the field is shown (its step being shown)."""
+        return compile_condition(self.when)
+
+    @cached_property
+    def pointer_segment(self) -> str:
+        """`/key`: the JSON Pointer of a top-level answer, and of an answer inside a
+        group item relative to the item."""
+        return pointer("", self.key)
 
     # --- facts about the type ----------------------------------------------------------
 

@@ -7,11 +7,11 @@ looks at earlier fields of the same item.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from app.forms.conditions import holds
 from app.forms.fields.base import FieldDefinition, Schema, register_field_type
 from app.forms.language import Localized
 from app.forms.normalize import normalize_object
@@ -51,10 +51,15 @@ class GroupField(FieldDefinition):
     def item_fields(self) -> Sequence[FieldDefinition]:
         return self.fields
 
+    @cached_property
+    def fields_by_key(self) -> dict[str, FieldDefinition]:
+        """The inner fields by key, found once per (immutable) group."""
+        return {field.key: field for field in self.fields}
+
     def normalize(self, value: Any) -> Any:
         if not isinstance(value, list):
             return value
-        return [normalize_object(self.fields, item) for item in value] or None
+        return [normalize_object(self.fields_by_key, item) for item in value] or None
 
     def report_missing(self, checker: AnswerChecker, path: str) -> None:
         if self.required:
@@ -82,10 +87,10 @@ class GroupField(FieldDefinition):
             visible: dict[str, bool] = {}
             kept: dict[str, Any] = {}
             for inner in self.fields:
-                shown = holds(inner.when, item, visible)
+                shown = inner.when_holds(item, visible)
                 visible[inner.key] = shown
                 checked = checker.answer(
-                    inner, item, pointer(item_path, inner.key), asked=shown and complete
+                    inner, item, item_path + inner.pointer_segment, asked=shown and complete
                 )
                 if shown and inner.key in item:
                     kept[inner.key] = checked
