@@ -38,6 +38,8 @@ def without_invisible(text: str) -> str:
     selectors (異体字 IVS) are marks, not format characters: kept."""
     if text.isascii():  # no ASCII character is a format character or a filler
         return text
+    if text.isprintable() and FILLERS.isdisjoint(text):  # Cf is never printable
+        return text
     return _invisible_characters().sub("", text)
 
 

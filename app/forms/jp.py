@@ -33,6 +33,7 @@ PHONE_PATTERN = r"^0(?:-?[0-9]){9,10}$"
 
 MY_NUMBER_PATTERN = r"^[0-9]{12}$"
 """個人番号: 12 digits (the check digit is verified separately)."""
+_MY_NUMBER = re.compile(MY_NUMBER_PATTERN)
 
 EMAIL_PATTERN = (
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
@@ -74,7 +75,7 @@ def my_number_check_digit(first_eleven: str) -> int:
 
 def is_valid_my_number(value: str) -> bool:
     """12 digits whose last digit is the check digit of the first 11."""
-    if re.fullmatch(MY_NUMBER_PATTERN, value) is None:
+    if _MY_NUMBER.fullmatch(value) is None:
         return False
     return my_number_check_digit(value[:11]) == int(value[11])
 

@@ -74,6 +74,9 @@ def validate_answers(
     return ValidationResult(result, checker.errors)
 
 
+_DATE = re.compile(DATE_PATTERN)
+
+
 def pointer(base: str, token: str | int) -> str:
     """`base` extended by one JSON Pointer reference token (RFC 6901 escaping)."""
     escaped = str(token).replace("~", "~0").replace("/", "~1")
@@ -82,7 +85,7 @@ def pointer(base: str, token: str | int) -> str:
 
 def is_calendar_date(value: str) -> bool:
     """YYYY-MM-DD (ASCII digits) naming a day that exists in the calendar."""
-    if not re.fullmatch(DATE_PATTERN, value):
+    if not _DATE.fullmatch(value):
         return False
     try:
         dt.date.fromisoformat(value)

@@ -92,6 +92,16 @@ def test_a_non_string_for_a_text_field_is_a_type_error() -> None:
     assert (error.path, error.code, error.message_en) == ("/name", "type", "Enter text")
 
 
+def test_format_characters_and_fillers_are_removed_wherever_they_are() -> None:
+    """Zero-width and bidi characters (format characters) and Hangul fillers (letters)
+    go; text without them, full-width or not, is kept as NFKC makes it."""
+    form = compile_form(field("name", "text"), field("note", "textarea"))
+    sent = {"name": "東御\u200b花子\u3164", "note": "\u202e市役所\u3000ＡＢＣ"}
+    assert form.validate(sent).answers == {"name": "東御花子", "note": "市役所 ABC"}
+    assert form.validate({"name": "東御　花子"}).answers == {"name": "東御 花子"}
+    assert form.validate({"name": "東御花子"}).answers == {"name": "東御花子"}
+
+
 def test_required_field_missing_or_blank_is_reported_as_required() -> None:
     form = compile_form(field("name", "text", required=True))
     for answers in ({}, {"name": ""}, {"name": "　 "}, {"name": None}):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -35,6 +36,11 @@ class _Choice(FieldDefinition):
     @property
     def option_values(self) -> list[str]:
         return [option.value for option in self.options]
+
+    @cached_property
+    def option_value_set(self) -> frozenset[str]:
+        """The option values, found once per (immutable) field, to check answers with."""
+        return frozenset(self.option_values)
 
     def schema_annotations(self) -> Schema:
         options = [
@@ -72,7 +78,7 @@ class _SingleChoice(_Choice):
         return self.options
 
     def check_text(self, value: str, checker: AnswerChecker, path: str) -> None:
-        if value not in self.option_values:
+        if value not in self.option_value_set:
             checker.not_an_option(path)
 
     def value_schema(self) -> Schema:
@@ -111,9 +117,8 @@ class MultiselectField(_Choice):
                 path, "type", "選択肢をリストで送信してください", "Send a list of options"
             )
             return value
-        options = set(self.option_values)
         for index, item in enumerate(value):
-            if not isinstance(item, str) or item not in options:
+            if not isinstance(item, str) or item not in self.option_value_set:
                 checker.not_an_option(pointer(path, index))
         if self.min_items is not None and len(value) < self.min_items:
             checker.report(

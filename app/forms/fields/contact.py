@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from app.forms.validation import AnswerChecker
 
 _POSTAL_WITH_HYPHEN = re.compile(r"[0-9]{3}-[0-9]{4}")
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 @register_field_type
@@ -26,7 +27,7 @@ class EmailField(FieldDefinition):
     type: Literal["email"]
 
     def check_text(self, value: str, checker: AnswerChecker, path: str) -> None:
-        if len(value) > EMAIL_MAX_LENGTH or not re.fullmatch(EMAIL_PATTERN, value):
+        if len(value) > EMAIL_MAX_LENGTH or not _EMAIL.fullmatch(value):
             checker.report(
                 path,
                 "email",

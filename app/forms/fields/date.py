@@ -58,9 +58,12 @@ def resolve_bound(bound: str, today: dt.date | None) -> dt.date:
         return dt.date.fromisoformat(bound)
     if today is None:
         raise ValueError(f"the relative date bound {bound!r} needs the request's date")
-    first, last = fiscal_year_bounds(fiscal_year_of(today))
-    anchor = {"today": today, "fiscal_year_start": first, "fiscal_year_end": last}
-    day = anchor[relative["anchor"]]
+    anchor = relative["anchor"]
+    if anchor == "today":
+        day = today
+    else:
+        first, last = fiscal_year_bounds(fiscal_year_of(today))
+        day = first if anchor == "fiscal_year_start" else last
     if relative["amount"] is None:
         return day
     amount = int(relative["amount"])

@@ -23,6 +23,7 @@ _REQUIRED_ADDRESS_PARTS = ("prefecture", "city")
 NAME_PARTS = ("name", "kana")
 NAME_PART_MAX_LENGTH = 100
 _WHITESPACE = re.compile(r"\s+")
+_KATAKANA = re.compile(KATAKANA_PATTERN)
 
 
 def _parts_object(properties: Schema) -> Schema:
@@ -141,7 +142,7 @@ class NameWithKanaField(_Parts):
 
     def check_part(self, part: str, text: str, checker: AnswerChecker, path: str) -> None:
         checker.length(text, path, None, NAME_PART_MAX_LENGTH)
-        if part == "kana" and not re.fullmatch(KATAKANA_PATTERN, text):
+        if part == "kana" and not _KATAKANA.fullmatch(text):
             checker.report(
                 path,
                 "katakana",

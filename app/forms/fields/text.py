@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -41,9 +42,13 @@ class FixedPatternField(FieldDefinition):
     def check_text(self, value: str, checker: AnswerChecker, path: str) -> None:
         self.matches(value, checker, path)
 
+    @cached_property
+    def value_regex(self) -> re.Pattern[str]:
+        return re.compile(self.value_pattern)
+
     def matches(self, value: str, checker: AnswerChecker, path: str) -> bool:
         """Whether the text matches; if not, the mismatch is reported."""
-        if re.fullmatch(self.value_pattern, value):
+        if self.value_regex.fullmatch(value):
             return True
         checker.report(path, *self.mismatch)
         return False
@@ -85,9 +90,13 @@ class TextField(_FreeText):
                 raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
         return pattern
 
+    @cached_property
+    def pattern_regex(self) -> re.Pattern[str] | None:
+        return None if self.pattern is None else re.compile(self.pattern)
+
     def check_text(self, value: str, checker: AnswerChecker, path: str) -> None:
         super().check_text(value, checker, path)
-        if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
+        if self.pattern_regex is not None and self.pattern_regex.fullmatch(value) is None:
             checker.report(
                 path,
                 "pattern",
