@@ -4,7 +4,7 @@ field: the 個人番号 (encrypted at rest) and attachments (checked against upl
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,25 +27,27 @@ class AnswerSlot:
 
 
 def answer_slots(
-    definition: ProcedureDefinition, answers: Mapping[str, Any]
+    definition: ProcedureDefinition,
+    answers: Mapping[str, Any],
+    wanted: Callable[[FieldDefinition], bool],
 ) -> Iterator[AnswerSlot]:
-    """Every answer given, in document order; a group's own answer (its list) comes
-    before the answers inside its items. `answers` must be a dict to write through
-    `container`."""
+    """Every answer given to a `wanted` field, in document order; a group's own answer
+    (its list) comes before the answers inside its items. `answers` must be a dict to
+    write through `container`."""
     container: Any = answers
-    for step in definition.steps:
-        for field in step.fields:
-            if field.key not in answers:
+    for key, field in definition.fields_by_key.items():
+        if key not in answers:
+            continue
+        if wanted(field):
+            yield AnswerSlot(field.pointer_segment, container, key, field)
+        inner_fields = [inner for inner in field.item_fields if wanted(inner)]
+        items = answers[key]
+        if not inner_fields or not isinstance(items, list):
+            continue
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
                 continue
-            path = pointer("", field.key)
-            yield AnswerSlot(path, container, field.key, field)
-            items = answers[field.key]
-            if not field.item_fields or not isinstance(items, list):
-                continue
-            for index, item in enumerate(items):
-                if not isinstance(item, dict):
-                    continue
-                item_path = pointer(path, index)
-                for inner in field.item_fields:
-                    if inner.key in item:
-                        yield AnswerSlot(pointer(item_path, inner.key), item, inner.key, inner)
+            item_path = pointer(field.pointer_segment, index)
+            for inner in inner_fields:
+                if inner.key in item:
+                    yield AnswerSlot(item_path + inner.pointer_segment, item, inner.key, inner)

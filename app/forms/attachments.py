@@ -102,9 +102,7 @@ def attachment_references(
     """Every well-formed attachment id in canonical answers, in document order (ids in
     group items included)."""
     references: list[AttachmentReference] = []
-    for slot in answer_slots(definition, answers):
-        if not slot.field.references_attachments:
-            continue
+    for slot in answer_slots(definition, answers, lambda field: field.references_attachments):
         for index, attachment_id in slot.field.attachment_ids(slot.value):
             references.append(
                 AttachmentReference(pointer(slot.pointer, index), attachment_id, slot.field)

@@ -160,6 +160,6 @@ def _slots(
 ) -> Iterator[tuple[str, Any, str]]:
     """(JSON Pointer, the dict holding it, its key) of every My Number answer given: a
     top-level `my_number` field, or one inside each item of a repeating group."""
-    for slot in answer_slots(definition, answers):
-        if slot.field.is_my_number and isinstance(slot.value, str):
+    for slot in answer_slots(definition, answers, lambda field: field.is_my_number):
+        if isinstance(slot.value, str):
             yield slot.pointer, slot.container, slot.key
