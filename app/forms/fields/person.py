@@ -24,6 +24,7 @@ NAME_PARTS = ("name", "kana")
 NAME_PART_MAX_LENGTH = 100
 _WHITESPACE = re.compile(r"\s+")
 _KATAKANA = re.compile(KATAKANA_PATTERN)
+_PART_SEGMENTS = {part: pointer("", part) for part in (*ADDRESS_PARTS, *NAME_PARTS)}
 
 
 def _parts_object(properties: Schema) -> Schema:
@@ -47,6 +48,10 @@ def normalize_kana(value: Any) -> Any:
     return jaconv.hira2kata(text)
 
 
+_ADDRESS_NORMALIZERS = dict.fromkeys(ADDRESS_PARTS, normalize_text)
+_NAME_NORMALIZERS = {"name": normalize_name, "kana": normalize_kana}
+
+
 class _Parts(FieldDefinition):
     """An answer made of named text parts; no other keys are taken."""
 
@@ -59,7 +64,7 @@ class _Parts(FieldDefinition):
         if checker.is_object(value, path):
             checker.refuse_unknown(value, self.parts, path)
             for part in self.parts:
-                part_path = pointer(path, part)
+                part_path = path + _PART_SEGMENTS[part]
                 required = complete and part in self.required_parts
                 text = checker.part(value, part, part_path, required=required)
                 if text is not None:
@@ -81,7 +86,7 @@ class AddressJpField(_Parts):
     prefill: Literal["address"] | None = None
 
     def normalize(self, value: Any) -> Any:
-        return normalize_parts(value, dict.fromkeys(ADDRESS_PARTS, normalize_text))
+        return normalize_parts(value, _ADDRESS_NORMALIZERS)
 
     parts = ADDRESS_PARTS
     required_parts = _REQUIRED_ADDRESS_PARTS
@@ -135,7 +140,7 @@ class NameWithKanaField(_Parts):
     """Fills the 氏名 part; the card has no フリガナ, so the citizen adds it."""
 
     def normalize(self, value: Any) -> Any:
-        return normalize_parts(value, {"name": normalize_name, "kana": normalize_kana})
+        return normalize_parts(value, _NAME_NORMALIZERS)
 
     parts = NAME_PARTS
     required_parts = NAME_PARTS
