@@ -87,6 +87,16 @@ def table_of(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
+def violates_unique(error: DBAPIError, table: Table, *columns: str) -> bool:
+    """Whether `error` (an IntegrityError) is a row meeting another with the same
+    `columns` in `table`, under its unique constraint: named by NAMING_CONVENTION on
+    PostgreSQL, by its columns on SQLite."""
+    message = str(error.orig)
+    constraint = f'"uq_{table.name}_{"_".join(columns)}"'
+    on_sqlite = "UNIQUE constraint failed: " + ", ".join(f"{table.name}.{c}" for c in columns)
+    return constraint in message or on_sqlite in message
+
+
 Row = TypeVar("Row")
 
 

@@ -190,7 +190,7 @@ async def provider_webhook(
     kept as `mismatch` for finance and settles nothing."""
     plugin = providers.get(provider)
     event = plugin.verify_webhook(await request.body(), request.headers)
-    received = await webhooks.receive_event(session, plugin, event, now=now)
+    received = await webhooks.receive_delivery(session, plugin, event, now=now)
     return WebhookReceipt(received=True, event_id=received.event_id, outcome=received.outcome)
 
 

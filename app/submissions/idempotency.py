@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import HotStatement, table_of
+from app.db import HotStatement, table_of, violates_unique
 from app.errors import AppError, Conflict
 from app.submissions.dialects import insert_ignoring_conflicts_of
 from app.submissions.models import IdempotencyRecord
@@ -169,8 +169,7 @@ async def claim_assuming_new(
 
 def is_taken(error: IntegrityError) -> bool:
     """Whether `error` is a record of `claim_assuming_new` meeting its key's record."""
-    message = str(error.orig)
-    return _UNIQUE_KEY in message or _UNIQUE_KEY_ON_SQLITE in message
+    return violates_unique(error, _records, "scope", "key")
 
 
 async def record_response(
@@ -211,11 +210,6 @@ _CLAIM = HotStatement(
 )
 _INSERT_RECORD = HotStatement(insert(_records))
 _RECORD_RESPONSE = HotStatement(record_response_statement(bindparam("body")))
-_UNIQUE_KEY = "uq_idempotency_records_scope_key"
-"""The (scope, key) constraint's name, as PostgreSQL's unique violation names it."""
-_UNIQUE_KEY_ON_SQLITE = (
-    "UNIQUE constraint failed: idempotency_records.scope, idempotency_records.key"
-)
 
 
 def _in_progress() -> IdempotencyInProgress:

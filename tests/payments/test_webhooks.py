@@ -40,6 +40,7 @@ from tests.payments.helpers import (
     stored_payment,
     submission_status,
     submit,
+    timeline,
 )
 
 
@@ -154,6 +155,33 @@ async def test_an_exact_redelivery_changes_nothing(
     assert stored.event_type == "checkout.session.completed"
     assert str(stored.payment_id) == payment_id and stored.outcome == "applied"
     assert stored.payload["id"] == event["id"]
+
+
+async def test_concurrent_redeliveries_apply_the_event_once(
+    backend: Backend,
+    stripe_api: httpx.AsyncClient,
+    procedures: None,
+    fake: FakeStripe,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Stripe resends an event it got no answer for: ten deliveries of one payment at
+    once pay it once; the others wait for the first and answer `duplicate`."""
+    if backend.name != "postgresql":
+        pytest.skip("concurrent transactions: PostgreSQL only")
+    application = await submit(stripe_api)
+    payment_id, checkout_id = await _checkout_id(stripe_api, session_factory, application)
+    [event] = fake.complete_card(checkout_id)
+    payload, headers = signed_delivery(event)
+    responses = await asyncio.gather(
+        *(stripe_api.post(WEBHOOK, content=payload, headers=headers) for _ in range(10))
+    )
+    assert [r.status_code for r in responses] == [200] * 10
+    outcomes = sorted(r.json()["outcome"] for r in responses)
+    assert outcomes == ["applied"] + ["duplicate"] * 9
+    assert await count(session_factory, ProviderEvent) == 1
+    assert (await stored_payment(session_factory, payment_id)).status == "succeeded"
+    assert await submission_status(session_factory, application.id) == "paid"
+    assert (await timeline(session_factory, application.id)).count("paid") == 1
 
 
 async def test_events_for_nothing_of_ours_are_kept_and_payouts_recorded(
