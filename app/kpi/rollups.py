@@ -129,8 +129,10 @@ async def on_transition(session: AsyncSession, facts: TransitionFacts) -> None:
     rollups as one delta row, in the transaction that records it."""
     new = _announced(facts)
     # A draft has no receipt yet, so before its receipt nothing earlier can count.
-    earlier = []
-    if new.from_status != "draft":
+    earlier: Sequence[RecordedTransition] = ()
+    if facts.earlier is not None:  # read by the statement that recorded the transition
+        earlier = facts.earlier
+    elif new.from_status != "draft":
         earlier = await submissions_repository.event_history(
             session, facts.submission_id, before_event_id=facts.event_id
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -101,6 +101,23 @@ def ensure_allowed(current: str, target: Status) -> None:
 
 
 @dataclass(frozen=True)
+class RecordedTransition:
+    """The non-personal facts of one stored SubmissionEvent (no actor id, no comment)."""
+
+    submission_id: uuid.UUID
+    municipality_code: str
+    procedure_id: uuid.UUID
+    channel: str
+    from_status: str | None
+    to_status: str
+    actor_kind: str
+    identity_method: str | None
+    fee_total: int | None
+    paid_amount: int | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
 class TransitionFacts:
     """One transition as listeners see it: what the event row records, plus the
     application's reference number. Nothing personal (no answers, no names)."""
@@ -128,6 +145,9 @@ class TransitionFacts:
     paid_amount: int
     """Net amount paid so far, yen: received less refunds and a lost dispute."""
     occurred_at: datetime
+    earlier: tuple[RecordedTransition, ...] | None = None
+    """The application's events before this one, in the order recorded, when the
+    statement that recorded it read them too (a move on PostgreSQL); None: not read."""
 
 
 TransitionListener = Callable[[AsyncSession, TransitionFacts], Awaitable[None]]
@@ -222,10 +242,9 @@ async def transition(
     if to in DECISIONS:
         moved["decided_at"] = now
     row = _event_row(submission, previous, to, actor, comment, now, paid_amount=paid_amount)
-    event_id = await _move_and_record(session, submission, moved, row)
-    await listeners.notify(
-        session, _facts(event_id, submission, previous, actor, comment, paid_amount, now)
-    )
+    event_id, earlier = await _move_and_record(session, submission, moved, row)
+    facts = _facts(event_id, submission, previous, actor, comment, paid_amount, now)
+    await listeners.notify(session, replace(facts, earlier=earlier))
     await flush_submission(session)  # what the listeners changed
     return event_id
 
@@ -235,23 +254,27 @@ async def _move_and_record(
     submission: Submission,
     moved: Mapping[str, object],
     event: Mapping[str, object],
-) -> int:
+) -> tuple[int, tuple[RecordedTransition, ...] | None]:
     """Writes the status columns of a move (the row lock is held) and its event; the
-    event's id. In the flush of the object's own changes when it has some (or is new);
-    else with one UPDATE at the version held, without the unit of work, which on
-    PostgreSQL inserts the event too (as a WITH of the event's INSERT)."""
+    event's id, and the events before it when read with it. In the flush of the
+    object's own changes when it has some (or is new); else with one UPDATE at the
+    version held, without the unit of work, which on PostgreSQL inserts the event too
+    (as a WITH of the event's INSERT) and reads the earlier events (for listeners)."""
     state = inspect(submission)
     if state.pending or state.modified:
         for key, value in moved.items():
             setattr(submission, key, value)
         await flush_submission(session)
         event_id: int = await _INSERT_EVENT.scalar(session, event)
-        return event_id
+        return event_id, None
     written = {**moved, "row_version": submission.row_version + 1}
     held = {**written, "moving_id": submission.id, "moving_version": submission.row_version}
+    earlier = None
     if session.get_bind().dialect.name == "postgresql":
         statement = _MOVE_WITH_EVENT[frozenset(written)]
-        found = await statement.scalar(session, {**held, **_numbered(event, "event")})
+        rows = await statement.rows(session, {**held, **_numbered(event, "event")})
+        found = rows[0][0] if rows else None
+        earlier = tuple(RecordedTransition(*row[1:]) for row in rows if row[1] is not None)
     else:
         found = await _MOVE.scalar(session, held)
         if found is not None:
@@ -260,7 +283,7 @@ async def _move_and_record(
         raise SubmissionChanged()
     for key, value in written.items():  # the object as the row now is, nothing to flush
         set_committed_value(submission, key, value)
-    return int(found)
+    return int(found), earlier
 
 
 async def receive_new(
@@ -334,6 +357,23 @@ def _facts(
 
 _submissions = table_of(Submission)
 _events = table_of(SubmissionEvent)
+RECORDED_COLUMNS = tuple(
+    _events.c[key]
+    for key in (
+        "submission_id",
+        "municipality_code",
+        "procedure_id",
+        "channel",
+        "from_status",
+        "to_status",
+        "actor_kind",
+        "identity_method",
+        "fee_total",
+        "paid_amount",
+        "occurred_at",
+    )
+)
+"""The columns of a RecordedTransition, in its order."""
 _EVENT_COLUMNS = (
     "submission_id",
     "municipality_code",
@@ -392,9 +432,12 @@ _MOVE = HotStatement(_move.returning(_submissions.c.id))
 
 
 def _move_with_event(columns: frozenset[str]) -> HotStatement:
-    """On PostgreSQL: the move's UPDATE of `columns` as a WITH of the event's INSERT
-    (`<column>_event`), which inserts it only if the row was found at the version held;
-    the event's id, or no row."""
+    """On PostgreSQL: the move's UPDATE of `columns` and the event's INSERT
+    (`<column>_event`), which inserts it only if the row was found at the version held,
+    as WITHs of a read of the application's earlier events (the statement's snapshot
+    does not hold the new one): per earlier event, the new event's id and the earlier
+    event's RECORDED_COLUMNS, in the order recorded (one row of NULLs after the id when
+    there is none); no row at all when the row had moved on."""
     moved = (
         _move.values({key: bindparam(key, type_=_submissions.c[key].type) for key in columns})
         .returning(_submissions.c.id)
@@ -403,8 +446,18 @@ def _move_with_event(columns: frozenset[str]) -> HotStatement:
     event = select(
         *(bindparam(f"{key}_event", type_=_events.c[key].type) for key in _EVENT_COLUMNS)
     ).select_from(moved)
+    recorded = (
+        insert(_events)
+        .from_select(list(_EVENT_COLUMNS), event)
+        .returning(_events.c.id, _events.c.submission_id)
+        .cte("recorded")
+    )
     return HotStatement(
-        insert(_events).from_select(list(_EVENT_COLUMNS), event).returning(_events.c.id)
+        select(recorded.c.id, *RECORDED_COLUMNS)
+        .select_from(
+            recorded.outerjoin(_events, _events.c.submission_id == recorded.c.submission_id)
+        )
+        .order_by(_events.c.id)
     )
 
 

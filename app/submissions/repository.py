@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import HotStatement, rows_of_submission
 from app.forms.repository import version_labels
-from app.submissions.lifecycle import Status, held_locks
+from app.submissions.lifecycle import RECORDED_COLUMNS, RecordedTransition, Status, held_locks
 from app.submissions.models import (
     IdempotencyRecord,
     Submission,
@@ -330,38 +330,6 @@ async def due_for_retention(
 # --- The event history (what the KPI counts) ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RecordedTransition:
-    """The non-personal facts of one stored SubmissionEvent (no actor id, no comment)."""
-
-    submission_id: uuid.UUID
-    municipality_code: str
-    procedure_id: uuid.UUID
-    channel: str
-    from_status: str | None
-    to_status: str
-    actor_kind: str
-    identity_method: str | None
-    fee_total: int | None
-    paid_amount: int | None
-    occurred_at: datetime
-
-
-_RECORDED = (
-    SubmissionEvent.submission_id,
-    SubmissionEvent.municipality_code,
-    SubmissionEvent.procedure_id,
-    SubmissionEvent.channel,
-    SubmissionEvent.from_status,
-    SubmissionEvent.to_status,
-    SubmissionEvent.actor_kind,
-    SubmissionEvent.identity_method,
-    SubmissionEvent.fee_total,
-    SubmissionEvent.paid_amount,
-    SubmissionEvent.occurred_at,
-)
-
-
 async def event_history(
     session: AsyncSession, submission_id: uuid.UUID, *, before_event_id: int | None = None
 ) -> list[RecordedTransition]:
@@ -379,7 +347,7 @@ async def event_history(
 # Built once and run on the driver: the KPI listener reads the history on every
 # transition after receipt (a webhook paying an application, a decision).
 _history = (
-    select(*_RECORDED)
+    select(*RECORDED_COLUMNS)
     .where(SubmissionEvent.submission_id == bindparam("submission_id"))
     .order_by(SubmissionEvent.id)
 )
@@ -392,7 +360,7 @@ async def stream_event_history(
 ) -> AsyncIterator[RecordedTransition]:
     """Every event (of one municipality, when given), by application and in the order
     recorded; streamed, for recounts over the whole history."""
-    query = select(*_RECORDED).order_by(SubmissionEvent.submission_id, SubmissionEvent.id)
+    query = select(*RECORDED_COLUMNS).order_by(SubmissionEvent.submission_id, SubmissionEvent.id)
     if municipality_code is not None:
         query = query.where(SubmissionEvent.municipality_code == municipality_code)
     result = await session.stream(query.execution_options(yield_per=5000))

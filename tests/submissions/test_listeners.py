@@ -21,9 +21,11 @@ from app.payments import service as payments
 from app.payments.lifecycle import Fact, RefundReport, RefundStatus
 from app.payments.providers import ProviderRegistry
 from app.submissions import lifecycle
+from app.submissions import repository as submissions_repository
 from app.submissions import service as submissions
 from app.submissions.lifecycle import Actor, Listeners, Status, TransitionFacts, listeners
 from app.submissions.models import Submission, SubmissionEvent
+from tests.conftest import Backend
 from tests.factories import TOMI
 from tests.submissions.helpers import PROCEDURE
 
@@ -71,6 +73,7 @@ async def _submitted(session: AsyncSession, settings: Settings) -> Submission:
 
 async def test_listeners_hear_each_transition_with_its_facts_and_the_net_paid(
     tomi: str,
+    backend: Backend,
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     heard: list[TransitionFacts],
@@ -121,6 +124,18 @@ async def test_listeners_hear_each_transition_with_its_facts_and_the_net_paid(
         assert event.to_status == facts.to_status
         assert (event.fee_total, event.paid_amount) == (600, facts.paid_amount)
         assert event.identity_method == "access_token"
+
+    # A move on PostgreSQL reads the application's earlier events in its own statement:
+    # the history the KPI would otherwise query, in the order recorded.
+    async with session_factory() as session:
+        for facts in heard:
+            if facts.earlier is not None:
+                assert list(facts.earlier) == await submissions_repository.event_history(
+                    session, submission.id, before_event_id=facts.event_id
+                )
+                assert len(facts.earlier) == len([e for e in events if e.id < facts.event_id])
+    assert receipt.earlier is None  # nothing before a receipt counts
+    assert (review.earlier is not None) == (backend.name == "postgresql")
 
 
 async def test_a_listener_that_refuses_aborts_the_whole_transition(
