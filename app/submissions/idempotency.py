@@ -7,7 +7,7 @@ record and may be retried. A concurrent request with the same key blocks on the 
 (PostgreSQL waits for the first transaction's unique-index entry) and, once the first
 commits, finds its response and replays it.
 
-Keys are fresh per action, so a key is almost always new: `claim_assuming_new` leaves the
+Keys are fresh per action, so a key is almost always new: `claim(assume_new=True)` leaves the
 insert to go in with the request's first statement (no round trip of its own). When the
 key was taken after all, that statement fails (`is_taken`); the request rolls back and
 claims as above.
@@ -90,19 +90,28 @@ async def claim(
     request_hash: str,
     now: datetime,
     ttl: timedelta,
+    assume_new: bool = False,
 ) -> StoredResponse | None:
     """Reserve `key` for this request. None: go ahead and do the work, then call
-    `record_response`. A StoredResponse: replay it instead of doing the work."""
-    claimed = await _CLAIM.scalar(
-        session,
-        {
-            "scope": scope,
-            "key": key,
-            "request_hash": request_hash,
-            "created_at": now,
-            "expires_at": now + ttl,
-        },
-    )
+    `record_response`. A StoredResponse: replay it instead of doing the work.
+
+    `assume_new`: the key is most likely new, as every fresh key is. Its record goes in
+    with the transaction's next statement (on PostgreSQL as a WITH of it), or at once
+    elsewhere, and the answer is None. If the key was taken after all, the statement
+    that writes the record fails with an IntegrityError that `is_taken` recognises:
+    roll back and claim again without it (which replays or refuses). A request with the
+    same key still running holds that statement until it ends."""
+    record = {
+        "scope": scope,
+        "key": key,
+        "request_hash": request_hash,
+        "created_at": now,
+        "expires_at": now + ttl,
+    }
+    if assume_new:
+        await _INSERT_RECORD.write_later(session, record)
+        return None
+    claimed = await _CLAIM.scalar(session, record)
     if claimed is not None:
         return None
 
@@ -140,35 +149,8 @@ async def claim(
     return StoredResponse(existing.response_status, existing.response_body)
 
 
-async def claim_assuming_new(
-    session: AsyncSession,
-    *,
-    scope: str,
-    key: str,
-    request_hash: str,
-    now: datetime,
-    ttl: timedelta,
-) -> None:
-    """`claim` for a key that is most likely new, as every fresh key is: its record goes
-    in with the transaction's next statement (on PostgreSQL as a WITH of it), or at once
-    elsewhere. Go ahead and do the work, then call `record_response`. If the key was
-    taken after all, the statement that writes the record fails with an IntegrityError
-    that `is_taken` recognises: roll back and `claim` (which replays or refuses) instead.
-    A request with the same key still running holds that statement until it ends."""
-    await _INSERT_RECORD.write_later(
-        session,
-        {
-            "scope": scope,
-            "key": key,
-            "request_hash": request_hash,
-            "created_at": now,
-            "expires_at": now + ttl,
-        },
-    )
-
-
 def is_taken(error: IntegrityError) -> bool:
-    """Whether `error` is a record of `claim_assuming_new` meeting its key's record."""
+    """Whether `error` is a record claimed with `assume_new` meeting its key's record."""
     return violates_unique(error, _records, "scope", "key")
 
 

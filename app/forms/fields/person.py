@@ -4,6 +4,8 @@ objects of string parts."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import jaconv
@@ -48,10 +50,6 @@ def normalize_kana(value: Any) -> Any:
     return jaconv.hira2kata(text)
 
 
-_ADDRESS_NORMALIZERS = dict.fromkeys(ADDRESS_PARTS, normalize_text)
-_NAME_NORMALIZERS = {"name": normalize_name, "kana": normalize_kana}
-
-
 class _Parts(FieldDefinition):
     """An answer made of named text parts; no other keys are taken."""
 
@@ -59,6 +57,11 @@ class _Parts(FieldDefinition):
     parts: ClassVar[tuple[str, ...]]
     required_parts: ClassVar[tuple[str, ...]]
     """The parts a complete answer must have."""
+    part_normalizers: ClassVar[Mapping[str, Callable[[Any], Any]]]
+    """How each part is normalised."""
+
+    def normalize(self, value: Any) -> Any:
+        return normalize_parts(value, self.part_normalizers)
 
     def check(self, value: Any, checker: AnswerChecker, path: str, *, complete: bool) -> Any:
         if checker.is_object(value, path):
@@ -85,11 +88,9 @@ class AddressJpField(_Parts):
     type: Literal["address_jp"]
     prefill: Literal["address"] | None = None
 
-    def normalize(self, value: Any) -> Any:
-        return normalize_parts(value, _ADDRESS_NORMALIZERS)
-
     parts = ADDRESS_PARTS
     required_parts = _REQUIRED_ADDRESS_PARTS
+    part_normalizers = MappingProxyType(dict.fromkeys(ADDRESS_PARTS, normalize_text))
 
     def check_part(self, part: str, text: str, checker: AnswerChecker, path: str) -> None:
         if part != "prefecture":
@@ -139,11 +140,9 @@ class NameWithKanaField(_Parts):
     prefill: Literal["name"] | None = None
     """Fills the 氏名 part; the card has no フリガナ, so the citizen adds it."""
 
-    def normalize(self, value: Any) -> Any:
-        return normalize_parts(value, _NAME_NORMALIZERS)
-
     parts = NAME_PARTS
     required_parts = NAME_PARTS
+    part_normalizers = MappingProxyType({"name": normalize_name, "kana": normalize_kana})
 
     def check_part(self, part: str, text: str, checker: AnswerChecker, path: str) -> None:
         checker.length(text, path, None, NAME_PART_MAX_LENGTH)

@@ -444,22 +444,21 @@ async def _claim(
     new: bool = False,
 ) -> _Claim:
     """The request's claim of its key. `new`: assume the key is new
-    (`idempotency.claim_assuming_new`): the caller rolls back and claims again when a
+    (`idempotency.claim`'s `assume_new`): the caller rolls back and claims again when a
     statement fails with the key taken."""
     key = idempotency.parse_key(idempotency_key)
     if key is None:
         return _Claim(session, None, scope, None)
-    arguments: dict[str, Any] = {
-        "scope": scope,
-        "key": key,
-        "request_hash": fingerprint,
-        "now": now,
-        "ttl": timedelta(seconds=settings.idempotency_ttl_seconds),
-    }
-    if new:
-        await idempotency.claim_assuming_new(session, **arguments)
-        return _Claim(session, key, scope, None)
-    return _Claim(session, key, scope, await idempotency.claim(session, **arguments))
+    stored = await idempotency.claim(
+        session,
+        scope=scope,
+        key=key,
+        request_hash=fingerprint,
+        now=now,
+        ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+        assume_new=new,
+    )
+    return _Claim(session, key, scope, stored)
 
 
 async def _owner_claim(
