@@ -18,7 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, bindparam, case, func, inspect, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    case,
+    func,
+    inspect,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -424,10 +434,13 @@ async def apply_facts(
     refund: RefundReport | None = None,
     dispute: DisputeReport | None = None,
     source: str | None = None,
+    intent_lock: str | None = None,
 ) -> bool:
     """Apply what the provider reported (webhook, demo page, settle-open alike): the
     payment's facts, then a refund's or the dispute's state; move the submission to
     `paid` when the money arrives. `source` (the event id) names what raised an alert.
+    `intent_lock`: a key to hold until commit (`hold_intent_lock`), taken after the
+    payment and its application are locked, by the payment's UPDATE when it can.
     True when anything changed."""
     loaded = await session.get(Payment, payment_id)
     if loaded is None:
@@ -437,11 +450,15 @@ async def apply_facts(
         # lock_payment locked and read both afresh in this transaction
         submission, payment = held, loaded
         if _pays_at_once(payment, submission, facts, refund, dispute):
-            await _succeed_at_once(session, payment, submission, now, payment_intent_id, charge_id)
+            await _succeed_at_once(
+                session, payment, submission, now, payment_intent_id, charge_id, intent_lock
+            )
             return True
     else:
         submission = await submissions.get_for_update(session, loaded.submission_id)
         payment = await _locked(session, payment_id)
+    if intent_lock is not None:
+        await hold_intent_lock(session, intent_lock)
     changed = False
     if payment_intent_id and payment.provider_payment_intent_id is None:
         payment.provider_payment_intent_id, changed = payment_intent_id, True
@@ -1328,11 +1345,13 @@ async def _succeed_at_once(
     now: datetime,
     payment_intent_id: str | None,
     charge_id: str | None,
+    intent_lock: str | None,
 ) -> None:
     """apply_facts + _succeed for `_pays_at_once`, both rows locked by lock_payment: the
     payment is written with one UPDATE instead of the unit of work (the same columns
     the flush would write), which also reads what the application's other payments
-    keep, so the transition to `paid` knows the net amount paid without a query."""
+    keep, so the transition to `paid` knows the net amount paid without a query, and
+    takes `intent_lock` on PostgreSQL."""
     target = paid_status(payment.amount, payment.refunded_amount, payment.dispute_status)
     if not is_allowed(PaymentStatus(payment.status), target):
         raise AssertionError(f"payment {payment.id}: {payment.status} -> {target}")
@@ -1350,13 +1369,19 @@ async def _succeed_at_once(
     }
     changes.update(status=str(target), updated_at=now, row_version=payment.row_version + 1)
     params = {**changes, "paying_id": payment.id, "paying_version": payment.row_version}
+    dialect = session.get_bind().dialect.name
+    pay = _PAY
+    if intent_lock is not None:
+        if dialect == "postgresql":
+            pay, params = _PAY_HOLDING_INTENT_LOCK, {**params, "intent_key": intent_lock}
+        else:
+            await hold_intent_lock(session, intent_lock)
     if "voucher" in changes:
         # Through the session: None in a JSON column is then JSON null, as a flush writes
         # it (the driver would write SQL NULL).
-        dialect = session.get_bind().dialect.name
-        others = await session.scalar(_PAY.statement_for(dialect), params)
+        others = await session.scalar(pay.statement_for(dialect), params)
     else:
-        others = await _PAY.scalar(session, params)
+        others = await pay.scalar(session, params)
     if others is None:
         raise PaymentChanged()
     for key, value in changes.items():  # the object as the row now is, nothing to flush
@@ -1372,10 +1397,11 @@ async def _succeed_at_once(
     )
 
 
-def _pay_statement() -> Any:
+def _pay_statement(*, holding_intent_lock: bool = False) -> Any:
     """UPDATE of one payment (SET columns from the parameters) if its version is still
     the one read, returning the net amount the application's other payments keep (the
-    sum net_paid reads, without this payment)."""
+    sum net_paid reads, without this payment). `holding_intent_lock`: it also takes
+    the advisory lock `:intent_key` (PostgreSQL; see hold_intent_lock)."""
     payments = table_of(Payment)
     other = payments.alias("other")
     others = (
@@ -1387,7 +1413,7 @@ def _pay_statement() -> Any:
         )
         .scalar_subquery()
     )
-    return (
+    statement = (
         update(payments)
         .where(
             payments.c.id == bindparam("paying_id"),
@@ -1395,9 +1421,33 @@ def _pay_statement() -> Any:
         )
         .returning(others.label("others_paid"))
     )
+    if holding_intent_lock:
+        # A condition that takes the lock (and holds): evaluated for the payment's row.
+        statement = statement.where(_intent_lock().scalar_subquery())
+    return statement
+
+
+def _intent_lock() -> Any:
+    """`SELECT true FROM pg_advisory_xact_lock(...)`: the advisory lock on `:intent_key`
+    until commit, as a one-row SELECT."""
+    key = func.hashtext(bindparam("intent_key", type_=String))
+    return select(true()).select_from(func.pg_advisory_xact_lock(key))
+
+
+async def hold_intent_lock(session: AsyncSession, key: str) -> bool:
+    """PostgreSQL: an advisory lock on `key` (a PaymentIntent, `<provider>:<id>`) until
+    commit, which serialises the delivery that records a PaymentIntent on our payment
+    and one that finds no payment for it (app.payments.webhooks). SQLite runs one writer
+    at a time: False, no lock needed."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    await _INTENT_LOCK.run(session, {"intent_key": key})
+    return True
 
 
 _PAY = HotStatement(_pay_statement())
+_PAY_HOLDING_INTENT_LOCK = HotStatement(_pay_statement(holding_intent_lock=True))
+_INTENT_LOCK = HotStatement(_intent_lock())
 
 
 async def _refresh_refunded(session: AsyncSession, payment: Payment) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import String, Table, bindparam, exists, func, insert, select, update
+from sqlalchemy import Table, bindparam, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -168,13 +168,16 @@ async def _handle(
             ", ".join(sorted(differences)),
         )
         return _Handled("mismatch", payment.id, ref.payment_intent_id)
-    learnt = False
+    intent_lock = None
     if ref.payment_intent_id is not None and payment.provider_payment_intent_id is None:
-        learnt = True
-        await _serialise_on_intent(session, provider.name, ref.payment_intent_id)
-    changed = await _apply(session, payment, found, event, now)
+        # Learning it: serialised with deliveries that find no payment for it.
+        intent_lock = _intent_key(provider.name, ref.payment_intent_id)
+    changed = await _apply(session, payment, found, event, now, intent_lock)
     return _Handled(
-        "applied" if changed else "no_change", payment.id, ref.payment_intent_id, learnt
+        "applied" if changed else "no_change",
+        payment.id,
+        ref.payment_intent_id,
+        learnt_intent=intent_lock is not None,
     )
 
 
@@ -184,6 +187,7 @@ async def _apply(
     found: EventFacts,
     event: VerifiedEvent,
     now: datetime,
+    intent_lock: str | None = None,
 ) -> bool:
     assert found.ref is not None
     return await service.apply_facts(
@@ -196,6 +200,7 @@ async def _apply(
         refund=found.refund,
         dispute=found.dispute,
         source=event.id,
+        intent_lock=intent_lock,
     )
 
 
@@ -217,23 +222,19 @@ def _differences(payment: Payment, provider: str, claims: Claims) -> dict[str, A
 
 
 async def _serialise_on_intent(session: AsyncSession, provider: str, intent_id: str) -> bool:
-    """PostgreSQL: a lock on the PaymentIntent id until commit, taken by the delivery
-    that records it on our payment and by one that finds no payment for it. Without it,
-    an event naming only the PaymentIntent (a refund made in the dashboard) could miss
-    a payment whose PaymentIntent is being recorded (not committed yet) and be stored
-    as `unmatched` just after that delivery looked for waiting events: it would never
-    be applied. With it, the second of the two waits for the first to commit, then
-    finds the payment or is found waiting. SQLite runs one writer at a time: False, no
-    lock needed."""
-    if session.get_bind().dialect.name != "postgresql":
-        return False
-    await _INTENT_LOCK.run(session, {"intent_key": f"{provider}:{intent_id}"})
-    return True
+    """A lock on the PaymentIntent id until commit (PostgreSQL), taken by the delivery
+    that records it on our payment (its `_intent_key` given to apply_facts) and by one
+    that finds no payment for it (here). Without it, an event naming only the
+    PaymentIntent (a refund made in the dashboard) could miss a payment whose
+    PaymentIntent is being recorded (not committed yet) and be stored as `unmatched`
+    just after that delivery looked for waiting events: it would never be applied. With
+    it, the second of the two waits for the first to commit, then finds the payment or
+    is found waiting. False on SQLite (one writer at a time: no lock needed)."""
+    return await service.hold_intent_lock(session, _intent_key(provider, intent_id))
 
 
-_INTENT_LOCK = HotStatement(
-    select(func.pg_advisory_xact_lock(func.hashtext(bindparam("intent_key", type_=String))))
-)
+def _intent_key(provider: str, intent_id: str) -> str:
+    return f"{provider}:{intent_id}"
 
 
 async def _replay_unmatched(
