@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -243,8 +243,10 @@ async def transition(
         moved["decided_at"] = now
     row = _event_row(submission, previous, to, actor, comment, now, paid_amount=paid_amount)
     event_id, earlier = await _move_and_record(session, submission, moved, row)
-    facts = _facts(event_id, submission, previous, actor, comment, paid_amount, now)
-    await listeners.notify(session, replace(facts, earlier=earlier))
+    await listeners.notify(
+        session,
+        _facts(event_id, submission, previous, actor, comment, paid_amount, now, earlier),
+    )
     await flush_submission(session)  # what the listeners changed
     return event_id
 
@@ -334,6 +336,7 @@ def _facts(
     comment: str | None,
     paid: int,
     now: datetime,
+    earlier: tuple[RecordedTransition, ...] | None = None,
 ) -> TransitionFacts:
     """The transition `submission` just made from `previous`, as listeners hear it."""
     return TransitionFacts(
@@ -352,6 +355,7 @@ def _facts(
         fee_total=submission.fee_total or 0,
         paid_amount=paid,
         occurred_at=now,
+        earlier=earlier,
     )
 
 
